@@ -1,0 +1,60 @@
+"""Cue discipline: the one place that decides whether a proposed cue is shown.
+
+Cue overload is the top complaint about live coaching (CUES.md), so a cue is dropped
+when it is switched off, inside its own cooldown, or inside the global gap after another
+cue unless it is more urgent than that one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coach.analysis.catalog import CATALOG
+from coach.events import Cue, Speaker
+from coach.settings import CueSettings
+
+
+@dataclass
+class Proposal:
+    id: str
+    speaker: Speaker
+    reason: str
+    evidence_end: float  # stream time at which the triggering evidence ended
+
+
+@dataclass
+class CueEngine:
+    settings: CueSettings
+    fired: list[Cue] = field(default_factory=list)
+    suppressed: list[tuple[float, str, str]] = field(default_factory=list)  # (t, id, why)
+    _last: dict[str, float] = field(default_factory=dict)
+
+    def _rule(self, cue_id: str):  # noqa: ANN202 - per-cue settings dataclass or None
+        return getattr(self.settings, cue_id, None)
+
+    def enabled(self, cue_id: str) -> bool:
+        rule = self._rule(cue_id)
+        return rule is None or rule.enabled
+
+    def offer(self, p: Proposal, t: float) -> Cue | None:
+        spec = CATALOG[p.id]
+        rule = self._rule(p.id)
+        if not self.enabled(p.id):
+            return None
+        cooldown = rule.cooldown_s if rule is not None else 45.0
+        last = self._last.get(p.id)
+        if last is not None and t - last < cooldown:
+            self.suppressed.append((t, p.id, "cooldown"))
+            return None
+        if self.fired:
+            prev = self.fired[-1]
+            if t - prev.t < self.settings.global_gap_s and spec.priority >= CATALOG[prev.id].priority:
+                self.suppressed.append((t, p.id, f"within {self.settings.global_gap_s:g} s of {prev.id}"))
+                return None
+        cue = Cue(
+            id=spec.id, label=spec.label, t=round(t, 3), speaker=p.speaker, severity=spec.severity,
+            skill=spec.skill, tip=spec.tip, reason=p.reason, latency_s=round(max(0.0, t - p.evidence_end), 3),
+        )
+        self._last[p.id] = t
+        self.fired.append(cue)
+        return cue

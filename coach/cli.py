@@ -1,0 +1,68 @@
+"""Command line: parse arguments, hand over to the composition root, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from coach import __version__
+from coach.errors import UserError
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", metavar="DIR", help="where sessions, recordings and settings live (env COACH_DATA_DIR)")
+    common.add_argument("--model", metavar="NAME|PATH", help="speech model: tiny.en (bundled), base.en, small.en, ... or a folder")
+
+    audio = argparse.ArgumentParser(add_help=False)
+    audio.add_argument("--agent-channel", type=int, metavar="N", help="channel holding the agent (stereo: 0 or 1; default 0)")
+    audio.add_argument("--speaker", choices=["agent", "customer"], help="who speaks in a mono file (default customer)")
+
+    p = argparse.ArgumentParser(prog="coach", description="Call Coach: real-time, on-device coaching for phone agents.")
+    p.add_argument("--version", action="version", version=f"coach {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    a = sub.add_parser("analyze", parents=[common, audio], help="run the live pipeline on a recorded call as fast as possible; write the analysis JSON")
+    a.add_argument("call", metavar="CALL", help="WAV, FLAC, OGG or MP3; stereo = one speaker per channel")
+    a.add_argument("--json", required=True, metavar="OUT", help="where to write the analysis JSON ('-' = stdout)")
+    a.add_argument("--encoder-window", choices=["auto", "full"], help="Whisper encoder window: sized to the utterance (auto) or 30 s (full)")
+    a.add_argument("--quiet", action="store_true", help="no progress line")
+
+    d = sub.add_parser("demo", parents=[common, audio], help="trainer demo: play a call at real-time pace and show the cues")
+    d.add_argument("call", metavar="CALL", nargs="?", help="a recorded call (default: the bundled sample call)")
+    d.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed (default 1)")
+    d.add_argument("--no-audio", action="store_true", help="do not play the call's audio")
+    d.add_argument("--transcript", action="store_true", help="print each utterance as it is transcribed")
+
+    sub.add_parser("devices", help="list audio input/output devices and likely loopback sources")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    # faster-whisper and onnxruntime log to the root logger; a user sees our lines only
+    logging.basicConfig(level=logging.WARNING if os.environ.get("COACH_DEBUG") else logging.ERROR)
+    args = _parser().parse_args(argv)
+    from coach import app  # heavy imports after argument errors have had their chance
+
+    try:
+        opts = app.Options(
+            data_dir=getattr(args, "data_dir", None), model=getattr(args, "model", None),
+            agent_channel=getattr(args, "agent_channel", None), speaker=getattr(args, "speaker", None),
+            encoder_window=getattr(args, "encoder_window", None),
+        )
+        if args.command == "analyze":
+            app.analyze(args.call, args.json, opts, progress=not args.quiet)
+            return 0
+        if args.command == "demo":
+            return app.demo(args.call, opts, speed=args.speed, transcript=args.transcript)
+        if args.command == "devices":
+            return app.devices()
+    except UserError as e:
+        print(f"coach: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("coach: interrupted", file=sys.stderr)
+        return 130
+    return 2

@@ -1,0 +1,93 @@
+"""The Qt-free vocabulary every layer speaks. Times are stream seconds from call start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Speaker = Literal["agent", "customer"]
+SPEAKERS: tuple[Speaker, Speaker] = ("agent", "customer")
+Severity = Literal["alert", "warn", "info", "positive"]
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """A block of 16 kHz mono audio per speaker, all of the same length, starting at t0."""
+
+    t0: float
+    channels: dict[Speaker, np.ndarray]
+
+    @property
+    def n(self) -> int:
+        return len(next(iter(self.channels.values())))
+
+    @property
+    def t1(self) -> float:
+        return self.t0 + self.n / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Word:
+    w: str
+    start: float
+    end: float
+    p: float = 1.0
+
+
+@dataclass
+class Utterance:
+    """One VAD-bounded stretch of one speaker's speech, transcribed once."""
+
+    speaker: Speaker
+    start: float
+    end: float
+    text: str
+    words: list[Word]
+    sentiment: float = 0.0
+    wpm: float | None = None
+    loudness_db: float = -120.0
+    # stream time at which the text was available (end-of-speech wait + decode included)
+    t_ready: float = 0.0
+
+
+@dataclass(frozen=True)
+class Cue:
+    id: str
+    label: str
+    t: float
+    speaker: Speaker
+    severity: Severity
+    skill: str
+    tip: str
+    reason: str
+    latency_s: float
+
+
+@dataclass
+class Flag:
+    start: float
+    end: float
+    reason: str
+    by: Literal["rule", "user"] = "rule"
+    note: str = ""
+
+
+@dataclass
+class SpeakerMetrics:
+    talk_s: float = 0.0
+    talk_ratio: float = 0.0
+    wpm: float = 0.0
+    longest_monologue_s: float = 0.0
+    sentiment_mean: float | None = None
+
+
+@dataclass
+class CallMetrics:
+    agent: SpeakerMetrics = field(default_factory=SpeakerMetrics)
+    customer: SpeakerMetrics = field(default_factory=SpeakerMetrics)
+    overtalk_s: float = 0.0
+    dead_air_s: float = 0.0

@@ -1,0 +1,188 @@
+"""The one streaming pipeline: audio chunks in, utterances and cues out.
+
+It does not know whether audio comes from a device, a file played in real time, or a
+file pushed as fast as possible: a runner (runner.py) feeds it chunks, runs its ASR
+jobs, and gives it a clock that says what stream time it is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coach.analysis.acoustics import loudness_db
+from coach.analysis.engine import CueEngine, Proposal
+from coach.analysis.pace import wpm
+from coach.analysis.rules import Rules
+from coach.analysis.sentiment import sentiment
+from coach.analysis.turns import TurnTracker
+from coach.audio.history import History
+from coach.events import SAMPLE_RATE, SPEAKERS, AudioChunk, CallMetrics, Cue, Flag, Speaker, SpeakerMetrics, Utterance
+from coach.settings import Settings
+from coach.speech.transcriber import Transcriber, Transcript, silence_check
+from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
+
+PAD_BEFORE = int(0.2 * SAMPLE_RATE)  # VAD onsets are late by a frame or two: keep the first phoneme
+PAD_AFTER = int(0.15 * SAMPLE_RATE)
+HISTORY_S = 60
+FLAG_BEFORE_S = 10.0  # an automatic flag covers the lead-up ...
+FLAG_AFTER_S = 20.0  # ... and what the agent did next
+
+Event = Utterance | Cue | Flag
+
+
+@dataclass(order=True)
+class Job:
+    """One finished utterance waiting for ASR; customers first, then oldest first."""
+
+    key: tuple[int, int, int]
+    speaker: Speaker = field(compare=False)
+    segment: Segment = field(compare=False)
+    audio: np.ndarray = field(compare=False, repr=False)
+    available_at: float = field(compare=False)  # stream time when the endpointer finished it
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        transcriber: Transcriber,
+        speakers: list[Speaker],
+        clock: Callable[[], float],
+        on_event: Callable[[Event], None] = lambda e: None,
+    ) -> None:
+        self.settings = settings
+        self.transcriber = transcriber
+        self.speakers = speakers
+        self.clock = clock
+        self.on_event = on_event
+        v = settings.vad
+        self._vad = {s: SileroStream() for s in speakers}
+        self._ep = {s: Endpointer(v.threshold, v.end_silence_s, v.max_utterance_s, v.min_utterance_s) for s in speakers}
+        self._hist = {s: History(HISTORY_S * SAMPLE_RATE) for s in speakers}
+        self._probs = {s: np.zeros(0, np.float32) for s in speakers}
+        m = settings.metrics
+        self.turns = TurnTracker(FRAME_S, m.dead_air_min_s, m.monologue_gap_s, settings.cues.check_in.dead_air_s)
+        self.rules = Rules(settings.cues)
+        self.engine = CueEngine(settings.cues)
+        self.utterances: list[Utterance] = []
+        self.flags: list[Flag] = []
+        self.decode_s: list[float] = []
+        self._seq = itertools.count()
+        self.position = 0.0
+
+    # -- audio path: cheap, runs for every chunk -------------------------------------
+
+    def feed(self, chunk: AudioChunk) -> list[Job]:
+        """VAD and turn-taking for one chunk; returns utterances that just finished."""
+        jobs: list[Job] = []
+        for s in self.speakers:
+            x = chunk.channels[s]
+            self._hist[s].write(x)
+            self._probs[s] = np.concatenate([self._probs[s], self._vad[s].feed(x)])
+        n = min(len(p) for p in self._probs.values())
+        for k in range(n):
+            active = {}
+            for s in self.speakers:
+                for seg in self._ep[s].push(self._probs[s][k:k + 1]):
+                    jobs.append(self._job(s, seg))
+                active[s] = self._ep[s].active
+            dead = self.turns.update(active)
+            if dead is not None and self.engine.enabled("check_in"):
+                self._propose(self.rules.on_dead_air(dead))
+        for s in self.speakers:
+            self._probs[s] = self._probs[s][n:]
+        self.position = chunk.t1
+        return jobs
+
+    def finish(self) -> list[Job]:
+        """End of stream: close open utterances."""
+        return [self._job(s, seg) for s in self.speakers for seg in self._ep[s].flush()]
+
+    def _job(self, s: Speaker, seg: Segment) -> Job:
+        audio = self._hist[s].read(max(0, seg.start - PAD_BEFORE), seg.end + PAD_AFTER)
+        pri = 0 if s == "customer" else 1
+        return Job((pri, seg.end, next(self._seq)), s, seg, audio, self.clock())
+
+    # -- speech path: one decode per utterance, may run on another thread -------------
+
+    def transcribe(self, job: Job) -> Transcript:
+        if silence_check(job.audio):
+            return Transcript("", [])
+        t = time.perf_counter()
+        offset = max(0, job.segment.start - PAD_BEFORE) / SAMPLE_RATE
+        tr = self.transcriber.transcribe(job.audio, offset)
+        self.decode_s.append(time.perf_counter() - t)
+        return tr
+
+    def complete(self, job: Job, tr: Transcript) -> Utterance | None:
+        """Analysis and cue rules for a transcribed utterance (on the pipeline's thread)."""
+        if not tr.words:
+            return None
+        seg = job.segment
+        # VAD bounds, not word times: Whisper puts the first word's start in the padding
+        start, end = seg.start / SAMPLE_RATE, seg.end / SAMPLE_RATE
+        voiced = job.audio[PAD_BEFORE: len(job.audio) - PAD_AFTER] if len(job.audio) > PAD_BEFORE + PAD_AFTER else job.audio
+        u = Utterance(
+            speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=tr.text, words=tr.words,
+            sentiment=round(sentiment(tr.text), 3), wpm=_round(wpm(tr.words)),
+            loudness_db=round(loudness_db(voiced), 2), t_ready=round(self.clock(), 3),
+        )
+        self.utterances.append(u)
+        self.on_event(u)
+        self._propose(self.rules.on_utterance(u))
+        return u
+
+    # -- cues ------------------------------------------------------------------------
+
+    def _propose(self, proposals: list[Proposal]) -> None:
+        for p in proposals:
+            cue = self.engine.offer(p, self.clock())
+            if cue is None:
+                continue
+            self.on_event(cue)
+            if cue.severity == "alert":
+                self._flag(cue, p)
+
+    def _flag(self, cue: Cue, p: Proposal) -> None:
+        start, end = max(0.0, p.evidence_end - FLAG_BEFORE_S), p.evidence_end + FLAG_AFTER_S
+        last = self.flags[-1] if self.flags else None
+        if last is not None and start <= last.end:
+            last.end = max(last.end, end)  # one flagged region for one escalation episode
+            return
+        flag = Flag(round(start, 2), round(end, 2), cue.id, "rule")
+        self.flags.append(flag)
+        self.on_event(flag)
+
+    # -- results ---------------------------------------------------------------------
+
+    def metrics(self) -> CallMetrics:
+        t = self.turns
+        total_talk = sum(t.talk.values()) or 1
+        out = CallMetrics(overtalk_s=t.seconds(t.overtalk), dead_air_s=t.seconds(t.dead_air))
+        for s in SPEAKERS:
+            sents = [u.sentiment for u in self.utterances if u.speaker == s]
+            m = SpeakerMetrics(
+                talk_s=t.seconds(t.talk[s]),
+                talk_ratio=round(t.talk[s] / total_talk, 3),
+                wpm=_round(self.rules.pace[s].overall()) or 0.0,
+                longest_monologue_s=t.seconds(t.longest[s]),
+                sentiment_mean=round(sum(sents) / len(sents), 3) if sents else None,
+            )
+            setattr(out, s, m)
+        return out
+
+    def close_flags(self, duration_s: float) -> None:
+        for f in self.flags:
+            f.end = round(min(f.end, duration_s), 2)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+assert FRAME == 512  # feed() relies on both speakers' VADs sharing one frame grid

@@ -1,0 +1,180 @@
+"""Runners drive the pipeline: the same pipeline, scheduled two ways.
+
+ThreadedRunner is live use (and the real-time demo): a worker thread does VAD and cue
+rules chunk by chunk, a second thread decodes utterances, and the clock is the source's
+stream clock. SimulatedRunner (analyze) pushes a file through as fast as the CPU allows
+with a computation-aware simulated clock, the method of whisper_streaming's simulation:
+a decode cannot start before its audio has arrived nor before the decoder finished the
+previous job, and its result appears at its start plus its measured processing time. So
+cue times and latencies equal what live use on this machine would show.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from coach.events import AudioChunk
+from coach.pipeline import Job, Pipeline
+from coach.speech.transcriber import Transcript
+
+
+class SimClock:
+    """Stream time = the moment the current work item began + wall time spent on it."""
+
+    def __init__(self) -> None:
+        self._base = 0.0
+        self._wall = time.perf_counter()
+
+    def start(self, at: float) -> None:
+        self._base, self._wall = at, time.perf_counter()
+
+    def __call__(self) -> float:
+        return self._base + (time.perf_counter() - self._wall)
+
+
+@dataclass
+class _Inflight:
+    job: Job
+    transcript: Transcript
+    done_at: float
+
+
+class SimulatedRunner:
+    def __init__(self, pipeline: Pipeline, clock: SimClock, progress: Callable[[float], None] | None = None) -> None:
+        self.p = pipeline
+        self.clock = clock
+        self.progress = progress
+        self._pending: list[Job] = []
+        self._inflight: _Inflight | None = None
+        self._free_at = 0.0  # when the decoder thread would next be idle
+
+    def run(self, chunks: Iterable[AudioChunk]) -> None:
+        for chunk in chunks:
+            self._advance(chunk.t1)
+            self.clock.start(chunk.t1)  # a chunk is processed once all of it has arrived
+            self._pending += self.p.feed(chunk)
+            if self.progress:
+                self.progress(chunk.t1)
+        self.clock.start(self.p.position)
+        self._pending += self.p.finish()
+        self._advance(float("inf"))
+
+    def _advance(self, until: float) -> None:
+        """Run the decoder's timeline up to stream time `until`, in order."""
+        while True:
+            if self._inflight is not None:
+                if self._inflight.done_at > until:
+                    return
+                f, self._inflight = self._inflight, None
+                self.clock.start(f.done_at)
+                self.p.complete(f.job, f.transcript)
+                self._free_at = self.clock()
+                continue
+            if not self._pending:
+                return
+            start = max(self._free_at, min(j.available_at for j in self._pending))
+            if start >= until:
+                return
+            job = min(j for j in self._pending if j.available_at <= start)
+            self._pending.remove(job)
+            self.clock.start(start)
+            tr = self.p.transcribe(job)
+            self._inflight = _Inflight(job, tr, self.clock())
+
+
+_STOP = object()
+
+
+class ThreadedRunner:
+    """Real time: chunks arrive on the caller's thread (the source), work runs on two workers."""
+
+    def __init__(self, pipeline: Pipeline, inbox_size: int = 600) -> None:
+        self.p = pipeline
+        self.inbox: queue.Queue = queue.Queue(maxsize=inbox_size)  # ~60 s of 100 ms chunks
+        self.jobs: queue.PriorityQueue = queue.PriorityQueue()
+        self.error: BaseException | None = None
+        self._worker = threading.Thread(target=self._work, name="pipeline", daemon=True)
+        self._asr = threading.Thread(target=self._decode, name="asr", daemon=True)
+        self._outstanding = 0
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._worker.start()
+        self._asr.start()
+
+    def put(self, chunk: AudioChunk) -> None:
+        self.inbox.put(chunk)
+
+    def close(self) -> None:
+        """No more audio: finish open utterances, wait for their text, stop the workers."""
+        self.inbox.put(_STOP)
+        self._worker.join()
+        self._asr.join()
+        if self.error is not None:
+            raise self.error
+
+    def _submit(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            with self._lock:
+                self._outstanding += 1
+            self.jobs.put(job)
+
+    def _work(self) -> None:
+        try:
+            while True:
+                item = self.inbox.get()
+                if item is _STOP:
+                    self._submit(self.p.finish())
+                    self.jobs.put(_LastJob())
+                    # drain decoded results until the ASR thread says it is done
+                    while (item := self.inbox.get()) is not _STOP:
+                        self.p.complete(*item)
+                    return
+                if isinstance(item, AudioChunk):
+                    self._submit(self.p.feed(item))
+                else:
+                    self.p.complete(*item)
+        except BaseException as e:  # surfaced to the caller by close()
+            self.error = e
+            self.jobs.put(_LastJob())
+
+    def _decode(self) -> None:
+        try:
+            while True:
+                job = self.jobs.get()
+                if isinstance(job, _LastJob):
+                    self.inbox.put(_STOP)
+                    return
+                self.inbox.put((job, self.p.transcribe(job)))
+        except BaseException as e:
+            self.error = e
+            self.inbox.put(_STOP)
+
+
+class _LastJob:
+    """Sorts after every real job, so the ASR thread drains them all before stopping."""
+
+    key = (9, 0, 0)
+
+    def __lt__(self, other: object) -> bool:
+        return False
+
+    def __gt__(self, other: object) -> bool:
+        return True
+
+
+def run_realtime(pipeline: Pipeline, chunks: Iterable[AudioChunk], stop: threading.Event | None = None) -> None:
+    runner = ThreadedRunner(pipeline)
+    runner.start()
+    try:
+        for chunk in chunks:
+            if stop is not None and stop.is_set():
+                break
+            runner.put(chunk)
+    finally:
+        runner.close()
+
