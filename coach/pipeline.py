@@ -16,7 +16,7 @@ import numpy as np
 
 from coach.analysis.acoustics import loudness_db
 from coach.analysis.engine import CueEngine, Proposal
-from coach.analysis.pace import wpm
+from coach.analysis.pace import rate
 from coach.analysis.rules import Rules
 from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import TurnTracker
@@ -129,7 +129,7 @@ class Pipeline:
         voiced = job.audio[PAD_BEFORE: len(job.audio) - PAD_AFTER] if len(job.audio) > PAD_BEFORE + PAD_AFTER else job.audio
         u = Utterance(
             speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=tr.text, words=tr.words,
-            sentiment=round(sentiment(tr.text), 3), wpm=_round(wpm(tr.words)),
+            sentiment=round(sentiment(tr.text), 3), wpm=_round(rate(len(tr.words), end - start)),
             loudness_db=round(loudness_db(voiced), 2), t_ready=round(self.clock(), 3),
         )
         self.utterances.append(u)

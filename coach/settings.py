@@ -47,14 +47,18 @@ class EscalationSettings:
     score_threshold: float = 0.6
     loud_db: float = 3.0  # loudness above the customer's own running baseline
     negative_sentiment: float = -0.3
+    calm_turns: int = 2  # customer turns after an escalation before "calming" can show
+    calm_sentiment: float = 0.3
 
 
 @dataclass
 class SlowDownSettings:
     enabled: bool = True
     cooldown_s: float = 60.0
-    # 130-175 wpm is comfortable; one product triggers at 180 wpm (FACTS.md); CUES.md ~190
-    max_wpm: float = 190.0
+    # Published bands are speaking rates, pauses included: 130-175 wpm comfortable, one
+    # product triggers at 180 (FACTS.md). This is an articulation rate (pauses > 0.5 s
+    # excluded), which runs ~15-25 % higher: 230 is roughly a 190 wpm speaking rate.
+    max_wpm: float = 230.0
     window_s: float = 20.0  # rate over the last ~20 s of the agent's own speech
     min_speech_s: float = 6.0  # flag only sustained pace: short turns are noise
     baseline_ratio: float = 1.3  # or this much above the agent's own usual pace

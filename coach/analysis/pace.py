@@ -1,56 +1,48 @@
-"""Speaking pace as articulation rate: words per minute of the speaker's own speech.
+"""Speaking pace: words per minute of the speaker's own speech time.
 
-Pauses longer than 0.5 s between words are excluded (FACTS.md: a per-utterance rate on
-3-word turns is noise; a window over the speaker's recent speech time is stable).
+Speech time comes from the VAD, whose segments already exclude pauses longer than the
+end-of-speech wait (0.5 s), so this is an articulation rate (FACTS.md) that does not
+depend on Whisper's word timings: tiny.en times words too tightly on real phone audio
+and inflated rates by 30-50 % when word durations were summed. A per-utterance rate on
+a 3-word turn is noise, hence the window over the speaker's recent speech.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from coach.events import Word
-
-MAX_PAUSE_S = 0.5
+from dataclasses import dataclass
 
 
-def articulation(words: Sequence[Word]) -> tuple[int, float]:
-    """(word count, seconds of articulated speech) for words in time order."""
-    if not words:
-        return 0, 0.0
-    speech = 0.0
-    for a, b in zip(words, words[1:]):
-        gap = b.start - a.end
-        speech += (a.end - a.start) + (gap if 0 < gap <= MAX_PAUSE_S else 0.0)
-    speech += words[-1].end - words[-1].start
-    return len(words), speech
+@dataclass(frozen=True)
+class Stretch:
+    words: int
+    speech_s: float
 
 
-def wpm(words: Sequence[Word]) -> float | None:
-    n, s = articulation(words)
-    return n / s * 60.0 if s > 0 else None
+def rate(words: int, speech_s: float) -> float | None:
+    return words / speech_s * 60.0 if speech_s > 0 else None
 
 
 class PaceTracker:
-    """A speaker's words so far; rate over the last `window_s` of their speech."""
+    """A speaker's utterances so far; rate over the last `window_s` of their speech."""
 
     def __init__(self) -> None:
-        self.words: list[Word] = []
+        self.stretches: list[Stretch] = []
 
-    def add(self, words: Sequence[Word]) -> None:
-        self.words.extend(words)
+    def add(self, words: int, speech_s: float) -> None:
+        if words and speech_s > 0:
+            self.stretches.append(Stretch(words, speech_s))
 
     def recent(self, window_s: float) -> tuple[float | None, float]:
-        """(wpm, seconds of speech it covers) over the speaker's most recent speech."""
-        n, speech, i = 0, 0.0, len(self.words) - 1
-        while i >= 0 and speech < window_s:
-            w = self.words[i]
-            speech += w.end - w.start
-            if i + 1 < len(self.words):
-                gap = self.words[i + 1].start - w.end
-                speech += gap if 0 < gap <= MAX_PAUSE_S else 0.0
-            n += 1
-            i -= 1
-        return (n / speech * 60.0 if speech > 0 else None), speech
+        """(wpm, seconds of speech it covers), whole utterances back until `window_s` is covered."""
+        n, speech = 0, 0.0
+        for st in reversed(self.stretches):
+            if speech >= window_s:
+                break
+            n, speech = n + st.words, speech + st.speech_s
+        return rate(n, speech), speech
 
     def overall(self) -> float | None:
-        return wpm(self.words)
+        return rate(sum(s.words for s in self.stretches), self.speech_s())
+
+    def speech_s(self) -> float:
+        return sum(s.speech_s for s in self.stretches)

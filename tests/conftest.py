@@ -1,0 +1,70 @@
+"""Shared fixtures: real files on disk, the real tiny.en model, scripted calls rendered with espeak-ng."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"  # tests never reach for the network
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+REAL_CALL = DATA / "auto_repairs_49_stereo.flac"
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every scripted call of tests/data/scenarios.json and the sample call, as WAV + truth."""
+    out = tmp_path_factory.mktemp("calls")
+    for script in (DATA / "scenarios.json", ROOT / "assets" / "sample_call.json"):
+        subprocess.run([sys.executable, str(ROOT / "tools" / "render_calls.py"), str(out), str(script)],
+                       check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("coach-data")
+
+
+@pytest.fixture(scope="session")
+def model_path() -> str:
+    from coach.speech.models import resolve_model
+
+    return str(resolve_model("tiny.en", [], allow_download=False).path)
+
+
+@pytest.fixture(scope="session")
+def transcriber(model_path: str):
+    from coach.speech.transcriber import Transcriber
+
+    return Transcriber(model_path)
+
+
+@pytest.fixture(scope="session")
+def analyzed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path):
+    """analyze(path) -> analysis JSON, each call analysed once per test session."""
+    from coach import app
+
+    out = tmp_path_factory.mktemp("analysis")
+    cache: dict[str, dict] = {}
+
+    def run(path: Path) -> dict:
+        key = str(path)
+        if key not in cache:
+            target = out / (path.stem + ".json")
+            app.analyze(str(path), str(target), app.Options(data_dir=str(data_dir)), progress=False)
+            cache[key] = json.loads(target.read_text())
+        return cache[key]
+
+    return run
+
+
+def truth(rendered: Path, name: str) -> dict:
+    return json.loads((rendered / f"{name}.truth.json").read_text())

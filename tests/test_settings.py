@@ -1,0 +1,49 @@
+from pathlib import Path
+
+import pytest
+
+from coach import settings
+from coach.errors import UserError
+
+
+def test_missing_file_gives_defaults(tmp_path: Path):
+    s = settings.load(tmp_path / "settings.toml")
+    assert s.model.name == "tiny.en"
+    assert s.cues.slow_down.max_wpm == 230.0
+
+
+def test_round_trip_keeps_changes(tmp_path: Path):
+    path = tmp_path / "sub" / "settings.toml"
+    s = settings.Settings()
+    s.model.name = "base.en"
+    s.cues.customer_escalating.cooldown_s = 12.5
+    s.cues.check_in.enabled = False
+    settings.save(s, path)
+    back = settings.load(path)
+    assert back == s
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_int_accepted_for_float(tmp_path: Path):
+    path = tmp_path / "settings.toml"
+    path.write_text("[cues.slow_down]\nmax_wpm = 200\n")
+    assert settings.load(path).cues.slow_down.max_wpm == 200.0
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[model]\nnme = 'x'\n", "unknown key 'model.nme'"),
+        ("[model]\nthreads = 'two'\n", "'model.threads' must be int"),
+        ("model = 3\n", "'model' must be a table"),
+        ("[model\n", "not valid TOML"),
+        ("[audio]\nagent_channel = 3\n", "agent_channel"),
+        ("[model]\nencoder_window = 'half'\n", "encoder_window"),
+    ],
+)
+def test_bad_settings_are_one_clear_line(tmp_path: Path, text: str, message: str):
+    path = tmp_path / "settings.toml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message) as e:
+        settings.load(path)
+    assert "\n" not in str(e.value)

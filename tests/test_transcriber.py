@@ -1,0 +1,80 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from coach.events import Word
+from coach.speech.models import resolve_model
+from coach.speech.transcriber import repetition_guard, window_frames
+from coach.errors import UserError
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_window_grows_with_the_utterance():
+    assert window_frames(16000 * 2, "auto") == 1500
+    assert window_frames(int(16000 * 6.2), "auto") == 1500
+    assert window_frames(16000 * 12, "auto") == 2000
+    assert window_frames(16000 * 14, "auto") == 2500
+    assert window_frames(16000 * 40, "auto") == 3000
+    assert window_frames(16000 * 2, "full") == 3000
+
+
+def words(text: str) -> list[Word]:
+    return [Word(w, i * 0.3, i * 0.3 + 0.2) for i, w in enumerate(text.split())]
+
+
+def test_repetition_guard_cuts_loops_keeps_real_repeats():
+    loop = words("what's the make and model of the car what's the make and model of the car what's the")
+    assert " ".join(w.w for w in repetition_guard(loop)) == "what's the make and model of the car"
+    assert len(repetition_guard(words("for free for free for free for free"))) == 4
+    assert len(repetition_guard(words("no no no"))) == 3
+    assert len(repetition_guard(words("yes yes yes yes yes"))) == 2
+    human = words("no problem no problem let me check that for you")
+    assert repetition_guard(human) == human
+
+
+def test_jfk_is_transcribed(transcriber):
+    x, sr = sf.read(DATA / "jfk.flac", dtype="float32")
+    audio = soxr.resample(x.mean(axis=1), sr, 16000)
+    tr = transcriber.transcribe(audio, offset=100.0)
+    text = tr.text.lower()
+    assert "ask not what your country can do for you" in text
+    assert tr.words[0].start >= 100.0 and tr.words[-1].end <= 100.0 + len(audio) / 16000 + 0.1
+    assert all(a.start <= b.start for a, b in zip(tr.words, tr.words[1:]))
+
+
+def test_silence_gives_no_words(transcriber):
+    tr = transcriber.transcribe(np.zeros(16000 * 2, np.float32), 0.0)
+    assert tr.words == []
+
+
+def test_real_phone_turn_does_not_loop(transcriber):
+    """A 6 s agent turn of the real call looped in a 10 s encoder window; it must not now."""
+    x, sr = sf.read(DATA / "auto_repairs_49_stereo.flac", dtype="float32")
+    clip = soxr.resample(x[int(82.9 * sr):int(89.2 * sr), 0], sr, 16000)
+    tr = transcriber.transcribe(clip, 82.9)
+    text = tr.text.lower()
+    assert "make" in text and "car" in text
+    assert text.count("car") == 1
+    assert len(tr.words) < 40
+
+
+def test_model_resolution_offline(tmp_path: Path):
+    bundled = resolve_model("tiny.en", [tmp_path], allow_download=False)
+    assert bundled.origin == "bundled" and (bundled.path / "model.bin").is_file()
+    # a models/<name>/ folder wins over the bundled one
+    local = tmp_path / "tiny.en"
+    local.mkdir()
+    for f in ("model.bin", "config.json"):
+        (local / f).write_bytes((bundled.path / f).read_bytes()[:10])
+    assert resolve_model("tiny.en", [tmp_path], allow_download=False).origin == "models-dir"
+    assert resolve_model(str(bundled.path), [], allow_download=False).origin == "path"
+    with pytest.raises(UserError, match="unknown model 'tiny.xx'"):
+        resolve_model("tiny.xx", [tmp_path], allow_download=False)
+    with pytest.raises(UserError, match="not on this computer"):
+        resolve_model("small.en", [tmp_path], allow_download=False)
+    with pytest.raises(UserError, match="no model folder"):
+        resolve_model("./nowhere/model", [], allow_download=False)

@@ -1,0 +1,86 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from coach.audio.history import History
+from coach.speech.vad import FRAME, Endpointer, SileroStream
+
+DATA = Path(__file__).parent / "data"
+
+
+def speech_16k() -> np.ndarray:
+    x, sr = sf.read(DATA / "stereo_diarization.wav", dtype="float32")
+    assert sr == 16000
+    return x[:, 0]
+
+
+def test_streaming_matches_whole_file_pass():
+    from faster_whisper.vad import get_vad_model
+
+    x = speech_16k()
+    whole = get_vad_model()(np.pad(x, (0, FRAME - len(x) % FRAME))).reshape(-1)
+    stream = SileroStream()
+    # odd chunk sizes on purpose: state and leftovers must carry across
+    parts = [stream.feed(x[i:i + 1234]) for i in range(0, len(x), 1234)]
+    got = np.concatenate(parts)
+    assert len(got) == len(x) // FRAME
+    np.testing.assert_allclose(got, whole[: len(got)], atol=1e-5)
+
+
+def test_speech_is_found_and_silence_is_not():
+    x = speech_16k()
+    ep = Endpointer(0.5, 0.5, 14.0, 0.25)
+    s = SileroStream()
+    audio = np.concatenate([np.zeros(16000, np.float32), x, np.zeros(16000, np.float32)])
+    segs = list(ep.push(s.feed(audio))) + list(ep.flush())
+    assert segs, "no speech found in read speech"
+    assert segs[0].start / 16000 == pytest.approx(1.0, abs=0.4)
+    assert segs[-1].end / 16000 <= 1.0 + len(x) / 16000 + 0.2
+    quiet = Endpointer(0.5, 0.5, 14.0, 0.25)
+    noise = (np.random.default_rng(0).standard_normal(16000 * 3) * 1e-3).astype(np.float32)
+    assert list(quiet.push(SileroStream().feed(noise))) + list(quiet.flush()) == []
+
+
+def frames(*runs: tuple[float, int]) -> np.ndarray:
+    return np.concatenate([np.full(n, p, np.float32) for p, n in runs])
+
+
+def test_endpointer_ends_after_the_silence_wait():
+    ep = Endpointer(0.5, 0.5, 14.0, 0.25)  # 0.5 s = 16 frames of 32 ms
+    segs = list(ep.push(frames((0.0, 10), (0.9, 40), (0.0, 15))))
+    assert segs == []  # 15 silent frames: still waiting
+    segs = list(ep.push(frames((0.0, 1))))
+    assert len(segs) == 1
+    assert segs[0].start == 10 * FRAME and segs[0].end == 50 * FRAME
+    assert segs[0].detected_at == 66 * FRAME
+
+
+def test_endpointer_hysteresis_keeps_a_dip_inside_speech():
+    ep = Endpointer(0.5, 0.5, 14.0, 0.25)
+    segs = list(ep.push(frames((0.9, 20), (0.4, 30), (0.9, 20), (0.0, 20))))
+    assert len(segs) == 1 and segs[0].end == 70 * FRAME
+
+
+def test_endpointer_drops_blips_and_cuts_long_turns():
+    ep = Endpointer(0.5, 0.5, 14.0, 0.25)
+    assert list(ep.push(frames((0.9, 4), (0.0, 30)))) == []  # 128 ms click
+    ep = Endpointer(0.5, 0.5, 5.0, 0.25)
+    probs = np.full(400, 0.9, np.float32)
+    probs[120] = 0.2  # a breath in the last third of the first 5 s
+    segs = list(ep.push(probs))
+    assert segs[0].forced and segs[0].end == 121 * FRAME
+    assert all((s.end - s.start) / 16000 <= 5.0 for s in segs)
+    rest = list(ep.flush())
+    assert rest and rest[-1].end == 400 * FRAME
+
+
+def test_history_ring_reads_back_recent_audio():
+    h = History(100)
+    data = np.arange(250, dtype=np.float32)
+    for i in range(0, 250, 30):
+        h.write(data[i:i + 30])
+    np.testing.assert_array_equal(h.read(200, 250), data[200:250])
+    np.testing.assert_array_equal(h.read(100, 160), data[150:160])  # older part is gone
+    assert len(h.read(240, 400)) == 10
