@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"coach {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    a = sub.add_parser("analyze", parents=[common, audio], help="run the live pipeline on a recorded call as fast as possible; write the analysis JSON")
+    a = sub.add_parser("analyze", parents=[common, audio], help="run the live pipeline on a call as fast as possible; write the analysis JSON")
     a.add_argument("call", metavar="CALL", help="WAV, FLAC, OGG or MP3; stereo = one speaker per channel")
     a.add_argument("--json", required=True, metavar="OUT", help="where to write the analysis JSON ('-' = stdout)")
     a.add_argument("--encoder-window", choices=["auto", "full"], help="Whisper encoder window: sized to the utterance (auto) or 30 s (full)")

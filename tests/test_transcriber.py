@@ -5,10 +5,10 @@ import pytest
 import soundfile as sf
 import soxr
 
+from coach.errors import UserError
 from coach.events import Word
 from coach.speech.models import resolve_model
 from coach.speech.transcriber import repetition_guard, window_frames
-from coach.errors import UserError
 
 DATA = Path(__file__).parent / "data"
 

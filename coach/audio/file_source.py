@@ -7,8 +7,10 @@ resamples with soxr, a real band-limited resampler. Files libsndfile cannot read
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +51,21 @@ def _speaker_map(channels: int, agent_channel: int | None, mono_speaker: Speaker
     return {"agent": agent_channel, "customer": agent_channel + 1}
 
 
+@contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """libsndfile's MP3 decoder prints "Note: Illegal Audio-MPEG-Header" to fd 2 while it
+    sniffs a file; a user should see our one line, not that."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _check_readable(path: Path) -> None:
     if not path.exists():
         raise UserError(f"no such file: {path}")
@@ -79,7 +96,8 @@ class FileSource:
         self._stopped = False
         self._sf_info = None
         try:
-            info = sf.info(str(self.path))
+            with _quiet_native_stderr():
+                info = sf.info(str(self.path))
             if "should be" in info.extra_info:  # libsndfile's note on a header longer than the data
                 raise UserError(f"{self.path} is truncated: its header promises more audio than it holds")
             if info.frames <= 0:
@@ -152,8 +170,7 @@ class FileSource:
         step = int(SAMPLE_RATE * CHUNK_S)
         emitted = 0
         self._start_wall = time.monotonic()
-        for i, b in enumerate(self._with_last(blocks)):
-            block, last = b
+        for block, last in self._with_last(blocks):
             x = np.ascontiguousarray(block[:, cols])
             if resampler is not None:
                 x = resampler.resample_chunk(x, last=last)

@@ -1,0 +1,124 @@
+"""The command line as a user meets it: real processes, real files, exit codes and messages."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import ROOT
+
+
+def coach(*args: str, data_dir: Path, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["COACH_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "coach", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=ROOT, **kw)
+
+
+def test_help_lists_the_commands(tmp_path: Path):
+    r = coach("--help", data_dir=tmp_path)
+    assert r.returncode == 0
+    for cmd in ("analyze", "demo", "devices"):
+        assert cmd in r.stdout
+
+
+def bad_files(tmp_path: Path) -> dict[str, Path]:
+    files = {}
+    files["missing"] = tmp_path / "nope.wav"
+    files["empty"] = tmp_path / "empty.wav"
+    files["empty"].write_bytes(b"")
+    files["not audio"] = tmp_path / "notes.mp3"
+    files["not audio"].write_text("meeting notes, not a call\n" * 50)
+    good = tmp_path / "good.wav"
+    sf.write(good, np.zeros((16000 * 5, 2), np.float32), 16000)
+    files["truncated"] = tmp_path / "truncated.wav"
+    files["truncated"].write_bytes(good.read_bytes()[:40000])
+    files["three channels"] = tmp_path / "three.wav"
+    sf.write(files["three channels"], np.zeros((16000, 3), np.float32), 16000)
+    return files
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "not audio", "truncated", "three channels"])
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path: Path, case: str):
+    path = bad_files(tmp_path)[case]
+    out = tmp_path / "out.json"
+    r = coach("analyze", str(path), "--json", str(out), data_dir=tmp_path)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("coach: error:"), r.stderr
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.json")]
+
+
+@pytest.mark.parametrize("case", ["unknown model", "no such folder", "output is a folder", "bad settings", "bad channel"])
+def test_bad_arguments_one_line_exit_2(tmp_path: Path, rendered: Path, case: str):
+    call = str(rendered / "d3_friendly_call.wav")
+    out = str(tmp_path / "out.json")
+    args = ["analyze", call, "--json", out]
+    if case == "unknown model":
+        args += ["--model", "huge.xx"]
+    elif case == "no such folder":
+        args[3] = str(tmp_path / "missing" / "out.json")
+    elif case == "output is a folder":
+        args[3] = str(tmp_path)
+    elif case == "bad settings":
+        (tmp_path / "settings.toml").write_text("[vad]\nthreshold = 7.0\n")
+    elif case == "bad channel":
+        args += ["--agent-channel", "2"]
+    r = coach(*args, data_dir=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr, r.stderr
+
+
+def test_analyze_to_stdout(tmp_path: Path, rendered: Path):
+    r = coach("analyze", str(rendered / "d2_rushed_agent.wav"), "--json", "-", data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert any(c["id"] == "slow_down" for c in doc["cues"])
+
+
+def test_settings_file_changes_behaviour(tmp_path: Path, rendered: Path):
+    (tmp_path / "settings.toml").write_text("[cues.slow_down]\nenabled = false\n")
+    r = coach("analyze", str(rendered / "d2_rushed_agent.wav"), "--json", "-", data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not any(c["id"] == "slow_down" for c in json.loads(r.stdout)["cues"])
+
+
+def test_demo_headless_prints_cues_as_they_fire(tmp_path: Path, rendered: Path):
+    r = coach("demo", str(rendered / "d1_refund_escalation.wav"), "--speed", "4", "--no-audio", data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    line = next(ln for ln in r.stdout.splitlines() if "CUSTOMER ESCALATING" in ln)
+    minutes, seconds = line[1:8].split(":")
+    t = int(minutes) * 60 + float(seconds)
+    assert 37.5 < t < 46  # stream time of the cue: after the angry turn ended at 37.6 s
+    assert "position" in r.stdout and "lag" in r.stdout
+    assert "done:" in r.stdout
+
+
+def test_demo_default_sample_runs(tmp_path: Path):
+    r = coach("demo", "--speed", "8", "--no-audio", data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "sample_call.flac" in r.stdout and "CUSTOMER ESCALATING" in r.stdout
+
+
+def test_demo_stops_cleanly_on_sigterm(tmp_path: Path, rendered: Path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["COACH_DATA_DIR"] = str(tmp_path)
+    p = subprocess.Popen([sys.executable, "-m", "coach", "demo", str(rendered / "d1_refund_escalation.wav"), "--no-audio"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    seen = ""
+    while "playing" not in seen and time.monotonic() < deadline:
+        seen += p.stdout.readline()
+    time.sleep(1.0)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "stopped:" in out and "Traceback" not in err

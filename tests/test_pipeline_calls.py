@@ -1,0 +1,108 @@
+"""The real pipeline with the real tiny.en model on real and scripted calls."""
+
+from pathlib import Path
+
+import pytest
+from conftest import REAL_CALL, truth
+
+
+def cues(doc: dict, cue_id: str) -> list[float]:
+    return [c["t"] for c in doc["cues"] if c["id"] == cue_id]
+
+
+def in_window(doc: dict, t: dict, expect: dict) -> bool:
+    turn = t["turns"][expect["after_turn"]]
+    return any(turn["start"] <= x <= turn["end"] + expect["within_s"] for x in cues(doc, expect["cue"]))
+
+
+@pytest.mark.parametrize("name", ["d1_refund_escalation", "d2_rushed_agent", "d3_friendly_call", "sample_call"])
+def test_scripted_calls_fire_expected_cues_and_nothing_forbidden(rendered: Path, analyzed, name: str):
+    doc = analyzed(rendered / f"{name}.wav")
+    t = truth(rendered, name)
+    for e in t["expect"]:
+        assert in_window(doc, t, e), (e, doc["cues"])
+    for cue_id in t["forbid"]:
+        assert cues(doc, cue_id) == [], (cue_id, doc["cues"])
+
+
+def test_friendly_call_is_quiet(rendered: Path, analyzed):
+    doc = analyzed(rendered / "d3_friendly_call.wav")
+    assert [c for c in doc["cues"] if c["severity"] in ("alert", "warn")] == []
+    assert doc["flags"] == []
+
+
+def test_escalation_cue_carries_evidence_and_flags_the_segment(rendered: Path, analyzed):
+    doc = analyzed(rendered / "d1_refund_escalation.wav")
+    t = truth(rendered, "d1_refund_escalation")
+    [cue] = [c for c in doc["cues"] if c["id"] == "customer_escalating"]
+    assert cue["speaker"] == "customer" and cue["severity"] == "alert" and cue["skill"].startswith("de-escalation")
+    assert "unacceptable" in cue["reason"] and "loudness" in cue["reason"]
+    angry = t["turns"][5]
+    # emitted after the customer stopped (it needs the words) and within the latency budget
+    assert angry["end"] < cue["t"] < angry["end"] + 3.0
+    [flag] = doc["flags"]
+    assert flag["start"] <= angry["start"] and flag["end"] >= angry["end"] and flag["by"] == "rule"
+
+
+def test_utterances_land_on_the_right_speaker_at_the_right_time(rendered: Path, analyzed):
+    doc = analyzed(rendered / "d1_refund_escalation.wav")
+    t = truth(rendered, "d1_refund_escalation")
+    for turn in t["turns"]:
+        mid = (turn["start"] + turn["end"]) / 2
+        hits = [u for u in doc["utterances"] if u["start"] - 0.3 <= mid <= u["end"] + 0.3]
+        assert [u["speaker"] for u in hits] == [turn["who"]], turn
+    angry = next(u for u in doc["utterances"] if "unacceptable" in u["text"].lower())
+    assert angry["speaker"] == "customer" and angry["sentiment"] < -0.3
+    assert all(w["start"] <= w["end"] for u in doc["utterances"] for w in u["words"])
+
+
+def test_simulated_clock_is_causal(rendered: Path, analyzed):
+    doc = analyzed(rendered / "d1_refund_escalation.wav")
+    for u in doc["utterances"]:
+        # text exists only after the speech ended, the endpoint wait passed and a decode ran
+        assert u["t_ready"] >= u["end"] + 0.45, u
+    for c in doc["cues"]:
+        assert c["latency_s"] > 0
+    times = [c["t"] for c in doc["cues"]]
+    assert times == sorted(times)
+    timing = doc["timing"]
+    assert timing["decodes"] == len(doc["utterances"]) and timing["rtf"] > 0
+
+
+def test_json_contract(rendered: Path, analyzed):
+    doc = analyzed(rendered / "d2_rushed_agent.wav")
+    assert doc["schema"] == "coach.analysis/1"
+    assert doc["source"]["channels"] == 2 and doc["source"]["sample_rate"] == 16000
+    assert doc["model"]["name"] == "tiny.en" and doc["model"]["compute_type"] == "int8"
+    u = doc["utterances"][0]
+    assert {"speaker", "start", "end", "text", "words", "sentiment", "wpm"} <= set(u)
+    c = doc["cues"][0]
+    assert {"id", "label", "t", "speaker", "severity", "skill", "tip", "reason", "latency_s"} <= set(c)
+    m = doc["metrics"]
+    assert {"talk_s", "talk_ratio", "wpm", "longest_monologue_s"} <= set(m["agent"])
+    assert "sentiment_mean" in m["customer"] and "overtalk_s" in m and "dead_air_s" in m
+    assert m["agent"]["talk_ratio"] + m["customer"]["talk_ratio"] == pytest.approx(1.0, abs=0.01)
+    assert {"wall_s", "rtf", "cue_latency_p50_s", "cue_latency_p95_s"} <= set(doc["timing"])
+
+
+def test_real_call_transcripts_are_sensible_for_both_speakers(analyzed):
+    doc = analyzed(REAL_CALL)
+    agent = " ".join(u["text"] for u in doc["utterances"] if u["speaker"] == "agent").lower()
+    customer = " ".join(u["text"] for u in doc["utterances"] if u["speaker"] == "customer").lower()
+    assert "light" in agent and "button" in agent and "reset" in agent
+    assert "oil" in customer and "hyundai" in customer
+    m = doc["metrics"]
+    assert m["agent"]["talk_s"] > m["customer"]["talk_s"] > 15
+    # a calm real call: no alert-level cues, and not more than about one cue a minute
+    assert [c for c in doc["cues"] if c["severity"] == "alert"] == []
+    assert len(doc["cues"]) <= doc["source"]["duration_s"] / 60 + 1
+    assert doc["timing"]["text_latency_p95_s"] < 5
+
+
+def test_dead_air_fires_check_in(rendered: Path, analyzed):
+    doc = analyzed(rendered / "d6_long_hold.wav")
+    t = truth(rendered, "d6_long_hold")
+    gap_start = t["turns"][1]["end"]
+    [c] = [c for c in doc["cues"] if c["id"] == "check_in"]
+    assert c["t"] == pytest.approx(gap_start + 8.0, abs=0.8)
+    assert doc["metrics"]["dead_air_s"] > 10

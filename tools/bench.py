@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""make bench: speed, memory and latency of Call Coach's pipeline against a naive baseline.
+
+Each configuration runs in its own process (so peak RSS is its own) on the same calls:
+  coach       the product: VAD-endpointed utterances, one decode each, encoder window sized
+              to the utterance (settings: model.encoder_window = "auto")
+  coach-full  the same pipeline with Whisper's full 30 s encoder window
+  naive       what hobby overlays do: every 3 s, re-transcribe each speaker's growing
+              buffer (reset at 30 s) with the full window and default beam search
+All three are timed with the same computation-aware simulated clock (runner.py), so a
+latency is what live use on this machine would show. WER is against the script's text
+(scripted calls only). Figures vary run to run on a shared machine: compare ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench-out"
+
+
+def wer(ref: str, hyp: str) -> float:
+    norm = lambda s: re.sub(r"[^\w' ]+", " ", s.lower()).split()  # noqa: E731
+    r, h = norm(ref), norm(hyp)
+    d = np.arange(len(h) + 1)
+    for i, rw in enumerate(r, 1):
+        prev, d[0] = d.copy(), i
+        for j, hw in enumerate(h, 1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (rw != hw))
+    return float(d[len(h)]) / max(1, len(r))
+
+
+def pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 2) if values else None
+
+
+def run_coach(call: str, window: str) -> dict:
+    from coach import app
+
+    out = OUT / f"{Path(call).stem}.{window}.json"
+    t = time.perf_counter()
+    doc = app.analyze(call, str(out), app.Options(data_dir=str(OUT / "data"), encoder_window=window), progress=False)
+    wall = time.perf_counter() - t
+    texts = {s: " ".join(u["text"] for u in doc["utterances"] if u["speaker"] == s) for s in ("agent", "customer")}
+    ends = [(u["speaker"], u["end"]) for u in doc["utterances"]]
+    return {"wall_s": wall, "text_lat": [u["t_ready"] - u["end"] for u in doc["utterances"]],
+            "cue_lat": [c["latency_s"] for c in doc["cues"]], "texts": texts, "ends": ends,
+            "cues": [(c["id"], c["t"] - c["latency_s"]) for c in doc["cues"]], "duration": doc["source"]["duration_s"]}
+
+
+def run_naive(call: str, ref_path: str) -> dict:
+    """Fixed 3 s ticks, growing buffer re-transcribed with the full window, one decoder thread."""
+    from faster_whisper import WhisperModel
+
+    from coach.audio.file_source import FileSource
+    from coach.speech.models import resolve_model
+
+    ref = json.loads(Path(ref_path).read_text())
+    model = WhisperModel(str(resolve_model("tiny.en", [], allow_download=False).path), device="cpu",
+                         compute_type="int8", cpu_threads=2)
+    src = FileSource(call)
+    chunks = list(src.chunks())
+    audio = {s: np.concatenate([c.channels[s] for c in chunks]) for s in src.info.speakers}
+    dur = src.info.duration_s
+    t0 = time.perf_counter()
+    free, jobs, last_text = 0.0, [], {}
+    ticks = list(np.arange(3.0, dur, 3.0)) + [dur]
+    for tick in ticks:
+        for s, x in audio.items():
+            block = int((tick - 1e-6) // 30) * 30
+            start = max(tick, free)
+            t = time.perf_counter()
+            segs, _ = model.transcribe(x[int(block * 16000):int(tick * 16000)], language="en", vad_filter=False)
+            text = " ".join(seg.text.strip() for seg in segs)
+            free = start + (time.perf_counter() - t)
+            jobs.append((s, block, tick, free))
+            last_text[(s, block)] = text
+    wall = time.perf_counter() - t0
+
+    def seen_at(s: str, e: float) -> float | None:
+        done = [d for sp, b, tick, d in jobs if sp == s and b < e <= tick + 1e-6]
+        return min(done) if done else None
+
+    text_lat = [d - e for s, e in ref["ends"] if (d := seen_at(s, e)) is not None]
+    cue_lat = []
+    for cid, e in ref["cues"]:
+        speaker = "customer" if cid in ("customer_escalating", "customer_calming") else "agent"
+        d = seen_at(speaker, e)
+        if d is not None:
+            cue_lat.append(d - e)
+    texts = {s: " ".join(t for (sp, b), t in sorted(last_text.items(), key=lambda kv: kv[0][1]) if sp == s)
+             for s in audio}
+    return {"wall_s": wall, "text_lat": text_lat, "cue_lat": cue_lat, "texts": texts, "duration": dur}
+
+
+def child(mode: str, call: str, ref: str | None) -> None:
+    r = run_naive(call, ref) if mode == "naive" else run_coach(call, "full" if mode == "coach-full" else "auto")
+    r["cpu_s"] = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    r["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(r))
+
+
+def measure(mode: str, call: Path, ref: Path | None = None) -> dict:
+    cmd = [sys.executable, __file__, "--child", mode, str(call)] + ([str(ref)] if ref else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    subprocess.run([sys.executable, str(ROOT / "tools" / "render_calls.py"), str(OUT), str(ROOT / "tests/data/scenarios.json"),
+                    "d1_refund_escalation"], check=True, capture_output=True)
+    calls = [("real: auto repairs (phone, 8 kHz)", ROOT / "tests/data/auto_repairs_49_stereo.flac", None),
+             ("scripted: d1 refund escalation", OUT / "d1_refund_escalation.wav", OUT / "d1_refund_escalation.truth.json")]
+    header = (f"{'call':34} {'mode':10} {'wall s':>7} {'RTF':>6} {'cpu s/s':>7} {'RSS MB':>7} "
+              f"{'text p50':>8} {'text p95':>8} {'cue p50':>7} {'cue p95':>7} {'WER':>5}")
+    print(header)
+    print("-" * len(header))
+    for label, call, truth in calls:
+        rows = {}
+        for mode in ("coach", "coach-full", "naive"):
+            ref = None
+            if mode == "naive":
+                ref = OUT / "naive-ref.json"
+                ref.write_text(json.dumps({"ends": rows["coach"]["ends"], "cues": rows["coach"]["cues"]}))
+            r = measure(mode, call, ref)
+            r["rtf"] = r["wall_s"] / r["duration"]
+            r["cpu_per_s"] = r["cpu_s"] / r["duration"]
+            if truth:
+                t = json.loads(truth.read_text())
+                refs = {s: " ".join(x["text"] for x in t["turns"] if x["who"] == s) for s in ("agent", "customer")}
+                r["wer"] = wer(refs["agent"] + " " + refs["customer"], r["texts"]["agent"] + " " + r["texts"]["customer"])
+            rows[mode] = r
+            f = lambda v, w=7: f"{v:>{w}.2f}" if isinstance(v, float) else f"{'-':>{w}}"  # noqa: E731
+            print(f"{label:34} {mode:10} {f(r['wall_s'])} {f(r['rtf'], 6)} {f(r['cpu_per_s'])} {f(r['rss_mb'])} "
+                  f"{f(pct(r['text_lat'], 50), 8)} {f(pct(r['text_lat'], 95), 8)} {f(pct(r['cue_lat'], 50))} "
+                  f"{f(pct(r['cue_lat'], 95))} {f(r.get('wer'), 5)}")
+        c, n, full = rows["coach"], rows["naive"], rows["coach-full"]
+        ratio = lambda a, b: f"{a / b:.1f}x" if a and b else "-"  # noqa: E731
+        print(f"{'':34} ratios naive/coach: CPU {ratio(n['cpu_per_s'], c['cpu_per_s'])}, "
+              f"text latency p50 {ratio(pct(n['text_lat'], 50), pct(c['text_lat'], 50))}, "
+              f"p95 {ratio(pct(n['text_lat'], 95), pct(c['text_lat'], 95))}, "
+              f"cue latency p95 {ratio(pct(n['cue_lat'], 95), pct(c['cue_lat'], 95))}; "
+              f"full-window/auto-window wall {ratio(full['wall_s'], c['wall_s'])}")
+    print("\nRTF = wall time / audio time (lower is faster); cpu s/s = CPU seconds per audio second (both cores);")
+    print("text = end of speech -> its text available; cue = end of evidence -> cue shown; naive cue latency = when its")
+    print("text first covered the same evidence. WER = word error rate against the script (scripted calls only).")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
+    else:
+        main()
