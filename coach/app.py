@@ -36,7 +36,13 @@ class Options:
 
 def load_settings(opts: Options) -> tuple[Settings, Path]:
     data = paths.data_dir(opts.data_dir)
-    s = settings_mod.load(paths.settings_path(data))
+    path = paths.settings_path(data)
+    s = settings_mod.load(path)
+    if not path.exists():
+        try:  # first run: write the defaults where the user can find and edit them
+            settings_mod.save(s, path)
+        except OSError as e:
+            raise UserError(f"cannot create the data folder {data}: {e.strerror}") from None
     if opts.model:
         s.model.name = opts.model
     if opts.encoder_window:
