@@ -37,7 +37,7 @@ class Console:
         elif isinstance(e, Utterance) and self.transcript:
             self._line(f"[{clock(e.start)}] {e.speaker:>8}: {e.text}")
         elif isinstance(e, Flag):
-            self._line(f"[{clock(e.start)}] flagged for review ({e.reason})")
+            self._line(f"          flagged {clock(e.start)}-{clock(e.end)} for review ({e.reason.replace('_', ' ')})")
 
     def progress(self, position: float, duration: float | None, lag: float, every: float = 10.0) -> None:
         """On a terminal: one line rewritten in place; in a log: a line every `every` seconds."""
