@@ -22,6 +22,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+eval: $(STAMP)
+	$(BIN)/python tools/eval.py
+
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
 

@@ -50,6 +50,7 @@ class Utterance:
     sentiment: float = 0.0
     wpm: float | None = None
     loudness_db: float = -120.0
+    pitch_hz: float | None = None
     # stream time at which the text was available (end-of-speech wait + decode included)
     t_ready: float = 0.0
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coach.analysis.acoustics import loudness_db
+from coach.analysis.acoustics import loudness_db, pitch_hz
 from coach.analysis.engine import CueEngine, Proposal
 from coach.analysis.pace import rate
 from coach.analysis.rules import Rules
@@ -66,8 +66,10 @@ class Pipeline:
         self._hist = {s: History(HISTORY_S * SAMPLE_RATE) for s in speakers}
         self._probs = {s: np.zeros(0, np.float32) for s in speakers}
         m = settings.metrics
-        self.turns = TurnTracker(FRAME_S, m.dead_air_min_s, m.monologue_gap_s, settings.cues.check_in.dead_air_s)
-        self.rules = Rules(settings.cues)
+        lt = settings.cues.let_them_finish
+        self.turns = TurnTracker(FRAME_S, m.dead_air_min_s, m.monologue_gap_s, lt.overlap_s, lt.customer_lead_s,
+                                 settings.cues.pause_and_listen.share_window_s)
+        self.rules = Rules(settings.cues, settings.phrases)
         self.engine = CueEngine(settings.cues)
         self.utterances: list[Utterance] = []
         self.flags: list[Flag] = []
@@ -86,14 +88,16 @@ class Pipeline:
             self._probs[s] = np.concatenate([self._probs[s], self._vad[s].feed(x)])
         n = min(len(p) for p in self._probs.values())
         for k in range(n):
-            active = {}
+            active, speaking = {}, {}
             for s in self.speakers:
                 for seg in self._ep[s].push(self._probs[s][k:k + 1]):
                     jobs.append(self._job(s, seg))
-                active[s] = self._ep[s].active
-            dead = self.turns.update(active)
-            if dead is not None and self.engine.enabled("check_in"):
-                self._propose(self.rules.on_dead_air(dead))
+                active[s], speaking[s] = self._ep[s].active, self._ep[s].speaking
+            barge = self.turns.update(active, speaking)
+            if barge is not None:
+                self._propose(self.rules.on_interruption(barge))
+            now = self.turns.frames * FRAME_S
+            self._propose(self.rules.on_frame(self.turns, now))
         for s in self.speakers:
             self._probs[s] = self._probs[s][n:]
         self.position = chunk.t1
@@ -130,7 +134,7 @@ class Pipeline:
         u = Utterance(
             speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=tr.text, words=tr.words,
             sentiment=round(sentiment(tr.text), 3), wpm=_round(rate(len(tr.words), end - start)),
-            loudness_db=round(loudness_db(voiced), 2), t_ready=round(self.clock(), 3),
+            loudness_db=round(loudness_db(voiced), 2), pitch_hz=_round(pitch_hz(voiced)), t_ready=round(self.clock(), 3),
         )
         self.utterances.append(u)
         self.on_event(u)

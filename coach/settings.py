@@ -1,11 +1,13 @@
 """Settings: dataclasses <-> TOML, validated with one-line errors.
 
-Every threshold carries a comment naming where its default comes from (see FACTS.md /
-CUES.md in the design notes and the README's cue section).
+Every value carries a comment naming where its default comes from (FACTS.md and CUES.md
+are the project's design notes; the README's cue section explains each cue). The file
+is written with those comments, so a trainer editing it sees why each number is there.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import tomllib
 from dataclasses import dataclass, field
@@ -17,92 +19,245 @@ import tomli_w
 from coach.errors import UserError
 
 
+def opt(default: Any, doc: str) -> Any:
+    """A settings field with its default and the comment written beside it in the TOML."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: copy.copy(default), metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc})
+
+
+def table(cls: type, doc: str = "") -> Any:
+    return field(default_factory=cls, metadata={"doc": doc})
+
+
 @dataclass
 class ModelSettings:
-    name: str = "tiny.en"  # bundled, offline; base.en / small.en when downloaded
-    compute_type: str = "int8"  # int8 ~20 % faster than float32 on CPU (FACTS.md)
-    threads: int = 2  # 2 beat 1 by ~1.4x on a 2-core machine (FACTS.md)
-    # "auto": encoder window sized to the utterance plus a margin; "full": Whisper's 30 s
-    encoder_window: str = "auto"
+    name: str = opt("tiny.en", "bundled and offline; base.en / small.en are more accurate and slower, downloaded once")
+    compute_type: str = opt("int8", "int8 ~20 % faster than float32 on CPU, same text (FACTS.md)")
+    threads: int = opt(2, "2 beat 1 by ~1.4x on a 2-core machine (FACTS.md)")
+    encoder_window: str = opt("auto", "auto: window sized to the utterance (1.4-1.7x faster, see make bench); full: Whisper's 30 s")
 
 
 @dataclass
 class AudioSettings:
-    agent_channel: int = 0  # no standard says which side is left in dual-channel recordings
-    mono_speaker: str = "customer"
+    agent_channel: int = opt(0, "which channel of a stereo recording is the agent: no standard says which side is left")
+    mono_speaker: str = opt("customer", "who speaks in a mono recording")
 
 
 @dataclass
 class VadSettings:
-    threshold: float = 0.5  # Silero's documented default
-    end_silence_s: float = 0.5  # end-of-speech wait: ~0.3-0.5 s (ARCHITECTURE.md)
-    max_utterance_s: float = 14.0  # cap long turns at ~12-15 s so text keeps flowing
-    min_utterance_s: float = 0.25  # shorter blips are clicks/breaths: Whisper invents text on them
+    threshold: float = opt(0.5, "Silero VAD's documented default speech probability")
+    end_silence_s: float = opt(0.5, "end-of-speech wait: ~0.3-0.5 s (ARCHITECTURE.md); also the pause excluded from pace")
+    max_utterance_s: float = opt(14.0, "cap long turns at ~12-15 s so text keeps flowing (ARCHITECTURE.md)")
+    min_utterance_s: float = opt(0.25, "shorter blips are clicks and breaths; Whisper invents text on them (FACTS.md)")
 
 
 @dataclass
 class EscalationSettings:
-    enabled: bool = True
-    cooldown_s: float = 45.0  # CUES.md: per-cue cooldown 30-60 s
-    score_threshold: float = 0.6
-    loud_db: float = 3.0  # loudness above the customer's own running baseline
-    negative_sentiment: float = -0.3
-    calm_turns: int = 2  # customer turns after an escalation before "calming" can show
-    calm_sentiment: float = 0.3
+    enabled: bool = opt(True, "alert: the customer's recent turns show rising anger (CUES.md)")
+    cooldown_s: float = opt(45.0, "per-cue cooldown 30-60 s (CUES.md)")
+    score_threshold: float = opt(0.6, "sum of the signals below needed to fire; a manager request plus one more signal does it")
+    negative_sentiment: float = opt(-0.3, "VADER compound at or below this counts as negative")
+    loud_db: float = opt(3.0, "loudness this far above the customer's own median counts as arousal (FACTS.md)")
+    pitch_semitones: float = opt(2.0, "pitch this far above the customer's own median counts as arousal (FACTS.md)")
+    rate_ratio: float = opt(1.25, "speech rate this much above the customer's own median counts as arousal (FACTS.md)")
+
+
+@dataclass
+class CalmingSettings:
+    enabled: bool = opt(True, "positive: after an escalation the customer's sentiment and voice recover (CUES.md)")
+    cooldown_s: float = opt(60.0, "per-cue cooldown (CUES.md)")
+    turns: int = opt(2, "customer turns after the escalation before calming may show: one polite word is not recovery")
+    sentiment: float = opt(0.3, "VADER compound at or above this counts as positive")
+
+
+@dataclass
+class AcknowledgeSettings:
+    enabled: bool = opt(True, "warn: the customer voiced a negative emotion and the agent's reply acknowledged nothing (CUES.md)")
+    cooldown_s: float = opt(45.0, "per-cue cooldown (CUES.md)")
+    min_reply_words: int = opt(6, "judge the agent's reply once it has this many words; shorter replies are backchannels")
+    negative_sentiment: float = opt(-0.6, "sentiment alone means an emotion only when this negative ('wrong postcode' is -0.5); "
+                                          "emotion words count at any sentiment")
+
+
+@dataclass
+class ReflectSettings:
+    enabled: bool = opt(True, "info: after a long or emotional customer turn the agent moved on without restating it (CUES.md)")
+    cooldown_s: float = opt(60.0, "per-cue cooldown (CUES.md)")
+    min_words: int = opt(30, "a customer turn of this many words is long: several clauses or a list of facts")
+    min_turn_s: float = opt(10.0, "or this many seconds of customer speech")
+    shared_words: int = opt(2, "a reply reusing this many of the customer's content words restates them")
 
 
 @dataclass
 class SlowDownSettings:
-    enabled: bool = True
-    cooldown_s: float = 60.0
-    # Published bands are speaking rates, pauses included: 130-175 wpm comfortable, one
-    # product triggers at 180 (FACTS.md). This is an articulation rate (pauses > 0.5 s
-    # excluded), which runs ~15-25 % higher: 230 is roughly a 190 wpm speaking rate.
-    max_wpm: float = 230.0
-    window_s: float = 20.0  # rate over the last ~20 s of the agent's own speech
-    min_speech_s: float = 6.0  # flag only sustained pace: short turns are noise
-    baseline_ratio: float = 1.3  # or this much above the agent's own usual pace
-    baseline_min_speech_s: float = 60.0
+    enabled: bool = opt(True, "warn: the agent's pace is sustained above the limit or their own usual (CUES.md)")
+    cooldown_s: float = opt(60.0, "per-cue cooldown (CUES.md)")
+    max_wpm: float = opt(230.0, "articulation rate, pauses > 0.5 s excluded, which runs ~15-25 % above speaking rate: "
+                                "130-175 wpm is comfortable and one product triggers at 180 (FACTS.md), so ~190 speaking")
+    window_s: float = opt(20.0, "rate over the last ~20 s of the agent's own speech (CUES.md)")
+    min_speech_s: float = opt(6.0, "flag only sustained pace: a rate over a short turn is noise (FACTS.md)")
+    baseline_ratio: float = opt(1.3, "or this much above the agent's own usual pace (Cogito's approach, FACTS.md)")
+    baseline_min_speech_s: float = opt(60.0, "the agent's usual pace counts once this much of their speech is known")
+
+
+@dataclass
+class LetThemFinishSettings:
+    enabled: bool = opt(True, "warn: the agent talks over the customer mid-turn, past a backchannel (CUES.md)")
+    cooldown_s: float = opt(30.0, "per-cue cooldown (CUES.md)")
+    overlap_s: float = opt(1.0, "overlaps under ~0.8 s are usually backchannels, not interruptions (FACTS.md)")
+    customer_lead_s: float = opt(1.0, "the customer must have been talking this long: the agent came in mid-turn")
+
+
+@dataclass
+class SoftenSettings:
+    enabled: bool = opt(True, "warn: the agent said something harsh or dismissive (CUES.md)")
+    cooldown_s: float = opt(30.0, "per-cue cooldown (CUES.md)")
 
 
 @dataclass
 class CheckInSettings:
-    enabled: bool = True
-    cooldown_s: float = 30.0
-    dead_air_s: float = 8.0  # vendors use 3 s (Amazon), 5 s (Google), 10 s; CUES.md ~8 s
+    enabled: bool = opt(True, "info: dead air with no hold announced (CUES.md)")
+    cooldown_s: float = opt(30.0, "per-cue cooldown (CUES.md)")
+    dead_air_s: float = opt(8.0, "vendors use 3 s (Amazon), 5 s (Google), 10 s; CUES.md ~8 s")
+    hold_dead_air_s: float = opt(12.0, "after 'one moment' / 'let me check': it buys some time, not silence forever (CUES.md)")
+
+
+@dataclass
+class PauseListenSettings:
+    enabled: bool = opt(True, "info: the agent talked too long or too much (CUES.md)")
+    cooldown_s: float = opt(120.0, "per-cue cooldown: a long-running signal, so a long cooldown")
+    monologue_s: float = opt(45.0, "continuous agent talk past this is a monologue (CUES.md)")
+    talk_share: float = opt(0.7, "agents above ~65 % talk share do worse (Gong, FACTS.md); CUES.md ~70 %")
+    share_window_s: float = opt(120.0, "talk share over the last two minutes (CUES.md)")
+    min_talk_s: float = opt(40.0, "judge the share once this much speech is in the window")
+
+
+@dataclass
+class OfferOptionsSettings:
+    enabled: bool = opt(True, "info: the customer repeats a demand or rejects the offer again (CUES.md)")
+    cooldown_s: float = opt(60.0, "per-cue cooldown (CUES.md)")
+    repeats: int = opt(2, "two or more repeats or rejections (CUES.md)")
+    window_s: float = opt(180.0, "repeats count within this span")
+
+
+@dataclass
+class ConfirmResolutionSettings:
+    enabled: bool = opt(True, "info: the agent closes the call without summarising the outcome (CUES.md)")
+    cooldown_s: float = opt(120.0, "per-cue cooldown")
+    lookback_s: float = opt(180.0, "a summary within this span before the closing counts")
+    min_call_s: float = opt(20.0, "an 'anything else' before this point of the call is not a closing")
 
 
 @dataclass
 class CueSettings:
-    global_gap_s: float = 8.0  # CUES.md: ~8 s between cues against cue overload
-    visible_s: float = 6.0  # how long a cue stays on screen before it fades
-    customer_escalating: EscalationSettings = field(default_factory=EscalationSettings)
-    slow_down: SlowDownSettings = field(default_factory=SlowDownSettings)
-    check_in: CheckInSettings = field(default_factory=CheckInSettings)
+    global_gap_s: float = opt(8.0, "minimum gap between cues; only a more urgent cue may follow sooner (CUES.md)")
+    visible_s: float = opt(6.0, "how long a cue stays on screen before it fades (CUES.md: a few seconds)")
+    customer_escalating: EscalationSettings = table(EscalationSettings)
+    customer_calming: CalmingSettings = table(CalmingSettings)
+    acknowledge_feelings: AcknowledgeSettings = table(AcknowledgeSettings)
+    reflect_back: ReflectSettings = table(ReflectSettings)
+    slow_down: SlowDownSettings = table(SlowDownSettings)
+    let_them_finish: LetThemFinishSettings = table(LetThemFinishSettings)
+    soften_wording: SoftenSettings = table(SoftenSettings)
+    check_in: CheckInSettings = table(CheckInSettings)
+    pause_and_listen: PauseListenSettings = table(PauseListenSettings)
+    offer_options: OfferOptionsSettings = table(OfferOptionsSettings)
+    confirm_resolution: ConfirmResolutionSettings = table(ConfirmResolutionSettings)
+
+
+@dataclass
+class PhraseSettings:
+    """Phrase lists, matched on lower-case ASR text with light fuzziness (coach/analysis/phrases.py)."""
+
+    manager_request: list[str] = opt(
+        ["speak to a manager", "speak to your manager", "speak to the manager", "speak to a supervisor", "speak to your supervisor",
+         "talk to a manager", "talk to your manager", "talk to a supervisor", "talk to your supervisor", "want a manager",
+         "want a supervisor", "want your manager", "get me a manager", "get me your manager", "get me a supervisor",
+         "put me through to a manager", "put me through to your supervisor", "manager now", "supervisor now",
+         "lawyer", "solicitor", "attorney", "legal action", "ombudsman", "regulator", "trading standards", "sue you"],
+        "strong escalation: asks for a manager or threatens outside action (FACTS.md lexicon); weight 0.55 each")
+    escalation: list[str] = opt(
+        ["unacceptable", "outrageous", "disgraceful", "appalling", "ridiculous", "absurd", "this is a joke",
+         "cancel my account", "cancel my contract", "cancel my subscription", "close my account", "third time", "fourth time",
+         "how many times", "every single time", "yet again", "complaint", "complain", "fed up", "sick of", "sick and tired",
+         "had enough", "nobody has", "no one has", "nobody can", "no one can", "useless", "incompetent", "pathetic",
+         "waste of time", "waste of my time", "money back now", "refund now"],
+        "escalation phrases (FACTS.md lexicon, CUES.md); weight 0.3 each, at most 0.8 from phrases")
+    emotion: list[str] = opt(
+        ["frustrated", "frustrating", "upset", "angry", "annoyed", "worried", "disappointed", "fed up", "stressed",
+         "furious", "unhappy", "not happy", "terrible", "awful", "nightmare", "unacceptable", "ridiculous", "outrageous"],
+        "the customer voicing a negative emotion, besides negative sentiment (CUES.md acknowledge_feelings)")
+    acknowledgement: list[str] = opt(
+        ["i understand", "i can understand", "i completely understand", "i totally understand", "i am sorry", "i am so sorry",
+         "i am really sorry", "so sorry", "i apologise", "i apologize", "my apologies", "sorry to hear", "sorry about that",
+         "sounds frustrating", "sounds exhausting", "sounds stressful", "must be frustrating", "must have been",
+         "is frustrating", "i can see why", "i can imagine", "i hear you", "i get that", "you are right to",
+         "thank you for your patience", "i appreciate your patience", "that is not okay", "i would be upset too"],
+        "acknowledgements (CUES.md: 'I understand', 'I'm sorry', 'that sounds frustrating', 'I can see why')")
+    reflection: list[str] = opt(
+        ["what i am hearing", "it sounds like", "sounds like you", "you mentioned", "you said", "if i understand correctly",
+         "if i understand you", "so you are saying", "make sure i understand", "let me make sure i have", "if i have got this right",
+         "so the problem is", "so the issue is", "just so i am clear", "to make sure i have got"],
+        "restating (CUES.md reflect_back: 'so what I'm hearing', 'it sounds like', 'you mentioned', 'if I understand correctly')")
+    harsh: list[str] = opt(
+        ["calm down", "not my problem", "not our problem", "nothing i can do", "nothing we can do", "as i already said",
+         "as i said", "like i said", "i already told you", "you should have", "policy is policy", "you are wrong",
+         "listen to me", "read the terms", "not my job", "not my fault", "i cannot help you", "that is your problem"],
+        "harsh or dismissive wording (CUES.md soften_wording)")
+    harsh_when_upset: list[str] = opt(
+        ["you need to", "you have to", "you must"],
+        "harsh only to an upset customer: in a calm call 'you need to press reset' is an instruction (CUES.md lists 'you need to')")
+    demand: list[str] = opt(
+        ["i just want", "all i want", "i want", "i need", "i demand", "i am asking for", "just give me"],
+        "a customer demand; the same demand twice asks for options (CUES.md offer_options)")
+    rejection: list[str] = opt(
+        ["that does not work", "that will not work", "that is not good enough", "not good enough", "that is not what i asked",
+         "that does not help", "i do not want that", "that is not acceptable", "that is no good", "that is not an option"],
+        "the customer rejecting the offer (CUES.md offer_options: 'that doesn't work')")
+    closing: list[str] = opt(
+        ["anything else", "have a nice day", "have a good day", "have a great day", "have a good one", "have a lovely day",
+         "goodbye", "bye bye", "take care"],
+        "the agent closing the call (CUES.md confirm_resolution)")
+    summary: list[str] = opt(
+        ["to confirm", "to recap", "to summarise", "to summarize", "in summary", "you will receive", "you will get",
+         "you should receive", "you should get", "next step", "i have booked", "i have arranged", "i have sent",
+         "i have set up", "i have updated", "i have refunded", "i have issued", "i have credited", "i will send",
+         "i am booking", "we will send", "what will happen", "i have changed", "will be with you"],
+        "a summary of outcome and next steps (CUES.md: 'to confirm', 'you will receive', 'the next step is')")
+    hold: list[str] = opt(
+        ["let me check", "one moment", "bear with me", "just a moment", "one second", "just a second", "let me look",
+         "please hold", "on hold", "give me a moment", "let me find"],
+        "a hold announced by the agent; buys hold_dead_air_s of silence (CUES.md check_in)")
+    backchannel: list[str] = opt(
+        ["uh huh", "mm hmm", "mhm", "okay", "ok", "right", "yes", "yeah", "sure", "i see", "got it", "alright", "all right"],
+        "backchannels: talking over the customer with these is listening, not interrupting (FACTS.md)")
 
 
 @dataclass
 class MetricSettings:
-    dead_air_min_s: float = 3.0  # silences shorter than this are normal turn gaps (Amazon: 3 s)
-    monologue_gap_s: float = 2.0  # own pauses shorter than this keep a monologue going
+    dead_air_min_s: float = opt(3.0, "silences shorter than this are normal turn gaps (Amazon's 3 s, FACTS.md)")
+    monologue_gap_s: float = opt(2.0, "the speaker's own pauses shorter than this keep a monologue going")
 
 
 @dataclass
 class Settings:
-    model: ModelSettings = field(default_factory=ModelSettings)
-    audio: AudioSettings = field(default_factory=AudioSettings)
-    vad: VadSettings = field(default_factory=VadSettings)
-    cues: CueSettings = field(default_factory=CueSettings)
-    metrics: MetricSettings = field(default_factory=MetricSettings)
+    model: ModelSettings = table(ModelSettings)
+    audio: AudioSettings = table(AudioSettings)
+    vad: VadSettings = table(VadSettings)
+    cues: CueSettings = table(CueSettings)
+    phrases: PhraseSettings = table(PhraseSettings)
+    metrics: MetricSettings = table(MetricSettings)
 
 
 def _from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
     hints = get_type_hints(cls)
     kwargs: dict[str, Any] = {}
+    defaults = cls()
     for key, value in data.items():
         if key not in hints:
             raise UserError(f"settings: unknown key '{where}{key}'")
-        default = getattr(cls(), key)
+        default = getattr(defaults, key)
         if dataclasses.is_dataclass(default):
             if not isinstance(value, dict):
                 raise UserError(f"settings: '{where}{key}' must be a table")
@@ -112,9 +267,9 @@ def _from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise UserError(
-                f"settings: '{where}{key}' must be {kind.__name__}, got {value!r}"
-            )
+            raise UserError(f"settings: '{where}{key}' must be {kind.__name__}, got {value!r}")
+        if kind is list and not all(isinstance(v, str) for v in value):
+            raise UserError(f"settings: '{where}{key}' must be a list of strings")
         kwargs[key] = value
     return cls(**kwargs)
 
@@ -134,7 +289,7 @@ def validate(s: Settings) -> Settings:
 
 
 def load(path: Path) -> Settings:
-    """Read settings from TOML; a missing file means defaults."""
+    """Read settings from TOML; a missing file means defaults, missing keys their defaults."""
     if not path.exists():
         return Settings()
     try:
@@ -144,9 +299,33 @@ def load(path: Path) -> Settings:
     return validate(_from_dict(Settings, data, ""))
 
 
+def to_toml(obj: Any, defaults: Any = None, prefix: str = "") -> str:
+    """TOML with each value's source comment. Values equal to their default are written
+    commented out, so a later release's better default still reaches the user while the
+    file shows every setting there is. Tables come after plain values, as TOML requires."""
+    defaults = defaults if defaults is not None else type(obj)()
+    lines: list[str] = []
+    subtables: list[str] = []
+    for f in dataclasses.fields(obj):
+        value, default = getattr(obj, f.name), getattr(defaults, f.name)
+        doc = f.metadata.get("doc", "")
+        if dataclasses.is_dataclass(value):
+            name = f"{prefix}{f.name}"
+            head = f"[{name}]" + (f"  # {doc}" if doc else "")
+            subtables.append(head + "\n" + to_toml(value, default, name + "."))
+            continue
+        if doc:
+            lines.append(f"# {doc}")
+        text = tomli_w.dumps({f.name: value}).strip()
+        lines.append(text if value != default else "\n".join("# " + ln for ln in text.splitlines()))
+    return "\n".join(lines) + ("\n\n" if lines else "") + "\n".join(subtables)
+
+
 def save(settings: Settings, path: Path) -> None:
     """Write settings atomically so a crash never leaves a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(dataclasses.asdict(settings)), encoding="utf-8")
+    header = ("# Call Coach settings. Lines starting with '# key =' show the default; remove the '#' and edit\n"
+              "# to change one. README.md explains each cue.\n\n")
+    tmp.write_text(header + to_toml(settings), encoding="utf-8")
     tmp.replace(path)

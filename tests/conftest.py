@@ -16,13 +16,19 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # tests never reach for the network
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 REAL_CALL = DATA / "auto_repairs_49_stereo.flac"
+SCENARIO_FILES = [DATA / "scenarios.json", DATA / "scenarios_coach.json", DATA / "scenarios_holdout.json",
+                  DATA / "scenarios_holdout2.json", ROOT / "assets" / "sample_call.json"]
+
+
+def scenario_names() -> list[str]:
+    return [sc["name"] for f in SCENARIO_FILES for sc in json.loads(f.read_text())]
 
 
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every scripted call of tests/data/scenarios.json and the sample call, as WAV + truth."""
     out = tmp_path_factory.mktemp("calls")
-    for script in (DATA / "scenarios.json", ROOT / "assets" / "sample_call.json"):
+    for script in SCENARIO_FILES:
         subprocess.run([sys.executable, str(ROOT / "tools" / "render_calls.py"), str(out), str(script)],
                        check=True, capture_output=True)
     return out

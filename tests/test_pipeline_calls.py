@@ -3,26 +3,20 @@
 from pathlib import Path
 
 import pytest
-from conftest import REAL_CALL, truth
+from conftest import REAL_CALL, scenario_names, truth
+
+from coach.evaluation import score
 
 
 def cues(doc: dict, cue_id: str) -> list[float]:
     return [c["t"] for c in doc["cues"] if c["id"] == cue_id]
 
 
-def in_window(doc: dict, t: dict, expect: dict) -> bool:
-    turn = t["turns"][expect["after_turn"]]
-    return any(turn["start"] <= x <= turn["end"] + expect["within_s"] for x in cues(doc, expect["cue"]))
-
-
-@pytest.mark.parametrize("name", ["d1_refund_escalation", "d2_rushed_agent", "d3_friendly_call", "sample_call"])
+@pytest.mark.parametrize("name", scenario_names())
 def test_scripted_calls_fire_expected_cues_and_nothing_forbidden(rendered: Path, analyzed, name: str):
-    doc = analyzed(rendered / f"{name}.wav")
-    t = truth(rendered, name)
-    for e in t["expect"]:
-        assert in_window(doc, t, e), (e, doc["cues"])
-    for cue_id in t["forbid"]:
-        assert cues(doc, cue_id) == [], (cue_id, doc["cues"])
+    """Every scenario: the brief's, ours with near-misses, two held-out sets, the demo call."""
+    result = score(truth(rendered, name), analyzed(rendered / f"{name}.wav"))
+    assert result.ok, result.notes
 
 
 def test_friendly_call_is_quiet(rendered: Path, analyzed):
@@ -93,9 +87,12 @@ def test_real_call_transcripts_are_sensible_for_both_speakers(analyzed):
     assert "oil" in customer and "hyundai" in customer
     m = doc["metrics"]
     assert m["agent"]["talk_s"] > m["customer"]["talk_s"] > 15
-    # a calm real call: no alert-level cues, and not more than about one cue a minute
+    # a calm real call: no alert-level cues, and the rest rare enough that agents keep listening
+    minutes = doc["source"]["duration_s"] / 60
     assert [c for c in doc["cues"] if c["severity"] == "alert"] == []
-    assert len(doc["cues"]) <= doc["source"]["duration_s"] / 60 + 1
+    assert len(doc["cues"]) <= 1.5 * minutes
+    gaps = [b["t"] - a["t"] for a, b in zip(doc["cues"], doc["cues"][1:])]
+    assert all(g >= 8.0 for g in gaps)  # the global gap holds
     assert doc["timing"]["text_latency_p95_s"] < 5
 
 
@@ -104,5 +101,7 @@ def test_dead_air_fires_check_in(rendered: Path, analyzed):
     t = truth(rendered, "d6_long_hold")
     gap_start = t["turns"][1]["end"]
     [c] = [c for c in doc["cues"] if c["id"] == "check_in"]
-    assert c["t"] == pytest.approx(gap_start + 8.0, abs=0.8)
+    # the agent said "one moment please": the hold buys 12 s instead of 8, then the cue comes
+    assert c["t"] == pytest.approx(gap_start + 12.0, abs=0.8)
+    assert "hold" in c["reason"]
     assert doc["metrics"]["dead_air_s"] > 10

@@ -47,3 +47,18 @@ def test_bad_settings_are_one_clear_line(tmp_path: Path, text: str, message: str
     with pytest.raises(UserError, match=message) as e:
         settings.load(path)
     assert "\n" not in str(e.value)
+
+
+def test_defaults_are_written_commented_so_new_defaults_reach_old_files(tmp_path: Path):
+    path = tmp_path / "settings.toml"
+    s = settings.Settings()
+    s.cues.slow_down.max_wpm = 250.0
+    settings.save(s, path)
+    text = path.read_text()
+    assert "\nmax_wpm = 250.0" in text
+    assert "\n# dead_air_s = 8.0" in text  # a default: shown, not pinned
+    assert "FACTS.md" in text  # the sources are written beside the values
+    import tomllib
+
+    data = tomllib.loads(text)
+    assert data["cues"]["slow_down"] == {"max_wpm": 250.0}

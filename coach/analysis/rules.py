@@ -1,60 +1,180 @@
-"""Cue rules: turn utterances and turn-taking events into cue proposals.
+"""Cue rules: turn utterances and turn-taking state into cue proposals.
 
 Pure logic over events: no audio, no I/O, no Qt. The CueEngine decides what is shown.
+Word rules run when an utterance's text arrives; timing rules run every VAD frame.
 """
 
 from __future__ import annotations
 
-from coach.analysis.acoustics import Baseline
+from dataclasses import dataclass, field
+
+from coach.analysis.acoustics import Baseline, semitones
 from coach.analysis.engine import Proposal
-from coach.analysis.escalation import assess
+from coach.analysis.escalation import Arousal, assess
 from coach.analysis.pace import PaceTracker, Stretch
-from coach.analysis.turns import DeadAir
+from coach.analysis.phrases import content_words, find, tokens
+from coach.analysis.turns import Interruption, TurnTracker
 from coach.events import SPEAKERS, Utterance
-from coach.settings import CueSettings
+from coach.settings import CueSettings, PhraseSettings
+
+
+@dataclass
+class _Exchange:
+    """A customer turn (one or more utterances) and the agent's reply so far."""
+
+    customer: list[Utterance] = field(default_factory=list)
+    reply: list[Utterance] = field(default_factory=list)
+
+    def reply_words(self) -> int:
+        return sum(len(u.words) for u in self.reply)
+
+
+def _quote(phrases: list[str]) -> str:
+    return ", ".join(f"'{p}'" for p in phrases)
 
 
 class Rules:
-    def __init__(self, settings: CueSettings) -> None:
+    def __init__(self, settings: CueSettings, phrases: PhraseSettings) -> None:
         self.s = settings
+        self.ph = phrases
         self.pace = {s: PaceTracker() for s in SPEAKERS}
         self.loudness = {s: Baseline() for s in SPEAKERS}
+        self.pitch = {s: Baseline() for s in SPEAKERS}
+        self.rate = {s: Baseline() for s in SPEAKERS}
         self.sentiments: dict[str, list[float]] = {s: [] for s in SPEAKERS}
         self.escalated_at: float | None = None
         self.turns_since_escalation = 0
         self.last_escalation_score = 0.0
+        self._exchange = _Exchange()
+        self._demands: list[tuple[float, str, set[str]]] = []  # (time, demand|rejection, content words)
+        self._summaries: list[float] = []  # times the agent summarised
+        self._hold_at: float | None = None  # end of the agent utterance that announced a hold
+        self._dead_air_reported = False
+        self._monologue_reported = False
+        self._share_reported = False
+        self.customer_upset = False
+
+    # -- words -----------------------------------------------------------------------
 
     def on_utterance(self, u: Utterance) -> list[Proposal]:
-        out: list[Proposal] = []
-        base = self.loudness[u.speaker].value()
-        loud_delta = None if base is None else u.loudness_db - base
-        if u.speaker == "customer":
-            out += self._customer(u, loud_delta)
-        else:
-            out += self._agent(u)
+        arousal = self._arousal(u)
+        out = self._customer(u, arousal) if u.speaker == "customer" else self._agent(u)
         self.pace[u.speaker].add(len(u.words), u.end - u.start)
         self.loudness[u.speaker].add(u.loudness_db)
+        if u.pitch_hz:
+            self.pitch[u.speaker].add(u.pitch_hz)
+        if u.wpm and len(u.words) >= 4:
+            self.rate[u.speaker].add(u.wpm)
         self.sentiments[u.speaker].append(u.sentiment)
         return out
 
-    def _customer(self, u: Utterance, loud_delta: float | None) -> list[Proposal]:
+    def _arousal(self, u: Utterance) -> Arousal:
+        loud, pitch, rate = (b[u.speaker].value() for b in (self.loudness, self.pitch, self.rate))
+        return Arousal(
+            loud_db=None if loud is None else u.loudness_db - loud,
+            pitch_st=semitones(u.pitch_hz, pitch) if pitch and u.pitch_hz else None,
+            rate_ratio=u.wpm / rate if rate and u.wpm and len(u.words) >= 4 else None,
+        )
+
+    def _customer(self, u: Utterance, arousal: Arousal) -> list[Proposal]:
+        out: list[Proposal] = []
+        toks = tokens(u.text)
+        repeated = self._repeated_demand(u, toks)
         es = self.s.customer_escalating
-        a = assess(u.text, u.sentiment, self.sentiments["customer"], loud_delta, es.negative_sentiment, es.loud_db)
+        a = assess(u.text, u.sentiment, self.sentiments["customer"], arousal, repeated is not None, es, self.ph)
         self.last_escalation_score = a.score
+        emotion = find(toks, self.ph.emotion)
+        self.customer_upset = a.score >= 0.3 or bool(emotion) or u.sentiment <= es.negative_sentiment
         if a.score >= es.score_threshold:
             self.escalated_at, self.turns_since_escalation = u.end, 0
-            return [Proposal("customer_escalating", "customer", "; ".join(a.reasons), u.end)]
-        # calming: some turns after an escalation, a clearly positive one, at normal loudness
-        if self.escalated_at is None:
-            return []
-        self.turns_since_escalation += 1
-        calm = u.sentiment >= es.calm_sentiment and not a.phrases and (loud_delta is None or loud_delta < es.loud_db)
-        if calm and self.turns_since_escalation >= es.calm_turns:
-            self.escalated_at = None
-            return [Proposal("customer_calming", "customer", f"sentiment {u.sentiment:+.2f}, voice back to normal, after escalation", u.end)]
-        return []
+            out.append(Proposal("customer_escalating", "customer", "; ".join(a.reasons), u.end))
+        elif self.escalated_at is not None:
+            self.turns_since_escalation += 1
+            cs = self.s.customer_calming
+            calm = u.sentiment >= cs.sentiment and not a.phrases and (arousal.loud_db is None or arousal.loud_db < es.loud_db)
+            if calm and self.turns_since_escalation >= cs.turns:
+                self.escalated_at = None
+                out.append(Proposal("customer_calming", "customer",
+                                    f"sentiment {u.sentiment:+.2f}, voice back to normal, after the escalation", u.end))
+        if repeated is not None:
+            out.append(Proposal("offer_options", "customer", repeated, u.end))
+        # the customer is still talking (or talking again): a short agent reply was a backchannel
+        if self._exchange.reply and self._exchange.reply_words() < self.s.acknowledge_feelings.min_reply_words:
+            self._exchange.reply = []
+        if self._exchange.reply:
+            self._exchange = _Exchange()
+        self._exchange.customer.append(u)
+        return out
+
+    def _repeated_demand(self, u: Utterance, toks: list[str]) -> str | None:
+        """The same demand again, or the offer rejected again, within the window (CUES.md:
+        "repeats the same demand or rejects the offer two or more times"): a reason string.
+        A first demand and a first rejection are one of each, not a repeat."""
+        oo = self.s.offer_options
+        rejection = find(toks, self.ph.rejection)
+        demand = [] if rejection else find(toks, self.ph.demand)
+        if not demand and not rejection:
+            return None
+        kind = "rejection" if rejection else "demand"
+        words = content_words(u.text)
+        recent = [(t, k, w) for t, k, w in self._demands if u.end - t <= oo.window_s]
+        same = [t for t, k, w in recent if k == kind and (kind == "rejection" or w & words)]
+        self._demands = [*recent, (u.end, kind, words)]
+        if len(same) + 1 < oo.repeats:
+            return None
+        self._demands = [d for d in self._demands if d[1] != kind]
+        if rejection:
+            return f"customer rejected the offer {len(same) + 1} times: {_quote(rejection)}"
+        return f"customer repeated the same demand {len(same) + 1} times: '{u.text.strip()[:60]}'"
 
     def _agent(self, u: Utterance) -> list[Proposal]:
+        out: list[Proposal] = []
+        toks = tokens(u.text)
+        if find(toks, self.ph.hold):
+            self._hold_at = u.end
+        if find(toks, self.ph.summary):
+            self._summaries.append(u.end)
+        harsh = find(toks, self.ph.harsh)
+        if self.customer_upset:
+            harsh += find(toks, self.ph.harsh_when_upset)
+        if harsh:
+            out.append(Proposal("soften_wording", "agent", f"you said {_quote(harsh)}", u.end))
+        out += self._reply(u)
+        out += self._pace(u)
+        out += self._closing(u, toks)
+        return out
+
+    def _reply(self, u: Utterance) -> list[Proposal]:
+        """Judge the agent's reply to the customer's last turn once it has enough words."""
+        ex = self._exchange
+        if not ex.customer:
+            return []
+        ex.reply.append(u)
+        if ex.reply_words() < self.s.acknowledge_feelings.min_reply_words:
+            return []
+        self._exchange = _Exchange()
+        said = " ".join(c.text for c in ex.customer)
+        reply = " ".join(r.text for r in ex.reply)
+        rt = tokens(reply)
+        emotion = find(tokens(said), self.ph.emotion)
+        low = min(c.sentiment for c in ex.customer)
+        emotional = bool(emotion) or low <= self.s.acknowledge_feelings.negative_sentiment
+        acked = find(rt, self.ph.acknowledgement)
+        shared = content_words(said) & content_words(reply)
+        reflected = find(rt, self.ph.reflection) or len(shared) >= self.s.reflect_back.shared_words
+        out = []
+        if emotional and not acked:
+            why = f"customer said {_quote(emotion)}" if emotion else f"customer sentiment {low:+.2f}"
+            out.append(Proposal("acknowledge_feelings", "agent", f"{why}; your reply acknowledged nothing", u.end))
+        rb = self.s.reflect_back
+        n_words = sum(len(c.words) for c in ex.customer)
+        speech = sum(c.end - c.start for c in ex.customer)
+        if (emotional or n_words >= rb.min_words or speech >= rb.min_turn_s) and not reflected and not acked:
+            out.append(Proposal("reflect_back", "agent",
+                                f"customer spoke {n_words} words ({speech:.0f} s); your reply did not restate it", u.end))
+        return out
+
+    def _pace(self, u: Utterance) -> list[Proposal]:
         sd = self.s.slow_down
         tracker = self.pace["agent"]
         usual, usual_speech = tracker.overall(), tracker.speech_s()
@@ -64,10 +184,54 @@ class Rules:
         if wpm is None or speech < sd.min_speech_s:
             return []
         if wpm > sd.max_wpm:
-            return [Proposal("slow_down", "agent", f"pace {wpm:.0f} wpm over the last {speech:.0f} s of speech (limit {sd.max_wpm:.0f})", u.end)]
+            return [Proposal("slow_down", "agent", f"pace {wpm:.0f} wpm over your last {speech:.0f} s of speech, limit {sd.max_wpm:.0f}",
+                             u.end)]
         if usual and usual_speech >= sd.baseline_min_speech_s and wpm > usual * sd.baseline_ratio:
             return [Proposal("slow_down", "agent", f"pace {wpm:.0f} wpm, your usual is {usual:.0f}", u.end)]
         return []
 
-    def on_dead_air(self, e: DeadAir) -> list[Proposal]:
-        return [Proposal("check_in", "agent", f"no one has spoken for {e.at - e.since:.0f} s", e.at)]
+    def _closing(self, u: Utterance, toks: list[str]) -> list[Proposal]:
+        cr = self.s.confirm_resolution
+        closing = find(toks, self.ph.closing)
+        if not closing or u.end < cr.min_call_s:
+            return []
+        if any(u.end - t <= cr.lookback_s for t in self._summaries):
+            return []
+        return [Proposal("confirm_resolution", "agent", f"closing ({_quote(closing)}) with no summary of the outcome", u.end)]
+
+    # -- timing (every VAD frame) ------------------------------------------------------
+
+    def on_frame(self, turns: TurnTracker, now: float) -> list[Proposal]:
+        out: list[Proposal] = []
+        silence = turns.silence_s()
+        if silence == 0.0:
+            self._dead_air_reported = False
+        elif not self._dead_air_reported:
+            ci = self.s.check_in
+            held = self._hold_at is not None and now - silence <= self._hold_at + 1.0
+            limit = ci.hold_dead_air_s if held else ci.dead_air_s
+            if silence >= limit:
+                self._dead_air_reported = True
+                why = f"no one has spoken for {silence:.0f} s" + (" since the hold was announced" if held else "")
+                out.append(Proposal("check_in", "agent", why, now))
+        pl = self.s.pause_and_listen
+        mono = turns.monologue_s("agent")
+        if mono == 0.0:
+            self._monologue_reported = False
+        elif mono >= pl.monologue_s and not self._monologue_reported:
+            self._monologue_reported = True
+            out.append(Proposal("pause_and_listen", "agent", f"you have talked for {mono:.0f} s without a break", now))
+        if turns.window_full() and turns.frames % 32 == 0:  # talk share moves slowly: check once a second
+            share, talk = turns.share("agent")
+            high = share is not None and talk >= pl.min_talk_s and share > pl.talk_share
+            if not high:
+                self._share_reported = False
+            elif not self._share_reported:
+                self._share_reported = True
+                out.append(Proposal("pause_and_listen", "agent",
+                                    f"you did {share:.0%} of the talking in the last {pl.share_window_s / 60:.0f} min", now))
+        return out
+
+    def on_interruption(self, e: Interruption) -> list[Proposal]:
+        return [Proposal("let_them_finish", "agent",
+                         f"you talked over the customer for {e.overlap_s:.1f} s while they were mid-sentence", e.at)]

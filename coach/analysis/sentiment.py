@@ -43,6 +43,7 @@ CALL_LEXICON: dict[str, float] = {
     "brilliant": 2.6,
     "lovely": 2.2,
     "sorted": 1.2,
+    "sorry": -0.2,  # on a call mostly politeness ("sorry, could you repeat that"), not distress (VADER: -0.3)
 }
 
 

@@ -1,0 +1,253 @@
+"""Every cue rule with examples that must fire and near-misses that must not."""
+
+import pytest
+
+from coach.analysis.escalation import Arousal, assess
+from coach.analysis.rules import Rules
+from coach.analysis.sentiment import sentiment
+from coach.analysis.turns import TurnTracker
+from coach.events import Utterance, Word
+from coach.settings import CueSettings, EscalationSettings, PhraseSettings
+
+
+def utt(speaker: str, text: str, start: float, end: float, loud: float = -24.0, pitch: float | None = None) -> Utterance:
+    toks = text.split()
+    step = (end - start) / max(1, len(toks))
+    words = [Word(w, start + i * step, start + (i + 1) * step) for i, w in enumerate(toks)]
+    return Utterance(speaker, start, end, text, words, sentiment(text), len(toks) / (end - start) * 60, loud, pitch)
+
+
+def rules() -> Rules:
+    return Rules(CueSettings(), PhraseSettings())
+
+
+def ids(props: list) -> list[str]:
+    return [p.id for p in props]
+
+
+def feed(r: Rules, *utts: Utterance) -> list[str]:
+    out = []
+    for u in utts:
+        out += ids(r.on_utterance(u))
+    return out
+
+
+# -- customer_escalating / customer_calming ---------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "this is the third time i am calling and i want to speak to a manager",
+    "honestly this is ridiculous and completely unacceptable",
+    "i'm going to make a complaint and talk to my lawyer",
+])
+def test_escalation_fires_on_words(text: str):
+    r = rules()
+    assert "customer_escalating" in feed(r, utt("customer", "hello i have a question about my bill", 0, 3), utt("customer", text, 5, 10))
+
+
+@pytest.mark.parametrize("text", [
+    "the manager of the branch said it was fine",
+    "thanks that is sorted then",
+    "could you check the order for me please",
+    "no that is not a problem at all",
+])
+def test_escalation_quiet_on_calm_turns(text: str):
+    r = rules()
+    assert feed(r, utt("customer", "hello i have a question", 0, 3), utt("customer", text, 5, 9)) == []
+
+
+def test_escalation_uses_the_voice_against_the_customers_own_baseline():
+    s, ph = EscalationSettings(), PhraseSettings()
+    text = "i have waited a week and nobody has replied"
+    quiet = assess(text, sentiment(text), [0.4], Arousal(), False, s, ph)
+    loud = assess(text, sentiment(text), [0.4], Arousal(loud_db=7.0, pitch_st=3.0, rate_ratio=1.3), False, s, ph)
+    assert quiet.score < 0.6 <= loud.score
+    assert {"loudness +7.0 dB", "pitch +3.0 semitones", "pace +30 %"} <= set(loud.reasons)
+    r = rules()
+    calm = [utt("customer", w, i * 5, i * 5 + 3, loud=-25, pitch=100) for i, w in enumerate(
+        ["hi there i need some help", "it is about my order from last week", "i waited and nobody replied"])]
+    assert feed(r, *calm) == []
+    angry = utt("customer", "i have waited a week and nobody has replied", 20, 23, loud=-17, pitch=125)
+    assert ids(r.on_utterance(angry)) == ["customer_escalating"]
+
+
+def test_calming_needs_turns_after_escalation():
+    r = rules()
+    feed(r, utt("customer", "hi i need to change my address", 0, 3))
+    assert feed(r, utt("customer", "this is ridiculous i want to speak to a manager now", 5, 9, loud=-18)) == ["customer_escalating"]
+    assert feed(r, utt("customer", "thank you that is great", 12, 14)) == []  # too soon to call it
+    assert feed(r, utt("customer", "perfect thank you i appreciate it", 16, 18)) == ["customer_calming"]
+    r = rules()  # no escalation, no calming
+    assert feed(r, utt("customer", "great", 0, 1), utt("customer", "perfect thank you", 2, 3), utt("customer", "lovely", 4, 5)) == []
+
+
+# -- acknowledge_feelings / reflect_back --------------------------------------------------------
+
+def test_acknowledge_feelings_when_the_reply_ignores_the_emotion():
+    r = rules()
+    feed(r, utt("customer", "i am really frustrated my order arrived broken and it was a gift", 0, 5))
+    assert "acknowledge_feelings" in feed(r, utt("agent", "what is the order number on the box please", 6, 9))
+
+
+@pytest.mark.parametrize("reply", [
+    "i am so sorry to hear that what is the order number",
+    "im sorry that sounds really frustrating can i take the order number",
+    "i completely understand can you read me the order number",
+])
+def test_acknowledged_replies_pass(reply: str):
+    r = rules()
+    feed(r, utt("customer", "i am really frustrated my order arrived broken and it was a gift", 0, 5))
+    assert "acknowledge_feelings" not in feed(r, utt("agent", reply, 6, 9))
+
+
+def test_a_backchannel_is_not_the_reply():
+    r = rules()
+    feed(r, utt("customer", "i am really upset about this", 0, 3))
+    assert feed(r, utt("agent", "okay", 3.5, 4)) == []  # too short to judge
+    feed(r, utt("customer", "it was a birthday present for my son", 4.5, 7))
+    assert "acknowledge_feelings" not in feed(r, utt("agent", "oh no i am so sorry that is awful", 8, 10))
+
+
+LONG = ("so i ordered the blue one on monday and paid for next day delivery and then on tuesday it did not come "
+        "and on wednesday the tracking said delivered but there was nothing at the door and the photo shows a red door")
+
+
+def test_reflect_back_after_a_long_turn_the_agent_did_not_restate():
+    r = rules()
+    feed(r, utt("customer", LONG, 0, 14))
+    assert "reflect_back" in feed(r, utt("agent", "can i have your postcode please and your name", 15, 18))
+
+
+@pytest.mark.parametrize("reply", [
+    "so what i am hearing is the parcel never arrived",
+    "it sounds like the tracking was wrong, let me look",
+    "so the tracking said delivered but the photo shows a red door, is that right",  # restated in own words
+])
+def test_restated_turns_pass(reply: str):
+    r = rules()
+    feed(r, utt("customer", LONG, 0, 14))
+    assert "reflect_back" not in feed(r, utt("agent", reply, 15, 19))
+
+
+# -- slow_down ------------------------------------------------------------------------------------
+
+def test_slow_down_needs_sustained_fast_speech():
+    r = rules()
+    assert feed(r, utt("agent", " ".join(["word"] * 15), 0, 3)) == []  # 300 wpm for 3 s: too short
+    out = r.on_utterance(utt("agent", " ".join(["word"] * 25), 4, 9))  # 8 s of speech at 300 wpm
+    assert ids(out) == ["slow_down"] and "300 wpm" in out[0].reason
+    assert feed(rules(), utt("agent", " ".join(["word"] * 30), 0, 12)) == []  # 150 wpm
+
+
+def test_slow_down_against_the_agents_own_baseline():
+    r = rules()
+    t = 0.0
+    for _ in range(8):  # 80 s of speech at 150 wpm: the agent's usual
+        feed(r, utt("agent", " ".join(["word"] * 25), t, t + 10))
+        t += 12
+    out = r.on_utterance(utt("agent", " ".join(["word"] * 105), t, t + 30))  # 210 wpm: under the limit, 1.4x usual
+    assert ids(out) == ["slow_down"] and "your usual is" in out[0].reason
+
+
+# -- soften_wording -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["you need to calm down", "that is not our problem once the courier has it",
+                                  "like i said there is nothing i can do", "you should have read the terms"])
+def test_soften_wording_on_harsh_phrases(text: str):
+    assert "soften_wording" in feed(rules(), utt("agent", text, 0, 3))
+
+
+@pytest.mark.parametrize("text", ["that is not a problem at all", "i can help you with that",
+                                  "you need to hold the reset button for ten seconds"])
+def test_soften_wording_quiet_on_kind_or_instructional_wording(text: str):
+    assert "soften_wording" not in feed(rules(), utt("agent", text, 0, 3))
+
+
+def test_you_need_to_is_harsh_to_an_upset_customer():
+    r = rules()
+    feed(r, utt("customer", "this is ridiculous i am so angry", 0, 3))
+    assert "soften_wording" in feed(r, utt("agent", "you need to wait ten days", 4, 6))
+
+
+# -- offer_options --------------------------------------------------------------------------------
+
+def test_offer_options_on_a_repeated_demand():
+    r = rules()
+    assert "offer_options" not in feed(r, utt("customer", "i just want my money back", 0, 3))
+    feed(r, utt("agent", "i can offer you a voucher for the full amount instead", 4, 7))
+    assert "offer_options" in feed(r, utt("customer", "no i want my money back", 8, 10))
+
+
+def test_offer_options_quiet_on_different_requests():
+    r = rules()
+    feed(r, utt("customer", "i want to update my address", 0, 3))
+    feed(r, utt("agent", "of course what is the new address", 4, 6))
+    assert "offer_options" not in feed(r, utt("customer", "i need the invoice as well", 7, 9))
+
+
+# -- confirm_resolution ---------------------------------------------------------------------------
+
+def test_confirm_resolution_when_closing_without_summary():
+    r = rules()
+    assert "confirm_resolution" in feed(r, utt("agent", "okay is there anything else i can help with", 60, 63))
+
+
+def test_closing_after_a_summary_or_early_is_fine():
+    r = rules()
+    feed(r, utt("agent", "so to confirm you will receive a new card by friday", 50, 54))
+    assert "confirm_resolution" not in feed(r, utt("agent", "is there anything else", 60, 62))
+    assert "confirm_resolution" not in feed(rules(), utt("agent", "anything else before we start", 5, 7))
+
+
+# -- timing rules: check_in, pause_and_listen, let_them_finish ------------------------------------------
+
+def frames(r: Rules, t: TurnTracker, plan: list[dict]) -> list[str]:
+    out = []
+    for a in plan:
+        e = t.update(a)
+        if e:
+            out += ids(r.on_interruption(e))
+        out += ids(r.on_frame(t, t.frames * t.frame_s))
+    return out
+
+
+def test_check_in_after_dead_air_and_later_after_an_announced_hold():
+    r, t = rules(), TurnTracker(0.1, 3.0, 2.0)
+    assert frames(r, t, [{"agent": True}] * 10 + [{}] * 79) == []
+    assert frames(r, t, [{}] * 2) == ["check_in"]
+    r, t = rules(), TurnTracker(0.1, 3.0, 2.0)
+    frames(r, t, [{"agent": True}] * 10)
+    feed(r, utt("agent", "one moment please let me check", 0, 1.0))
+    assert frames(r, t, [{}] * 100) == []  # 10 s: the hold buys time
+    assert frames(r, t, [{}] * 25) == ["check_in"]  # but not forever
+
+
+def test_pause_and_listen_on_a_monologue():
+    r, t = rules(), TurnTracker(0.1, 3.0, 2.0)
+    assert "pause_and_listen" not in frames(r, t, [{"agent": True}] * 440)
+    assert frames(r, t, [{"agent": True}] * 20) == ["pause_and_listen"]
+    r, t = rules(), TurnTracker(0.1, 3.0, 2.0)  # the same talk, broken up by the customer
+    plan = ([{"agent": True}] * 100 + [{"customer": True}] * 30) * 4
+    assert "pause_and_listen" not in frames(r, t, plan)
+
+
+def test_let_them_finish_on_talking_over():
+    r, t = rules(), TurnTracker(0.1, 3.0, 2.0)
+    out = frames(r, t, [{"customer": True}] * 30 + [{"customer": True, "agent": True}] * 15)
+    assert out == ["let_them_finish"]
+    r, t = rules(), TurnTracker(0.1, 3.0, 2.0)
+    assert frames(r, t, [{"customer": True}] * 30 + [{"customer": True, "agent": True}] * 5 + [{"customer": True}] * 30) == []
+
+
+def test_offer_options_on_a_second_rejection_not_on_demand_plus_rejection():
+    r = rules()
+    feed(r, utt("customer", "i need to get to boston today", 0, 3))
+    feed(r, utt("agent", "i can put you on the first flight tomorrow at seven", 4, 7))
+    assert "offer_options" not in feed(r, utt("customer", "that does not work i have a meeting at nine", 8, 11))
+    feed(r, utt("agent", "there is also a flight tomorrow at eight", 12, 14))
+    assert "offer_options" in feed(r, utt("customer", "that is not good enough", 15, 17))
+
+
+def test_a_polite_apology_is_not_an_emotion():
+    r = rules()
+    feed(r, utt("customer", "sorry i think i gave you the wrong postcode earlier", 0, 4))
+    assert feed(r, utt("agent", "that is not a problem at all what is the right one", 5, 8)) == []
