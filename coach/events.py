@@ -47,9 +47,9 @@ class Utterance:
     end: float
     text: str
     words: list[Word]
-    sentiment: float = 0.0
+    sentiment: float | None = None  # customer only: the agent's mood is never inferred
     wpm: float | None = None
-    loudness_db: float = -120.0
+    loudness_db: float | None = None  # customer only
     pitch_hz: float | None = None
     # stream time at which the text was available (end-of-speech wait + decode included)
     t_ready: float = 0.0

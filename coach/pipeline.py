@@ -130,12 +130,17 @@ class Pipeline:
         seg = job.segment
         # VAD bounds, not word times: Whisper puts the first word's start in the padding
         start, end = seg.start / SAMPLE_RATE, seg.end / SAMPLE_RATE
-        voiced = job.audio[PAD_BEFORE: len(job.audio) - PAD_AFTER] if len(job.audio) > PAD_BEFORE + PAD_AFTER else job.audio
         u = Utterance(
             speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=tr.text, words=tr.words,
-            sentiment=round(sentiment(tr.text), 3), wpm=_round(rate(len(tr.words), end - start)),
-            loudness_db=round(loudness_db(voiced), 2), pitch_hz=_round(pitch_hz(voiced)), t_ready=round(self.clock(), 3),
+            wpm=_round(rate(len(tr.words), end - start)), t_ready=round(self.clock(), 3),
         )
+        if job.speaker == "customer":
+            # mood and voice are read for the customer only: inferring an employee's emotions
+            # at work is prohibited (EU AI Act Art. 5(1)(f), FACTS.md)
+            voiced = job.audio[PAD_BEFORE: len(job.audio) - PAD_AFTER] if len(job.audio) > PAD_BEFORE + PAD_AFTER else job.audio
+            u.sentiment = round(sentiment(tr.text), 3)
+            u.loudness_db = round(loudness_db(voiced), 2)
+            u.pitch_hz = _round(pitch_hz(voiced))
         self.utterances.append(u)
         self.on_event(u)
         self._propose(self.rules.on_utterance(u))
@@ -169,13 +174,13 @@ class Pipeline:
         total_talk = sum(t.talk.values()) or 1
         out = CallMetrics(overtalk_s=t.seconds(t.overtalk), dead_air_s=t.seconds(t.dead_air))
         for s in SPEAKERS:
-            sents = [u.sentiment for u in self.utterances if u.speaker == s]
+            sents = [u.sentiment for u in self.utterances if u.speaker == s and u.sentiment is not None]
             m = SpeakerMetrics(
                 talk_s=t.seconds(t.talk[s]),
                 talk_ratio=round(t.talk[s] / total_talk, 3),
                 wpm=_round(self.rules.pace[s].overall()) or 0.0,
                 longest_monologue_s=t.seconds(t.longest[s]),
-                sentiment_mean=round(sum(sents) / len(sents), 3) if sents else None,
+                sentiment_mean=round(sum(sents) / len(sents), 3) if sents else None,  # customer only
             )
             setattr(out, s, m)
         return out

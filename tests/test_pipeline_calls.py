@@ -75,6 +75,11 @@ def test_json_contract(rendered: Path, analyzed):
     m = doc["metrics"]
     assert {"talk_s", "talk_ratio", "wpm", "longest_monologue_s"} <= set(m["agent"])
     assert "sentiment_mean" in m["customer"] and "overtalk_s" in m and "dead_air_s" in m
+    # the agent's mood and voice are never scored (EU AI Act Art. 5(1)(f))
+    agent = [u for u in doc["utterances"] if u["speaker"] == "agent"]
+    assert agent and all(u["sentiment"] is None and u["loudness_db"] is None for u in agent)
+    assert m["agent"]["sentiment_mean"] is None
+    assert all(u["sentiment"] is not None for u in doc["utterances"] if u["speaker"] == "customer")
     assert m["agent"]["talk_ratio"] + m["customer"]["talk_ratio"] == pytest.approx(1.0, abs=0.01)
     assert {"wall_s", "rtf", "cue_latency_p50_s", "cue_latency_p95_s"} <= set(doc["timing"])
 

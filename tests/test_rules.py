@@ -14,7 +14,9 @@ def utt(speaker: str, text: str, start: float, end: float, loud: float = -24.0, 
     toks = text.split()
     step = (end - start) / max(1, len(toks))
     words = [Word(w, start + i * step, start + (i + 1) * step) for i, w in enumerate(toks)]
-    return Utterance(speaker, start, end, text, words, sentiment(text), len(toks) / (end - start) * 60, loud, pitch)
+    customer = speaker == "customer"  # the pipeline reads mood and voice for the customer only
+    return Utterance(speaker, start, end, text, words, sentiment(text) if customer else None, len(toks) / (end - start) * 60,
+                     loud if customer else None, pitch if customer else None)
 
 
 def rules() -> Rules:

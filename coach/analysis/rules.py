@@ -13,6 +13,7 @@ from coach.analysis.engine import Proposal
 from coach.analysis.escalation import Arousal, assess
 from coach.analysis.pace import PaceTracker, Stretch
 from coach.analysis.phrases import content_words, find, tokens
+from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import Interruption, TurnTracker
 from coach.events import SPEAKERS, Utterance
 from coach.settings import CueSettings, PhraseSettings
@@ -57,21 +58,22 @@ class Rules:
     # -- words -----------------------------------------------------------------------
 
     def on_utterance(self, u: Utterance) -> list[Proposal]:
-        arousal = self._arousal(u)
-        out = self._customer(u, arousal) if u.speaker == "customer" else self._agent(u)
+        out = self._customer(u, self._arousal(u)) if u.speaker == "customer" else self._agent(u)
         self.pace[u.speaker].add(len(u.words), u.end - u.start)
-        self.loudness[u.speaker].add(u.loudness_db)
+        if u.loudness_db is not None:
+            self.loudness[u.speaker].add(u.loudness_db)
         if u.pitch_hz:
             self.pitch[u.speaker].add(u.pitch_hz)
         if u.wpm and len(u.words) >= 4:
             self.rate[u.speaker].add(u.wpm)
-        self.sentiments[u.speaker].append(u.sentiment)
+        if u.sentiment is not None:
+            self.sentiments[u.speaker].append(u.sentiment)
         return out
 
     def _arousal(self, u: Utterance) -> Arousal:
         loud, pitch, rate = (b[u.speaker].value() for b in (self.loudness, self.pitch, self.rate))
         return Arousal(
-            loud_db=None if loud is None else u.loudness_db - loud,
+            loud_db=None if loud is None or u.loudness_db is None else u.loudness_db - loud,
             pitch_st=semitones(u.pitch_hz, pitch) if pitch and u.pitch_hz else None,
             rate_ratio=u.wpm / rate if rate and u.wpm and len(u.words) >= 4 else None,
         )
@@ -81,21 +83,22 @@ class Rules:
         toks = tokens(u.text)
         repeated = self._repeated_demand(u, toks)
         es = self.s.customer_escalating
-        a = assess(u.text, u.sentiment, self.sentiments["customer"], arousal, repeated is not None, es, self.ph)
+        mood = u.sentiment if u.sentiment is not None else sentiment(u.text)
+        a = assess(u.text, mood, self.sentiments["customer"], arousal, repeated is not None, es, self.ph)
         self.last_escalation_score = a.score
         emotion = find(toks, self.ph.emotion)
-        self.customer_upset = a.score >= 0.3 or bool(emotion) or u.sentiment <= es.negative_sentiment
+        self.customer_upset = a.score >= 0.3 or bool(emotion) or mood <= es.negative_sentiment
         if a.score >= es.score_threshold:
             self.escalated_at, self.turns_since_escalation = u.end, 0
             out.append(Proposal("customer_escalating", "customer", "; ".join(a.reasons), u.end))
         elif self.escalated_at is not None:
             self.turns_since_escalation += 1
             cs = self.s.customer_calming
-            calm = u.sentiment >= cs.sentiment and not a.phrases and (arousal.loud_db is None or arousal.loud_db < es.loud_db)
+            calm = mood >= cs.sentiment and not a.phrases and (arousal.loud_db is None or arousal.loud_db < es.loud_db)
             if calm and self.turns_since_escalation >= cs.turns:
                 self.escalated_at = None
                 out.append(Proposal("customer_calming", "customer",
-                                    f"sentiment {u.sentiment:+.2f}, voice back to normal, after the escalation", u.end))
+                                    f"sentiment {mood:+.2f}, voice back to normal, after the escalation", u.end))
         if repeated is not None:
             out.append(Proposal("offer_options", "customer", repeated, u.end))
         # the customer is still talking (or talking again): a short agent reply was a backchannel
@@ -157,7 +160,7 @@ class Rules:
         reply = " ".join(r.text for r in ex.reply)
         rt = tokens(reply)
         emotion = find(tokens(said), self.ph.emotion)
-        low = min(c.sentiment for c in ex.customer)
+        low = min(c.sentiment if c.sentiment is not None else sentiment(c.text) for c in ex.customer)
         emotional = bool(emotion) or low <= self.s.acknowledge_feelings.negative_sentiment
         acked = find(rt, self.ph.acknowledgement)
         shared = content_words(said) & content_words(reply)
