@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import signal
@@ -10,11 +11,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coach import paths, report
 from coach import settings as settings_mod
-from coach.audio.file_source import FileSource
+from coach.audio.devices import InputDevice
+from coach.audio.file_source import FileSource, SourceInfo
 from coach.console import Console
 from coach.errors import UserError
 from coach.events import Speaker
@@ -23,6 +25,10 @@ from coach.runner import SimClock, SimulatedRunner, ThreadedRunner
 from coach.settings import Settings
 from coach.speech.models import ResolvedModel, resolve_model
 from coach.speech.transcriber import Transcriber
+
+if TYPE_CHECKING:
+    from coach.audio.live_source import LiveSource
+    from coach.session import SessionWriter
 
 
 @dataclass
@@ -139,7 +145,7 @@ def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool =
     return 0
 
 
-def _stop_on_signals(stop: threading.Event, src: FileSource) -> None:
+def _stop_on_signals(stop: threading.Event, src: FileSource | LiveSource) -> None:
     def handler(signum: int, frame: object) -> None:
         stop.set()
         src.stop()
@@ -154,3 +160,120 @@ def devices() -> int:
     for line in list_devices():
         print(line)
     return 0
+
+
+@dataclass
+class LiveOptions:
+    agent_device: str | None = None
+    customer_device: str | None = None
+    stereo_device: str | None = None
+    agent_channel: int | None = None
+    duration_s: float | None = None
+
+
+def _setup_log(data: Path) -> Path:
+    """Warnings and errors to <data>/logs/coach.log: drops, lost devices, recoveries."""
+    logs = data / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    path = logs / "coach.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger("coach")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def _live_devices(s: Settings, lo: LiveOptions, data: Path) -> tuple[dict[Speaker, InputDevice] | None, tuple[InputDevice, int] | None]:
+    """Devices from the command line, else the remembered ones; command-line choices are remembered."""
+    from coach.audio.devices import list_inputs, resolve
+
+    inputs = list_inputs()
+    if not inputs:
+        raise UserError("no audio input devices found: plug in a headset, or check the sound server is running")
+    stereo_q = lo.stereo_device or (None if (lo.agent_device or lo.customer_device) else s.audio.stereo_device or None)
+    if stereo_q:
+        dev = resolve(stereo_q, devices=inputs)
+        channel = lo.agent_channel if lo.agent_channel is not None else s.audio.agent_channel
+        if channel not in (0, 1):
+            raise UserError("--agent-channel must be 0 or 1")
+        s.audio.stereo_device, s.audio.agent_channel = dev.label, channel
+        settings_mod.save(s, paths.settings_path(data))
+        return None, (dev, channel)
+    agent_q = lo.agent_device or s.audio.agent_device
+    customer_q = lo.customer_device or s.audio.customer_device
+    if not customer_q:
+        loops = [d for d in inputs if d.loopback]
+        if len(loops) != 1:
+            raise UserError("say which input carries the customer (the softphone's output) with --customer-device; "
+                            "`coach devices` marks likely loopback sources")
+        customer_q = loops[0].label
+    customer = resolve(customer_q, devices=inputs)
+    if agent_q:
+        agent = resolve(agent_q, devices=inputs)
+    else:
+        mics = [d for d in inputs if not d.loopback and d.name not in ("pulse", "default")]
+        agent = mics[0] if len(mics) == 1 else resolve("default", devices=inputs)
+    if agent == customer:
+        raise UserError(f"the agent and the customer cannot both be {agent.label}")
+    s.audio.agent_device, s.audio.customer_device, s.audio.stereo_device = agent.label, customer.label, ""
+    settings_mod.save(s, paths.settings_path(data))
+    return {"agent": agent, "customer": customer}, None
+
+
+def live(opts: Options, lo: LiveOptions) -> int:
+    """Live coaching from the agent's mic and the softphone's output; headless: cues to the terminal."""
+    from coach.audio.live_source import LiveSource
+    from coach.session import SessionWriter
+
+    s, data = load_settings(opts)
+    devices, stereo = _live_devices(s, lo, data)
+    log_path = _setup_log(data)
+    console = Console()
+    print(f"loading model '{s.model.name}' ...", flush=True)
+    tr, model = load_model(s, data)
+    session = SessionWriter(data)
+    src = LiveSource(devices, stereo, lo.duration_s, on_notice=console.notice)
+    holder: dict[str, Pipeline] = {}
+
+    def snapshot(force: bool = False) -> None:
+        p = holder["p"]
+        doc = report.build(p, _live_info(session, src), {"name": model.name, "compute_type": s.model.compute_type,
+                                                          "origin": model.origin}, src.now(), 0.0)
+        doc["live"] = {"dropped_chunks": runner.dropped_chunks, "dropped_utterances": runner.dropped_utterances,
+                       "dropped_blocks": src.dropped_blocks, "padded_s": {k: round(v / 16000, 2) for k, v in src.padded.items()},
+                       "drift_ppm": round(src.drift_ppm(), 1), "log": str(log_path)}
+        session.save(doc, force=force)
+
+    def on_event(e: Event) -> None:
+        console.event(e)
+        snapshot()
+
+    pipe = Pipeline(s, tr, src.speakers, src.now, on_event)
+    holder["p"] = pipe
+    runner = ThreadedRunner(pipe, drop=True)
+    stop = threading.Event()
+    _stop_on_signals(stop, src)
+    src.start()
+    sides = (f"stereo {stereo[0].label}, agent on channel {stereo[1]}" if stereo
+             else f"agent = {devices['agent'].label}, customer = {devices['customer'].label}")  # type: ignore[index]
+    print(f"listening: {sides}; saving to {session.folder}; Ctrl-C stops", flush=True)
+    runner.start()
+    try:
+        for chunk in src.chunks():
+            session.recorder.write(chunk)  # the recording never drops, whatever analysis does
+            runner.put(chunk)
+            console.progress(chunk.t1, None, runner.lag_s(), dropped=runner.dropped_chunks * 0.1)
+    finally:
+        runner.close()
+        snapshot(force=True)
+        session.close()
+    print(f"\n{'stopped' if stop.is_set() else 'done'}: {len(pipe.utterances)} utterances, {len(pipe.engine.fired)} cues; "
+          f"session saved in {session.folder}", flush=True)
+    return 0
+
+
+def _live_info(session: SessionWriter, src: LiveSource) -> SourceInfo:
+    return SourceInfo(path=str(session.recorder.path), duration_s=session.recorder.duration_s or 0.001,
+                      channels=2, sample_rate=16000, speakers={s: i for i, s in enumerate(src.speakers)})

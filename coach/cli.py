@@ -36,7 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-audio", action="store_true", help="do not play the call's audio")
     d.add_argument("--transcript", action="store_true", help="print each utterance as it is transcribed")
 
-    sub.add_parser("devices", help="list audio input/output devices and likely loopback sources")
+    lv = sub.add_parser("live", parents=[common], help="coach a live call: the agent's mic and the softphone's output")
+    lv.add_argument("--agent-device", metavar="D", help="the agent's microphone (a unique part of its name; remembered)")
+    lv.add_argument("--customer-device", metavar="D", help="the softphone's output as an input: a loopback/.monitor source (remembered)")
+    lv.add_argument("--stereo-device", metavar="D", help="one stereo device carrying both sides instead")
+    lv.add_argument("--agent-channel", type=int, choices=[0, 1], help="with --stereo-device: the agent's channel (default 0)")
+    lv.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+
+    sub.add_parser("devices", parents=[common], help="list audio input/output devices and likely loopback sources")
     return p
 
 
@@ -59,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
             return app.demo(args.call, opts, speed=args.speed, transcript=args.transcript)
         if args.command == "devices":
             return app.devices()
+        if args.command == "live":
+            if args.duration is not None and args.duration <= 0:
+                raise UserError("--duration must be above 0")
+            lo = app.LiveOptions(args.agent_device, args.customer_device, args.stereo_device, args.agent_channel, args.duration)
+            return app.live(opts, lo)
     except UserError as e:
         print(f"coach: error: {e}", file=sys.stderr)
         return 2

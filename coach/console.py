@@ -39,10 +39,13 @@ class Console:
         elif isinstance(e, Flag):
             self._line(f"          flagged {clock(e.start)}-{clock(e.end)} for review ({e.reason.replace('_', ' ')})")
 
-    def progress(self, position: float, duration: float | None, lag: float, every: float = 10.0) -> None:
+    def notice(self, text: str) -> None:
+        self._line(f"  * {text}")
+
+    def progress(self, position: float, duration: float | None, lag: float, every: float = 10.0, dropped: float = 0.0) -> None:
         """On a terminal: one line rewritten in place; in a log: a line every `every` seconds."""
         total = f" / {clock(duration)}" if duration else ""
-        text = f"position {clock(position)}{total}  lag {lag:.1f} s"
+        text = f"position {clock(position)}{total}  lag {lag:.1f} s" + (f"  dropped {dropped:.1f} s (behind)" if dropped else "")
         if self.tty:
             self.out.write("\r\x1b[K" + text)
             self.out.flush()

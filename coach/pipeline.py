@@ -81,6 +81,14 @@ class Pipeline:
 
     def feed(self, chunk: AudioChunk) -> list[Job]:
         """VAD and turn-taking for one chunk; returns utterances that just finished."""
+        gap = int(round((chunk.t0 - self.position) * SAMPLE_RATE))
+        if gap > 0:  # chunks were dropped upstream (falling behind): keep the timeline whole
+            silence = AudioChunk(self.position, {s: np.zeros(gap, np.float32) for s in self.speakers})
+            jobs = self._feed(silence)
+            return jobs + self._feed(chunk)
+        return self._feed(chunk)
+
+    def _feed(self, chunk: AudioChunk) -> list[Job]:
         jobs: list[Job] = []
         for s in self.speakers:
             x = chunk.channels[s]

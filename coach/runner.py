@@ -11,6 +11,7 @@ cue times and latencies equal what live use on this machine would show.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from coach.events import AudioChunk
 from coach.pipeline import Job, Pipeline
 from coach.speech.transcriber import Transcript
+
+log = logging.getLogger(__name__)
 
 
 class SimClock:
@@ -92,11 +95,17 @@ _STOP = object()
 class ThreadedRunner:
     """Real time: chunks arrive on the caller's thread (the source), work runs on two workers."""
 
-    def __init__(self, pipeline: Pipeline, inbox_size: int = 600) -> None:
+    def __init__(self, pipeline: Pipeline, inbox_size: int = 300, max_text_age_s: float = 10.0, drop: bool = False) -> None:
         self.p = pipeline
-        self.inbox: queue.Queue = queue.Queue(maxsize=inbox_size)  # ~60 s of 100 ms chunks
+        self.inbox: queue.Queue = queue.Queue(maxsize=inbox_size)  # ~30 s of 100 ms chunks
         self.jobs: queue.PriorityQueue = queue.PriorityQueue()
         self.error: BaseException | None = None
+        # live: when processing falls behind, stale audio is dropped on purpose and counted
+        # (a cue about something said a minute ago helps nobody); a file demo just waits
+        self.drop = drop
+        self.max_text_age_s = max_text_age_s
+        self.dropped_chunks = 0
+        self.dropped_utterances = 0
         self._worker = threading.Thread(target=self._work, name="pipeline", daemon=True)
         self._asr = threading.Thread(target=self._decode, name="asr", daemon=True)
         self._outstanding = 0
@@ -107,7 +116,20 @@ class ThreadedRunner:
         self._asr.start()
 
     def put(self, chunk: AudioChunk) -> None:
-        self.inbox.put(chunk)
+        if not self.drop:
+            self.inbox.put(chunk)
+            return
+        try:
+            self.inbox.put_nowait(chunk)
+        except queue.Full:
+            self.dropped_chunks += 1
+            if self.dropped_chunks in (1, 10, 100) or self.dropped_chunks % 1000 == 0:
+                log.warning("falling behind: %d audio chunks (%.1f s) dropped from analysis, recording kept",
+                            self.dropped_chunks, self.dropped_chunks * 0.1)
+
+    def lag_s(self) -> float:
+        """How far analysis trails the audio: chunks waiting, at 100 ms each."""
+        return self.inbox.qsize() * 0.1
 
     def close(self) -> None:
         """No more audio: finish open utterances, wait for their text, stop the workers."""
@@ -149,6 +171,11 @@ class ThreadedRunner:
                 if isinstance(job, _LastJob):
                     self.inbox.put(_STOP)
                     return
+                if self.drop and self.p.clock() - job.available_at > self.max_text_age_s:
+                    self.dropped_utterances += 1  # stale: decoding it would only delay fresher speech
+                    log.warning("falling behind: skipped transcribing a %s utterance %.0f s old",
+                                job.speaker, self.p.clock() - job.available_at)
+                    continue
                 self.inbox.put((job, self.p.transcribe(job)))
         except BaseException as e:
             self.error = e

@@ -42,6 +42,9 @@ class ModelSettings:
 class AudioSettings:
     agent_channel: int = opt(0, "which channel of a stereo recording is the agent: no standard says which side is left")
     mono_speaker: str = opt("customer", "who speaks in a mono recording")
+    agent_device: str = opt("", "live: the agent's microphone, 'name (host API)' as `coach devices` prints it; remembered")
+    customer_device: str = opt("", "live: the softphone's output as an input (a loopback / .monitor source); remembered")
+    stereo_device: str = opt("", "live: one stereo device carrying both sides instead; agent_channel says which is the agent")
 
 
 @dataclass

@@ -2,8 +2,10 @@
 # Installs the Debian packages Call Coach needs, saying which, only when some are missing.
 #   espeak-ng      renders scripted test calls        libportaudio2  audio devices (sounddevice)
 #   libsndfile1    audio files (soundfile's wheel bundles one; Debian's is the fallback)
+#   pulseaudio pulseaudio-utils libasound2-plugins   a private sound server with virtual devices for
+#                  the live-capture tests, and PortAudio's route to Pulse/PipeWire sources
 set -euo pipefail
-pkgs=(espeak-ng libportaudio2 libsndfile1)
+pkgs=(espeak-ng libportaudio2 libsndfile1 pulseaudio pulseaudio-utils libasound2-plugins)
 command -v dpkg-query >/dev/null || { echo "not a Debian/Ubuntu system: install ${pkgs[*]} yourself" >&2; exit 0; }
 missing=()
 for p in "${pkgs[@]}"; do
