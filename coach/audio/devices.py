@@ -30,6 +30,7 @@ class InputDevice:
     rate: float
     index: int | str  # what sounddevice opens: an index, or "pulse" for a Pulse source
     pulse_source: str | None = None
+    backend: str = "portaudio"  # or "wasapi-loopback" (Windows, PyAudioWPatch)
 
     @property
     def loopback(self) -> bool:
@@ -76,7 +77,9 @@ def list_inputs() -> list[InputDevice]:
             has_pulse = has_pulse or d["name"] == "pulse"
     if has_pulse:
         devices += [InputDevice(n, PULSE_API, ch, rate, "pulse", n) for n, ch, rate in pulse_sources()]
-    return devices
+    from coach.audio.wasapi import loopback_inputs
+
+    return devices + loopback_inputs()
 
 
 def resolve(query: str, host_api: str | None = None, devices: list[InputDevice] | None = None) -> InputDevice:

@@ -38,6 +38,10 @@ CaptureFactory = Callable[[InputDevice, str, queue.Queue, int | None], Capture]
 
 
 def _default_factory(device: InputDevice, side: str, q: queue.Queue, channels: int | None) -> Capture:
+    if device.backend == "wasapi-loopback":
+        from coach.audio.wasapi import WasapiLoopbackCapture
+
+        return WasapiLoopbackCapture(device, side, q, channels)
     return PortAudioCapture(device, side, q, channels)
 
 
@@ -240,7 +244,7 @@ class LiveSource:
             cap = self._caps.get(key)
             if cap is not None:
                 moved = watch and dev.pulse_source is not None and not self._present(dev)
-                if cap.lost.is_set() or moved:
+                if cap.lost.is_set() or moved or getattr(cap, "is_lost", lambda: False)():
                     why = "was removed" if moved else "stopped delivering audio"
                     self._lose(key, f"{dev.label} {why}")
             elif now >= self._retry_at.get(key, 0.0):
