@@ -19,7 +19,8 @@ from coach.audio.devices import InputDevice
 from coach.audio.file_source import FileSource, SourceInfo
 from coach.console import Console
 from coach.errors import UserError
-from coach.events import Speaker
+from coach.events import Cue, Flag, Speaker, Utterance
+from coach.live_state import LiveState
 from coach.pipeline import Event, Pipeline
 from coach.runner import SimClock, SimulatedRunner, ThreadedRunner
 from coach.settings import Settings
@@ -110,41 +111,6 @@ def has_display() -> bool:
     return True
 
 
-def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool = False) -> int:
-    """Trainer demo: play a call at real-time pace through the live pipeline, print cues."""
-    s, data = load_settings(opts)
-    path = call or str(paths.sample_call())
-    if speed <= 0:
-        raise UserError("--speed must be above 0")
-    src = open_source(path, s, opts, realtime=True, speed=speed)
-    console = Console(transcript=transcript)
-    print(f"loading model '{s.model.name}' ...", flush=True)
-    tr, model = load_model(s, data)
-    print(f"playing {Path(path).name} ({src.info.duration_s:.0f} s) at {speed:g}x; Ctrl-C stops", flush=True)
-    events: list[Event] = []
-
-    def on_event(e: Event) -> None:
-        events.append(e)
-        console.event(e)
-
-    pipe = Pipeline(s, tr, list(src.info.speakers), src.now, on_event)
-    stop = threading.Event()
-    _stop_on_signals(stop, src)
-    runner = ThreadedRunner(pipe)
-    runner.start()
-    try:
-        for chunk in src.chunks():
-            if stop.is_set():
-                break
-            runner.put(chunk)
-            console.progress(chunk.t1, src.info.duration_s, max(0.0, src.now() - pipe.position))
-    finally:
-        runner.close()
-    cues = [e for e in events if e.__class__.__name__ == "Cue"]
-    print(f"\n{'stopped' if stop.is_set() else 'done'}: {len(pipe.utterances)} utterances, {len(cues)} cues", flush=True)
-    return 0
-
-
 def _stop_on_signals(stop: threading.Event, src: FileSource | LiveSource) -> None:
     def handler(signum: int, frame: object) -> None:
         stop.set()
@@ -222,58 +188,152 @@ def _live_devices(s: Settings, lo: LiveOptions, data: Path) -> tuple[dict[Speake
     return {"agent": agent, "customer": customer}, None
 
 
-def live(opts: Options, lo: LiveOptions) -> int:
-    """Live coaching from the agent's mic and the softphone's output; headless: cues to the terminal."""
+class Coaching:
+    """One coaching session, the same for demo and live, headless or with the overlay:
+    source -> recording -> runner -> pipeline -> console, overlay state and session file."""
+
+    def __init__(self, s: Settings, data: Path, src: FileSource | LiveSource, speakers: list[Speaker],
+                 console: Console, state: LiveState | None = None, record: bool = False, live: bool = False) -> None:
+        self.s, self.data, self.src, self.speakers = s, data, src, speakers
+        self.console, self.state = console, state
+        self.record, self.live = record, live
+        self.stop = threading.Event()
+        self.paused = False  # tray "pause coaching": audio is still recorded, not analysed
+        self.pipe: Pipeline | None = None
+        self.runner: ThreadedRunner | None = None
+        self.session: SessionWriter | None = None
+        self.model: ResolvedModel | None = None
+        self.error: UserError | None = None
+
+    def load(self) -> None:
+        tr, self.model = load_model(self.s, self.data)
+        self.pipe = Pipeline(self.s, tr, self.speakers, self.src.now, self._on_event)
+        self.runner = ThreadedRunner(self.pipe, drop=self.live)
+        if self.record:
+            from coach.session import SessionWriter
+
+            self.session = SessionWriter(self.data)
+
+    def _on_event(self, e: Event) -> None:
+        self.console.event(e)
+        p = self.pipe
+        if self.state is not None and p is not None:
+            if isinstance(e, Cue):
+                self.state.on_cue(e)
+            elif isinstance(e, Utterance):
+                self.state.on_utterance(e, p.rules.last_escalation_score if e.speaker == "customer" else None,
+                                        p.rules.pace["agent"].recent(self.s.cues.slow_down.window_s)[0], p.turns.share("agent")[0])
+            elif isinstance(e, Flag):
+                self.state.on_flag(e)
+        self.snapshot()
+
+    def snapshot(self, force: bool = False) -> None:
+        if self.session is None or self.pipe is None or self.runner is None:
+            return
+        info = SourceInfo(path=str(self.session.recorder.path), duration_s=self.session.recorder.duration_s or 0.001,
+                          channels=2, sample_rate=16000, speakers={sp: i for i, sp in enumerate(self.speakers)})
+        assert self.model is not None
+        doc = report.build(self.pipe, info, {"name": self.model.name, "compute_type": self.s.model.compute_type,
+                                             "origin": self.model.origin}, self.src.now(), 0.0)
+        doc["live"] = {"dropped_chunks": self.runner.dropped_chunks, "dropped_utterances": self.runner.dropped_utterances,
+                       "dropped_blocks": getattr(self.src, "dropped_blocks", 0),
+                       "padded_s": {k: round(v / 16000, 2) for k, v in getattr(self.src, "padded", {}).items()},
+                       "drift_ppm": round(self.src.drift_ppm(), 1) if hasattr(self.src, "drift_ppm") else 0.0}
+        self.session.save(doc, force=force)
+
+    def flag(self, note: str = "") -> None:
+        """A flag from the agent (overlay shortcut or tray): the last 20 s and the next 10 s."""
+        if self.runner is not None:
+            t = self.src.now()
+            self.runner.put_flag(Flag(round(max(0.0, t - 20.0), 2), round(t + 10.0, 2), "flagged by the agent", "user", note))
+
+    def run(self, duration: float | None = None) -> None:
+        assert self.runner is not None and self.pipe is not None
+        self.runner.start()
+        if self.state is not None:
+            self.state.set(phase="listening", health="ok", health_text="audio OK")
+        try:
+            for chunk in self.src.chunks():
+                if self.stop.is_set():
+                    break
+                if self.session is not None:
+                    self.session.recorder.write(chunk)  # the recording never drops, whatever analysis does
+                if not self.paused:
+                    self.runner.put(chunk)
+                lag = self.runner.lag_s() if self.live else max(0.0, self.src.now() - self.pipe.position)
+                self.console.progress(chunk.t1, duration, lag, dropped=self.runner.dropped_chunks * 0.1)
+                if self.state is not None:
+                    self._health(chunk.t1, lag)
+        finally:
+            self.runner.close()
+            if self.session is not None:
+                self.snapshot(force=True)
+                self.session.close()
+            if self.state is not None:
+                self.state.set(phase="stopped")
+
+    def _health(self, position: float, lag: float) -> None:
+        assert self.state is not None
+        status = getattr(self.src, "status", {})
+        lost = [side for side, v in status.items() if v == "lost"]
+        if lost:
+            self.state.set(position=position, health="lost", health_text=f"{' and '.join(lost)} device lost")
+        elif lag > 2.0 or (self.runner is not None and self.runner.dropped_chunks):
+            self.state.set(position=position, health="behind", health_text=f"analysis {lag:.1f} s behind")
+        else:
+            self.state.set(position=position, health="ok", health_text="audio OK")
+
+    def summary(self) -> str:
+        p = self.pipe
+        where = f"; session saved in {self.session.folder}" if self.session else ""
+        return f"{'stopped' if self.stop.is_set() else 'done'}: {len(p.utterances) if p else 0} utterances, " \
+               f"{len(p.engine.fired) if p else 0} cues{where}"
+
+
+def _run(c: Coaching, announce: str, duration: float | None, gui: bool) -> int:
+    """Headless: load, run, report in this thread. With a display: the overlay shows at once
+    (in its loading state), the model loads and the session runs on a worker thread."""
+    if not gui:
+        print(f"loading model '{c.s.model.name}' ...", flush=True)
+        c.load()
+        _stop_on_signals(c.stop, c.src)
+        if hasattr(c.src, "start"):
+            c.src.start()
+        print(announce + (f"; saving to {c.session.folder}" if c.session else ""), flush=True)
+        c.run(duration)
+        print("\n" + c.summary(), flush=True)
+        return 0
+    from coach.ui.app import run_overlay
+
+    return run_overlay(c, announce, duration)
+
+
+def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool = False, gui: bool | None = None) -> int:
+    """Trainer demo: play a call at real-time pace through the live pipeline."""
+    s, data = load_settings(opts)
+    path = call or str(paths.sample_call())
+    if speed <= 0:
+        raise UserError("--speed must be above 0")
+    src = open_source(path, s, opts, realtime=True, speed=speed)
+    gui = has_display() if gui is None else gui
+    state = LiveState(s.cues.slow_down.max_wpm) if gui else None
+    c = Coaching(s, data, src, list(src.info.speakers), Console(transcript=transcript), state)
+    announce = f"playing {Path(path).name} ({src.info.duration_s:.0f} s) at {speed:g}x; Ctrl-C stops"
+    return _run(c, announce, src.info.duration_s, gui)
+
+
+def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
+    """Live coaching from the agent's mic and the softphone's output."""
     from coach.audio.live_source import LiveSource
-    from coach.session import SessionWriter
 
     s, data = load_settings(opts)
     devices, stereo = _live_devices(s, lo, data)
-    log_path = _setup_log(data)
+    _setup_log(data)
+    gui = has_display() if gui is None else gui
     console = Console()
-    print(f"loading model '{s.model.name}' ...", flush=True)
-    tr, model = load_model(s, data)
-    session = SessionWriter(data)
     src = LiveSource(devices, stereo, lo.duration_s, on_notice=console.notice)
-    holder: dict[str, Pipeline] = {}
-
-    def snapshot(force: bool = False) -> None:
-        p = holder["p"]
-        doc = report.build(p, _live_info(session, src), {"name": model.name, "compute_type": s.model.compute_type,
-                                                          "origin": model.origin}, src.now(), 0.0)
-        doc["live"] = {"dropped_chunks": runner.dropped_chunks, "dropped_utterances": runner.dropped_utterances,
-                       "dropped_blocks": src.dropped_blocks, "padded_s": {k: round(v / 16000, 2) for k, v in src.padded.items()},
-                       "drift_ppm": round(src.drift_ppm(), 1), "log": str(log_path)}
-        session.save(doc, force=force)
-
-    def on_event(e: Event) -> None:
-        console.event(e)
-        snapshot()
-
-    pipe = Pipeline(s, tr, src.speakers, src.now, on_event)
-    holder["p"] = pipe
-    runner = ThreadedRunner(pipe, drop=True)
-    stop = threading.Event()
-    _stop_on_signals(stop, src)
-    src.start()
+    state = LiveState(s.cues.slow_down.max_wpm) if gui else None
+    c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True)
     sides = (f"stereo {stereo[0].label}, agent on channel {stereo[1]}" if stereo
              else f"agent = {devices['agent'].label}, customer = {devices['customer'].label}")  # type: ignore[index]
-    print(f"listening: {sides}; saving to {session.folder}; Ctrl-C stops", flush=True)
-    runner.start()
-    try:
-        for chunk in src.chunks():
-            session.recorder.write(chunk)  # the recording never drops, whatever analysis does
-            runner.put(chunk)
-            console.progress(chunk.t1, None, runner.lag_s(), dropped=runner.dropped_chunks * 0.1)
-    finally:
-        runner.close()
-        snapshot(force=True)
-        session.close()
-    print(f"\n{'stopped' if stop.is_set() else 'done'}: {len(pipe.utterances)} utterances, {len(pipe.engine.fired)} cues; "
-          f"session saved in {session.folder}", flush=True)
-    return 0
-
-
-def _live_info(session: SessionWriter, src: LiveSource) -> SourceInfo:
-    return SourceInfo(path=str(session.recorder.path), duration_s=session.recorder.duration_s or 0.001,
-                      channels=2, sample_rate=16000, speakers={s: i for i, s in enumerate(src.speakers)})
+    return _run(c, f"listening: {sides}; Ctrl-C stops", None, gui)

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed (default 1)")
     d.add_argument("--no-audio", action="store_true", help="do not play the call's audio")
     d.add_argument("--transcript", action="store_true", help="print each utterance as it is transcribed")
+    d.add_argument("--headless", action="store_true", help="no overlay even when a display exists")
 
     lv = sub.add_parser("live", parents=[common], help="coach a live call: the agent's mic and the softphone's output")
     lv.add_argument("--agent-device", metavar="D", help="the agent's microphone (a unique part of its name; remembered)")
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     lv.add_argument("--stereo-device", metavar="D", help="one stereo device carrying both sides instead")
     lv.add_argument("--agent-channel", type=int, choices=[0, 1], help="with --stereo-device: the agent's channel (default 0)")
     lv.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    lv.add_argument("--headless", action="store_true", help="no overlay even when a display exists")
 
     sub.add_parser("devices", parents=[common], help="list audio input/output devices and likely loopback sources")
     return p
@@ -63,14 +65,14 @@ def main(argv: list[str] | None = None) -> int:
             app.analyze(args.call, args.json, opts, progress=not args.quiet)
             return 0
         if args.command == "demo":
-            return app.demo(args.call, opts, speed=args.speed, transcript=args.transcript)
+            return app.demo(args.call, opts, speed=args.speed, transcript=args.transcript, gui=False if args.headless else None)
         if args.command == "devices":
             return app.devices()
         if args.command == "live":
             if args.duration is not None and args.duration <= 0:
                 raise UserError("--duration must be above 0")
             lo = app.LiveOptions(args.agent_device, args.customer_device, args.stereo_device, args.agent_channel, args.duration)
-            return app.live(opts, lo)
+            return app.live(opts, lo, gui=False if args.headless else None)
     except UserError as e:
         print(f"coach: error: {e}", file=sys.stderr)
         return 2

@@ -150,8 +150,9 @@ class Pipeline:
             u.loudness_db = round(loudness_db(voiced), 2)
             u.pitch_hz = _round(pitch_hz(voiced))
         self.utterances.append(u)
+        proposals = self.rules.on_utterance(u)  # first, so listeners see meters that include u
         self.on_event(u)
-        self._propose(self.rules.on_utterance(u))
+        self._propose(proposals)
         return u
 
     # -- cues ------------------------------------------------------------------------
@@ -167,11 +168,16 @@ class Pipeline:
 
     def _flag(self, cue: Cue, p: Proposal) -> None:
         start, end = max(0.0, p.evidence_end - FLAG_BEFORE_S), p.evidence_end + FLAG_AFTER_S
-        last = self.flags[-1] if self.flags else None
+        last = next((f for f in reversed(self.flags) if f.by == "rule"), None)
         if last is not None and start <= last.end:
             last.end = max(last.end, end)  # one flagged region for one escalation episode
             return
         flag = Flag(round(start, 2), round(end, 2), cue.id, "rule")
+        self.flags.append(flag)
+        self.on_event(flag)
+
+    def add_flag(self, flag: Flag) -> None:
+        """A flag from the agent (shortcut or tray): kept apart from the rules' own."""
         self.flags.append(flag)
         self.on_event(flag)
 

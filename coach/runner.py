@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from coach.events import AudioChunk
+from coach.events import AudioChunk, Flag
 from coach.pipeline import Job, Pipeline
 from coach.speech.transcriber import Transcript
 
@@ -127,6 +127,10 @@ class ThreadedRunner:
                 log.warning("falling behind: %d audio chunks (%.1f s) dropped from analysis, recording kept",
                             self.dropped_chunks, self.dropped_chunks * 0.1)
 
+    def put_flag(self, flag: Flag) -> None:
+        """A user's flag joins the pipeline's own thread, like everything that touches its state."""
+        self.inbox.put(flag)
+
     def lag_s(self) -> float:
         """How far analysis trails the audio: chunks waiting, at 100 ms each."""
         return self.inbox.qsize() * 0.1
@@ -154,10 +158,15 @@ class ThreadedRunner:
                     self.jobs.put(_LastJob())
                     # drain decoded results until the ASR thread says it is done
                     while (item := self.inbox.get()) is not _STOP:
-                        self.p.complete(*item)
+                        if isinstance(item, Flag):
+                            self.p.add_flag(item)
+                        elif not isinstance(item, AudioChunk):
+                            self.p.complete(*item)
                     return
                 if isinstance(item, AudioChunk):
                     self._submit(self.p.feed(item))
+                elif isinstance(item, Flag):
+                    self.p.add_flag(item)
                 else:
                     self.p.complete(*item)
         except BaseException as e:  # surfaced to the caller by close()

@@ -244,6 +244,15 @@ class MetricSettings:
 
 
 @dataclass
+class UiSettings:
+    x: int = opt(-1, "overlay position; -1 = top right of the primary screen")
+    y: int = opt(-1, "overlay position")
+    screen: str = opt("", "the screen the overlay was last on (positions are kept per screen)")
+    expanded: bool = opt(False, "show the last transcript lines under the meters")
+    click_through: bool = opt(False, "clicks pass through the overlay to the softphone beneath")
+
+
+@dataclass
 class Settings:
     model: ModelSettings = table(ModelSettings)
     audio: AudioSettings = table(AudioSettings)
@@ -251,6 +260,7 @@ class Settings:
     cues: CueSettings = table(CueSettings)
     phrases: PhraseSettings = table(PhraseSettings)
     metrics: MetricSettings = table(MetricSettings)
+    ui: UiSettings = table(UiSettings)
 
 
 def _from_dict(cls: type, data: dict[str, Any], where: str) -> Any:

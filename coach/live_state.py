@@ -1,0 +1,75 @@
+"""What the overlay shows, kept current by the pipeline and read by the GUI on a timer.
+
+Qt-free and thread-safe: the pipeline's worker thread and the source thread write, the
+GUI thread takes a snapshot 30 times a second and never waits on audio or the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from coach.analysis.catalog import CATALOG
+from coach.events import Cue, Flag, Utterance
+
+
+@dataclass
+class Snapshot:
+    phase: str = "loading"  # loading | listening | paused | stopped
+    position: float = 0.0  # stream time now
+    cue: Cue | None = None
+    cue_at: float = 0.0  # stream time the cue appeared
+    agent_wpm: float | None = None
+    wpm_limit: float = 230.0
+    escalation: float | None = None  # the customer's latest escalation score, 0 calm .. 1+ escalating
+    escalation_trend: int = 0  # -1 calming, 0 steady, +1 rising
+    agent_share: float | None = None
+    health: str = "ok"  # ok | behind | lost | loading
+    health_text: str = "loading the speech model"
+    transcript: list[tuple[str, str]] = field(default_factory=list)
+    flags: int = 0
+
+
+class LiveState:
+    def __init__(self, wpm_limit: float = 230.0, lines: int = 6) -> None:
+        self._lock = threading.Lock()
+        self._s = Snapshot(wpm_limit=wpm_limit)
+        self._lines: deque[tuple[str, str]] = deque(maxlen=lines)
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            snap = copy.copy(self._s)
+            snap.transcript = list(self._lines)
+            return snap
+
+    def set(self, **values: object) -> None:
+        with self._lock:
+            for k, v in values.items():
+                setattr(self._s, k, v)
+
+    def on_cue(self, cue: Cue) -> None:
+        """One cue on screen at a time: a new one replaces the current unless that one is more urgent."""
+        with self._lock:
+            cur = self._s.cue
+            visible = cur is not None and self._s.position - self._s.cue_at < 6.0
+            if visible and CATALOG[cur.id].priority < CATALOG[cue.id].priority:
+                return
+            self._s.cue, self._s.cue_at = cue, cue.t
+
+    def on_utterance(self, u: Utterance, escalation: float | None, agent_wpm: float | None, agent_share: float | None) -> None:
+        with self._lock:
+            self._lines.append((u.speaker, u.text))
+            if escalation is not None:
+                prev = self._s.escalation or 0.0
+                self._s.escalation_trend = 1 if escalation > prev + 0.1 else -1 if escalation < prev - 0.1 else 0
+                self._s.escalation = escalation
+            if agent_wpm is not None:
+                self._s.agent_wpm = agent_wpm
+            if agent_share is not None:
+                self._s.agent_share = agent_share
+
+    def on_flag(self, flag: Flag) -> None:
+        with self._lock:
+            self._s.flags += 1

@@ -1,0 +1,116 @@
+"""The desktop side of the composition: overlay, tray, settings, with a session running
+on a worker thread. The overlay is on screen before the model has loaded."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from coach import paths
+from coach import settings as settings_mod
+from coach.errors import UserError
+from coach.ui.overlay import Overlay
+from coach.ui.settings_dialog import SettingsDialog
+from coach.ui.tray import Tray
+
+if TYPE_CHECKING:
+    from coach.app import Coaching
+
+
+def place(overlay: Overlay, ui: settings_mod.UiSettings) -> None:
+    """Where it was last time on the same screen, else the top-right corner of the primary screen."""
+    screens = {sc.name(): sc for sc in QGuiApplication.screens()}
+    screen = screens.get(ui.screen) or QGuiApplication.primaryScreen()
+    area = screen.availableGeometry()
+    if ui.x >= 0 and ui.y >= 0 and area.contains(ui.x, ui.y):
+        overlay.move(ui.x, ui.y)
+    else:
+        overlay.move(area.right() - overlay.width() - 16, area.top() + 16)
+
+
+def build(c: Coaching) -> tuple[Overlay, Tray]:
+    s = c.s
+    assert c.state is not None
+    overlay = Overlay(c.state, s.cues.visible_s)
+    tray = Tray()
+    place(overlay, s.ui)
+    overlay.set_expanded(s.ui.expanded)
+
+    def remember(x: int, y: int) -> None:
+        screen = QGuiApplication.screenAt(overlay.frameGeometry().center())
+        s.ui.x, s.ui.y, s.ui.screen = x, y, screen.name() if screen else ""
+        settings_mod.save(s, paths.settings_path(c.data))
+
+    def click_through(on: bool) -> None:
+        s.ui.click_through = on
+        overlay.set_click_through(on)
+        settings_mod.save(s, paths.settings_path(c.data))
+
+    def toggle() -> None:
+        c.paused = not c.paused
+        c.state.set(phase="paused" if c.paused else "listening")
+        tray.set_paused(c.paused)
+
+    def open_settings() -> None:
+        from coach.speech.models import known_models
+
+        dialog = SettingsDialog(s, paths.settings_path(c.data), c.data, known_models())
+        dialog.exec()
+
+    overlay.moved.connect(remember)
+    overlay.flag_requested.connect(c.flag)
+    tray.flag.connect(c.flag)
+    tray.toggle_click_through.connect(click_through)
+    tray.toggle_coaching.connect(toggle)
+    tray.open_settings.connect(open_settings)
+    tray.quit.connect(lambda: (c.stop.set(), c.src.stop(), QApplication.quit()))
+    if s.ui.click_through:
+        tray.act_click.setChecked(True)
+    return overlay, tray
+
+
+def run_overlay(c: Coaching, announce: str, duration: float | None, linger_s: float = 4.0) -> int:
+    app = QApplication.instance() or QApplication([])
+    overlay, tray = build(c)
+    overlay.show()
+    errors: list[UserError] = []
+
+    def work() -> None:
+        try:
+            c.load()
+            if hasattr(c.src, "start"):
+                c.src.start()
+            print(announce, flush=True)
+            c.run(duration)
+        except UserError as e:
+            errors.append(e)
+
+    worker = threading.Thread(target=work, name="coaching", daemon=True)
+    signal.signal(signal.SIGINT, lambda *_: (c.stop.set(), c.src.stop()))
+    signal.signal(signal.SIGTERM, lambda *_: (c.stop.set(), c.src.stop()))
+    ending = []
+
+    def watch() -> None:  # also lets Python's signal handlers run while Qt's loop has the thread
+        if not worker.is_alive() and not ending:
+            ending.append(True)  # the call is over: leave the last cue up a moment, then close
+            QTimer.singleShot(int(linger_s * 1000), app.quit)
+
+    keepalive = QTimer()
+    keepalive.timeout.connect(watch)
+    keepalive.start(200)
+    worker.start()
+    app.exec()
+    c.stop.set()
+    c.src.stop()
+    worker.join(timeout=30)
+    tray.icon.hide()
+    if errors:
+        raise errors[0]
+    print("\n" + c.summary(), flush=True)
+    print(f"overlay showed {len(overlay.shown)} cues: {', '.join(overlay.shown) or 'none'}", flush=True)
+    return 0

@@ -1,0 +1,134 @@
+"""Settings: cue switches and thresholds, speech model, input devices, where sessions live.
+
+Edits the live Settings object in place, so cue switches and thresholds apply at once
+(the cue engine reads them on every cue); the model and devices apply on the next start.
+Saved to the TOML file on OK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coach import settings as settings_mod
+from coach.analysis.catalog import CATALOG
+from coach.settings import Settings
+
+THRESHOLDS = [  # (label, section, key, min, max, step)
+    ("global gap between cues (s)", "cues", "global_gap_s", 0, 60, 1),
+    ("slow down above (wpm)", "cues.slow_down", "max_wpm", 150, 350, 5),
+    ("check in after silence (s)", "cues.check_in", "dead_air_s", 3, 30, 1),
+    ("escalation score", "cues.customer_escalating", "score_threshold", 0.3, 1.5, 0.05),
+    ("monologue limit (s)", "cues.pause_and_listen", "monologue_s", 15, 180, 5),
+]
+
+
+def _section(s: Settings, dotted: str) -> object:
+    obj: object = s
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, path: Path, data_dir: Path, models: list[str],
+                 inputs: list[str] | None = None, level: Callable[[str], float] | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Call Coach settings")
+        self.s, self.path = settings, path
+        self.level = level
+        tabs = QTabWidget()
+        # cues
+        cues = QWidget()
+        form = QFormLayout(cues)
+        self.toggles: dict[str, QCheckBox] = {}
+        for cue_id, spec in CATALOG.items():
+            box = QCheckBox(spec.label)
+            box.setChecked(getattr(settings.cues, cue_id).enabled)
+            box.setToolTip(spec.tip)
+            self.toggles[cue_id] = box
+            form.addRow(box)
+        self.spins: dict[tuple[str, str], QDoubleSpinBox] = {}
+        for label, section, key, lo, hi, step in THRESHOLDS:
+            spin = QDoubleSpinBox()
+            spin.setRange(lo, hi)
+            spin.setSingleStep(step)
+            spin.setDecimals(2 if step < 1 else 0)
+            spin.setValue(getattr(_section(settings, section), key))
+            self.spins[(section, key)] = spin
+            form.addRow(label, spin)
+        tabs.addTab(cues, "Cues")
+        # model
+        model = QWidget()
+        mform = QFormLayout(model)
+        self.model = QComboBox()
+        self.model.addItems(models)
+        self.model.setCurrentText(settings.model.name)
+        mform.addRow("speech model", self.model)
+        mform.addRow(QLabel("tiny.en is bundled; others download once. Applies on the next start."))
+        tabs.addTab(model, "Model")
+        # devices
+        dev = QWidget()
+        dform = QFormLayout(dev)
+        self.agent_dev, self.customer_dev = QComboBox(), QComboBox()
+        for combo, current in ((self.agent_dev, settings.audio.agent_device), (self.customer_dev, settings.audio.customer_device)):
+            combo.addItems(inputs or [])
+            if current:
+                combo.setCurrentText(current)
+        self.meter = QProgressBar()
+        self.meter.setRange(0, 100)
+        test = QPushButton("Test")
+        test.clicked.connect(self.test_devices)
+        dform.addRow("your microphone", self.agent_dev)
+        dform.addRow("softphone output", self.customer_dev)
+        dform.addRow(test, self.meter)
+        tabs.addTab(dev, "Devices")
+        # storage
+        store = QWidget()
+        sform = QFormLayout(store)
+        sform.addRow("sessions and settings", QLabel(str(data_dir)))
+        sform.addRow(QLabel("Set COACH_DATA_DIR or --data-dir to keep them elsewhere."))
+        tabs.addTab(store, "Storage")
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        root = QVBoxLayout(self)
+        root.addWidget(tabs)
+        root.addWidget(buttons)
+
+    def test_devices(self) -> None:
+        """Show the input level of the chosen microphone (a short real capture)."""
+        if self.level is not None:
+            self.meter.setValue(int(100 * min(1.0, self.level(self.agent_dev.currentText()))))
+
+    def apply(self) -> None:
+        for cue_id, box in self.toggles.items():
+            getattr(self.s.cues, cue_id).enabled = box.isChecked()
+        for (section, key), spin in self.spins.items():
+            kind = type(getattr(_section(self.s, section), key))
+            setattr(_section(self.s, section), key, kind(spin.value()))
+        self.s.model.name = self.model.currentText()
+        if self.agent_dev.currentText():
+            self.s.audio.agent_device = self.agent_dev.currentText()
+        if self.customer_dev.currentText():
+            self.s.audio.customer_device = self.customer_dev.currentText()
+        settings_mod.save(self.s, self.path)
+
+    def accept(self) -> None:
+        self.apply()
+        super().accept()

@@ -1,0 +1,55 @@
+"""The tray icon: start/stop coaching, flag this moment, replay, settings, quit."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+
+def app_icon(color: str = "#3d8fe8") -> QIcon:
+    pix = QPixmap(64, 64)
+    pix.fill(QColor(0, 0, 0, 0))
+    p = QPainter(pix)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.setBrush(QColor(color))
+    p.setPen(QColor(color))
+    p.drawRoundedRect(6, 10, 52, 36, 10, 10)
+    p.end()
+    return QIcon(pix)
+
+
+class Tray(QObject):
+    toggle_coaching = Signal()
+    flag = Signal()
+    open_replay = Signal()
+    open_settings = Signal()
+    quit = Signal()
+    toggle_click_through = Signal(bool)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.menu = QMenu()
+        self.act_toggle = QAction("Pause coaching", self.menu)
+        self.act_flag = QAction("Flag this moment\tCtrl+Shift+F", self.menu)
+        self.act_replay = QAction("Open replay…", self.menu)
+        self.act_replay.setEnabled(False)  # the replay window arrives with the session store
+        self.act_settings = QAction("Settings…", self.menu)
+        self.act_click = QAction("Click-through", self.menu, checkable=True)
+        self.act_quit = QAction("Quit", self.menu)
+        for a in (self.act_toggle, self.act_flag, self.act_replay, self.act_settings, self.act_click, self.act_quit):
+            self.menu.addAction(a)
+        self.act_toggle.triggered.connect(self.toggle_coaching.emit)
+        self.act_flag.triggered.connect(self.flag.emit)
+        self.act_replay.triggered.connect(self.open_replay.emit)
+        self.act_settings.triggered.connect(self.open_settings.emit)
+        self.act_click.toggled.connect(self.toggle_click_through.emit)
+        self.act_quit.triggered.connect(self.quit.emit)
+        self.icon = QSystemTrayIcon(app_icon())
+        self.icon.setToolTip("Call Coach")
+        self.icon.setContextMenu(self.menu)
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.icon.show()
+
+    def set_paused(self, paused: bool) -> None:
+        self.act_toggle.setText("Resume coaching" if paused else "Pause coaching")

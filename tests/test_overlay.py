@@ -1,0 +1,188 @@
+"""The overlay, tray and settings dialog as real Qt widgets (offscreen), and the real app
+with the real pipeline on a scripted call in a real X server (Xvfb)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from PySide6.QtCore import Qt
+
+from coach import settings as settings_mod
+from coach.analysis.catalog import CATALOG
+from coach.events import Cue, Utterance, Word
+from coach.live_state import LiveState
+from coach.ui.overlay import Overlay, cue_opacity
+from coach.ui.settings_dialog import SettingsDialog
+from coach.ui.tray import Tray
+
+
+def cue(cue_id: str, t: float) -> Cue:
+    spec = CATALOG[cue_id]
+    return Cue(cue_id, spec.label, t, "customer", spec.severity, spec.skill, spec.tip, "because", 0.5)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def overlay(qtbot):
+    state, clock = LiveState(), Clock()
+    o = Overlay(state, visible_s=6.0, clock=clock)
+    qtbot.addWidget(o)
+    o.show()
+    return o, state, clock
+
+
+def test_cue_shows_label_tip_icon_then_fades_to_idle(overlay):
+    o, state, clock = overlay
+    state.set(phase="listening")
+    o.refresh()
+    assert o.title.text() == "listening"
+    state.on_cue(cue("customer_escalating", 10.0))
+    o.refresh()
+    assert o.title.text() == "customer escalating" and "Acknowledge" in o.tip.text()
+    assert o.icon.text() == "⚠"  # not colour alone
+    clock.t = 5.9
+    o.refresh()
+    assert o.cue_opacity() == 1.0
+    clock.t = 6.4
+    o.refresh()
+    assert 0.0 < o.cue_opacity() < 1.0 and o.title.text() == "customer escalating"
+    clock.t = 7.0
+    o.refresh()
+    assert o.cue_opacity() == 0.0 and o.title.text() == "listening"
+    assert o.shown == ["customer escalating"]
+    assert cue_opacity(6.4, 6.0) == pytest.approx(0.5)
+
+
+def test_one_cue_at_a_time_by_priority():
+    state = LiveState()
+    state.set(position=10.0)
+    state.on_cue(cue("customer_escalating", 10.0))
+    state.on_cue(cue("check_in", 11.0))  # less urgent while the alert is still up: not shown
+    assert state.snapshot().cue.id == "customer_escalating"
+    state.set(position=17.0)
+    state.on_cue(cue("check_in", 17.0))  # the alert has gone: shown
+    assert state.snapshot().cue.id == "check_in"
+    state.on_cue(cue("let_them_finish", 17.5))  # more urgent: replaces at once
+    assert state.snapshot().cue.id == "let_them_finish"
+
+
+def test_meters_show_pace_mood_share_and_health(overlay):
+    o, state, clock = overlay
+    o.refresh()
+    assert o.mood.text == "–" and o.pace.text == "–"  # nothing heard yet
+    u = Utterance("customer", 0, 3, "this is ridiculous", [Word("this", 0, 1)])
+    state.on_utterance(u, escalation=0.8, agent_wpm=260.0, agent_share=0.72)
+    state.set(health="behind", health_text="analysis 3.0 s behind")
+    o.refresh()
+    assert o.pace.text == "260 wpm fast" and o.pace.value > o.pace.band[1]
+    assert o.mood.text.startswith("upset") and "rising" in o.mood.text
+    assert o.share.text == "72%"
+    assert "falling behind" in o.health.text()
+    state.set(health="lost")
+    o.refresh()
+    assert "device lost" in o.health.text()
+
+
+def test_expanded_layout_shows_transcript_lines(overlay):
+    o, state, clock = overlay
+    state.on_utterance(Utterance("agent", 0, 1, "how can I help", []), None, None, None)
+    state.on_utterance(Utterance("customer", 1, 2, "my parcel is late", []), 0.1, None, None)
+    o.set_expanded(True)
+    assert "my parcel is late" in o.lines.text() and o.lines.isVisibleTo(o)
+    o.set_expanded(False)
+    assert not o.lines.isVisibleTo(o)
+
+
+def test_flag_shortcut_and_snap_to_edge(overlay, qtbot):
+    o, state, clock = overlay
+    o.activateWindow()
+    with qtbot.waitSignal(o.flag_requested, timeout=2000):
+        qtbot.keyClick(o, Qt.Key_F, Qt.ControlModifier | Qt.ShiftModifier)
+    area = o.screen().availableGeometry()
+    o.move(area.left() + 10, area.top() + 200)
+    with qtbot.waitSignal(o.moved, timeout=2000) as sig:
+        o.snap()
+    assert sig.args[0] == area.left() and sig.args[1] == area.top() + 200
+
+
+def test_tray_actions_emit(qtbot):
+    tray = Tray()
+    for action, signal in ((tray.act_flag, tray.flag), (tray.act_settings, tray.open_settings),
+                           (tray.act_toggle, tray.toggle_coaching), (tray.act_quit, tray.quit)):
+        with qtbot.waitSignal(signal, timeout=1000):
+            action.trigger()
+    tray.set_paused(True)
+    assert tray.act_toggle.text() == "Resume coaching"
+    assert not tray.act_replay.isEnabled()
+
+
+def test_settings_dialog_round_trip(qtbot, tmp_path: Path):
+    s = settings_mod.Settings()
+    path = tmp_path / "settings.toml"
+    d = SettingsDialog(s, path, tmp_path, ["tiny.en", "base.en"], ["mic (ALSA)", "speakers.monitor (PulseAudio)"],
+                       level=lambda name: 0.42)
+    qtbot.addWidget(d)
+    d.toggles["check_in"].setChecked(False)
+    d.spins[("cues.slow_down", "max_wpm")].setValue(250)
+    d.model.setCurrentText("base.en")
+    d.customer_dev.setCurrentText("speakers.monitor (PulseAudio)")
+    d.test_devices()
+    assert d.meter.value() == 42
+    d.accept()
+    assert s.cues.check_in.enabled is False  # applied to the running settings at once
+    back = settings_mod.load(path)
+    assert back.cues.check_in.enabled is False and back.cues.slow_down.max_wpm == 250.0
+    assert back.model.name == "base.en" and back.audio.customer_device == "speakers.monitor (PulseAudio)"
+
+
+def test_flag_from_the_overlay_reaches_the_session(tmp_path: Path, rendered: Path):
+    """The agent's flag goes through the runner into the pipeline as a user flag."""
+    from coach import app
+
+    opts = app.Options(data_dir=str(tmp_path))
+    s, data = app.load_settings(opts)
+    src = app.open_source(str(rendered / "d3_friendly_call.wav"), s, opts, realtime=True, speed=8.0)
+    state = LiveState()
+    c = app.Coaching(s, data, src, list(src.info.speakers), app.Console(), state)
+    c.load()
+    chunks = src.chunks()
+    c.runner.start()
+    for _ in range(50):
+        c.runner.put(next(chunks))
+    c.flag("customer sounded confused")
+    c.runner.close()
+    [flag] = [f for f in c.pipe.flags if f.by == "user"]
+    assert flag.note == "customer sounded confused"
+    assert flag.start == pytest.approx(max(0.0, flag.end - 30.0))  # 20 s before the moment, 10 s after
+    assert state.snapshot().flags == 1
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is installed by `make test`")
+def test_real_app_under_xvfb_shows_the_expected_cues(tmp_path: Path, rendered: Path):
+    """The whole desktop app on a real X server: the overlay appears, the real pipeline
+    runs the scripted escalation call, and the overlay displays the cue."""
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env["COACH_DATA_DIR"] = str(tmp_path)
+    xvfb = subprocess.Popen(["Xvfb", ":97", "-screen", "0", "1280x720x24", "-nolisten", "tcp"], stderr=subprocess.DEVNULL)
+    try:
+        env["DISPLAY"] = ":97"
+        r = subprocess.run([sys.executable, "-m", "coach", "demo", str(rendered / "d1_refund_escalation.wav"), "--speed", "4"],
+                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
+    finally:
+        xvfb.terminate()
+    assert r.returncode == 0, r.stderr[-2000:]
+    shown = next(line for line in r.stdout.splitlines() if line.startswith("overlay showed"))
+    assert "customer escalating" in shown
