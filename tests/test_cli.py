@@ -122,3 +122,15 @@ def test_demo_stops_cleanly_on_sigterm(tmp_path: Path, rendered: Path):
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
     assert "stopped:" in out and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args, message", [
+    # no sound server and no sound card here: the machine has no inputs at all
+    (["--agent-device", "no-such-mic", "--customer-device", "no-such-loopback"], "no audio input devices found"),
+    (["--duration", "-3"], "--duration must be above 0"),
+])
+def test_live_bad_devices_one_line_exit_2(tmp_path: Path, args: list[str], message: str):
+    r = coach("live", "--headless", *args, data_dir=tmp_path)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr

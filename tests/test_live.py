@@ -137,3 +137,11 @@ def test_kill_9_leaves_a_readable_recording(pulse: VirtualPulse, sides: dict, tm
     audio, sr = sf.read(path)
     assert len(audio) / sr == pytest.approx(seconds, abs=0.01)
     assert np.max(np.abs(audio[:, 0])) > 0.1  # the agent's first words are in it
+
+
+def test_wrong_device_name_is_one_line_exit_2(pulse: VirtualPulse, tmp_path: Path):
+    env = dict(pulse.env, COACH_DATA_DIR=str(tmp_path))
+    r = subprocess.run([sys.executable, "-m", "coach", "live", "--headless", "--agent-device", "virtual_mic",
+                        "--customer-device", "no-such-softphone"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "coach: error: no input device matches 'no-such-softphone'; `coach devices` lists them"

@@ -184,3 +184,19 @@ def test_no_input_devices_at_all(monkeypatch: pytest.MonkeyPatch, tmp_path):
     s, data = app.load_settings(app.Options(data_dir=str(tmp_path)))
     with pytest.raises(UserError, match="no audio input devices"):
         app._live_devices(s, app.LiveOptions(), data)
+
+
+def test_a_device_delivering_only_silence_gets_a_notice():
+    clock, caps, notes = Clock(), {}, []
+    src = make(clock, caps, notes=notes)
+    src.start()
+    it = src.chunks()
+    caps["agent"].send(0.3, 0.2)
+    caps["customer"].send(0.3, 0.0)  # a muted loopback: blocks arrive, all zeros
+    for _ in range(220):
+        caps["agent"].send(0.1, 0.2)
+        caps["customer"].send(0.1, 0.0)
+        clock.t += 0.1
+        drain(src, it)
+    assert [n for n in notes if "customer side has been digital silence" in n]
+    assert not [n for n in notes if "agent side" in n]

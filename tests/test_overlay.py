@@ -132,16 +132,32 @@ def test_tray_actions_emit(qtbot):
 def test_settings_dialog_round_trip(qtbot, tmp_path: Path):
     s = settings_mod.Settings()
     path = tmp_path / "settings.toml"
-    d = SettingsDialog(s, path, tmp_path, ["tiny.en", "base.en"], ["mic (ALSA)", "speakers.monitor (PulseAudio)"],
-                       level=lambda name: 0.42)
+    class Probe:
+        opened: list[str] = []
+
+        def __init__(self, name: str) -> None:
+            Probe.opened.append(name)
+            self.closed = False
+
+        def peak(self) -> float:
+            return 0.21
+
+        def close(self) -> None:
+            self.closed = True
+
+    d = SettingsDialog(s, path, tmp_path, ["tiny.en", "base.en"], ["mic (ALSA)", "speakers.monitor (PulseAudio)"], Probe)
     qtbot.addWidget(d)
     d.toggles["check_in"].setChecked(False)
     d.spins[("cues.slow_down", "max_wpm")].setValue(250)
     d.model.setCurrentText("base.en")
     d.customer_dev.setCurrentText("speakers.monitor (PulseAudio)")
+    d.agent_dev.setCurrentText("mic (ALSA)")
     d.test_devices()
-    assert d.meter.value() == 42
+    assert Probe.opened == ["mic (ALSA)", "speakers.monitor (PulseAudio)"]
+    qtbot.waitUntil(lambda: d.agent_meter.value() == 42 and d.customer_meter.value() == 42, timeout=2000)
+    probes = [p for p, _ in d.probes]
     d.accept()
+    assert all(p.closed for p in probes) and not d.timer.isActive()  # devices released with the dialog
     assert s.cues.check_in.enabled is False  # applied to the running settings at once
     back = settings_mod.load(path)
     assert back.cues.check_in.enabled is False and back.cues.slow_down.max_wpm == 250.0

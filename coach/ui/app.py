@@ -57,9 +57,15 @@ def build(c: Coaching) -> tuple[Overlay, Tray]:
         tray.set_paused(c.paused)
 
     def open_settings() -> None:
+        from coach.audio.devices import list_inputs
+        from coach.audio.level import LevelProbe
         from coach.speech.models import known_models
 
-        dialog = SettingsDialog(s, paths.settings_path(c.data), c.data, known_models())
+        try:
+            inputs = [d.label for d in list_inputs()]
+        except UserError:
+            inputs = []
+        dialog = SettingsDialog(s, paths.settings_path(c.data), c.data, known_models(), inputs, LevelProbe)
         dialog.exec()
 
     overlay.moved.connect(remember)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,7 +29,13 @@ from PySide6.QtWidgets import (
 
 from coach import settings as settings_mod
 from coach.analysis.catalog import CATALOG
+from coach.errors import UserError
 from coach.settings import Settings
+
+
+class Probe(Protocol):
+    def peak(self) -> float: ...
+    def close(self) -> None: ...
 
 THRESHOLDS = [  # (label, section, key, min, max, step)
     ("global gap between cues (s)", "cues", "global_gap_s", 0, 60, 1),
@@ -47,11 +55,15 @@ def _section(s: Settings, dotted: str) -> object:
 
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, path: Path, data_dir: Path, models: list[str],
-                 inputs: list[str] | None = None, level: Callable[[str], float] | None = None) -> None:
+                 inputs: list[str] | None = None, probe: Callable[[str], Probe] | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Call Coach settings")
         self.s, self.path = settings, path
-        self.level = level
+        self.probe_factory = probe
+        self.probes: list[tuple[Probe, QProgressBar]] = []
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)  # live meters: the GUI polls, the audio thread only queues
+        self.timer.timeout.connect(self._poll)
         tabs = QTabWidget()
         # cues
         cues = QWidget()
@@ -90,13 +102,19 @@ class SettingsDialog(QDialog):
             combo.addItems(inputs or [])
             if current:
                 combo.setCurrentText(current)
-        self.meter = QProgressBar()
-        self.meter.setRange(0, 100)
-        test = QPushButton("Test")
+        self.agent_meter, self.customer_meter = QProgressBar(), QProgressBar()
+        for m in (self.agent_meter, self.customer_meter):
+            m.setRange(0, 100)
+            m.setTextVisible(False)
+        self.error = QLabel()
+        test = QPushButton("Test: speak, and play something in the softphone")
         test.clicked.connect(self.test_devices)
         dform.addRow("your microphone", self.agent_dev)
+        dform.addRow("level", self.agent_meter)
         dform.addRow("softphone output", self.customer_dev)
-        dform.addRow(test, self.meter)
+        dform.addRow("level", self.customer_meter)
+        dform.addRow(test)
+        dform.addRow(self.error)
         tabs.addTab(dev, "Devices")
         # storage
         store = QWidget()
@@ -112,9 +130,31 @@ class SettingsDialog(QDialog):
         root.addWidget(buttons)
 
     def test_devices(self) -> None:
-        """Show the input level of the chosen microphone (a short real capture)."""
-        if self.level is not None:
-            self.meter.setValue(int(100 * min(1.0, self.level(self.agent_dev.currentText()))))
+        """Open both chosen devices and show their levels live until the dialog closes."""
+        self.stop_meters()
+        if self.probe_factory is None:
+            return
+        for combo, meter in ((self.agent_dev, self.agent_meter), (self.customer_dev, self.customer_meter)):
+            if combo.currentText():
+                try:
+                    self.probes.append((self.probe_factory(combo.currentText()), meter))
+                except UserError as e:
+                    self.error.setText(str(e))
+        self.timer.start()
+
+    def _poll(self) -> None:
+        for probe, meter in self.probes:
+            meter.setValue(int(100 * min(1.0, probe.peak() * 2)))  # speech peaks ~0.1-0.5 full scale
+
+    def stop_meters(self) -> None:
+        self.timer.stop()
+        for probe, _ in self.probes:
+            probe.close()
+        self.probes = []
+
+    def done(self, result: int) -> None:
+        self.stop_meters()
+        super().done(result)
 
     def apply(self) -> None:
         for cue_id, box in self.toggles.items():
