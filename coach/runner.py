@@ -108,8 +108,6 @@ class ThreadedRunner:
         self.dropped_utterances = 0
         self._worker = threading.Thread(target=self._work, name="pipeline", daemon=True)
         self._asr = threading.Thread(target=self._decode, name="asr", daemon=True)
-        self._outstanding = 0
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         self._worker.start()
@@ -145,8 +143,6 @@ class ThreadedRunner:
 
     def _submit(self, jobs: list[Job]) -> None:
         for job in jobs:
-            with self._lock:
-                self._outstanding += 1
             self.jobs.put(job)
 
     def _work(self) -> None:
