@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -263,18 +265,19 @@ class Settings:
     ui: UiSettings = table(UiSettings)
 
 
-def _from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
+def _from_dict(cls: type, data: dict[str, Any], where: str, unknown: list[str]) -> Any:
     hints = get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     defaults = cls()
     for key, value in data.items():
         if key not in hints:
-            raise UserError(f"settings: unknown key '{where}{key}'")
+            unknown.append(f"{where}{key}")  # a typo, or a key an older version wrote: not worth refusing to start
+            continue
         default = getattr(defaults, key)
         if dataclasses.is_dataclass(default):
             if not isinstance(value, dict):
                 raise UserError(f"settings: '{where}{key}' must be a table")
-            kwargs[key] = _from_dict(type(default), value, f"{where}{key}.")
+            kwargs[key] = _from_dict(type(default), value, f"{where}{key}.", unknown)
             continue
         kind = type(default)
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -301,15 +304,25 @@ def validate(s: Settings) -> Settings:
     return s
 
 
-def load(path: Path) -> Settings:
-    """Read settings from TOML; a missing file means defaults, missing keys their defaults."""
+def load(path: Path, warn: Callable[[str], None] | None = None) -> Settings:
+    """Read settings from TOML; a missing file means defaults, missing keys their defaults.
+    Unknown keys are ignored with a warning; a wrong type or value is an error."""
     if not path.exists():
         return Settings()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"settings file {path} is not valid TOML: {e}") from None
-    return validate(_from_dict(Settings, data, ""))
+    unknown: list[str] = []
+    s = validate(_from_dict(Settings, data, "", unknown))
+    if unknown:
+        (warn or _stderr)(f"coach: warning: {path}: ignoring unknown setting{'s' if len(unknown) > 1 else ''} "
+                          + ", ".join(f"'{k}'" for k in unknown))
+    return s
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def to_toml(obj: Any, defaults: Any = None, prefix: str = "") -> str:

@@ -33,7 +33,6 @@ def test_int_accepted_for_float(tmp_path: Path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("[model]\nnme = 'x'\n", "unknown key 'model.nme'"),
         ("[model]\nthreads = 'two'\n", "'model.threads' must be int"),
         ("model = 3\n", "'model' must be a table"),
         ("[model\n", "not valid TOML"),
@@ -62,3 +61,13 @@ def test_defaults_are_written_commented_so_new_defaults_reach_old_files(tmp_path
 
     data = tomllib.loads(text)
     assert data["cues"]["slow_down"] == {"max_wpm": 250.0}
+
+
+def test_unknown_keys_are_ignored_with_a_warning(tmp_path: Path):
+    """A key an older version wrote (or a typo) must not stop the app from starting."""
+    path = tmp_path / "settings.toml"
+    path.write_text("[model]\nnme = 'x'\nthreads = 1\n[cues.customer_escalating]\ncalm_turns = 2\n")
+    warnings: list[str] = []
+    s = settings.load(path, warn=warnings.append)
+    assert s.model.threads == 1
+    assert len(warnings) == 1 and "'model.nme'" in warnings[0] and "'cues.customer_escalating.calm_turns'" in warnings[0]
