@@ -207,12 +207,16 @@ class Coaching:
 
     def load(self) -> None:
         tr, self.model = load_model(self.s, self.data)
-        self.pipe = Pipeline(self.s, tr, self.speakers, self.src.now, self._on_event)
+        self.pipe = Pipeline(self.s, tr, self.speakers, self.src.now, self._on_event, self._on_redact)
         self.runner = ThreadedRunner(self.pipe, drop=self.live)
         if self.record:
             from coach.session import SessionWriter
 
             self.session = SessionWriter(self.data)
+
+    def _on_redact(self, span: tuple[float, float]) -> None:
+        if self.session is not None:
+            self.session.recorder.silence(*span)
 
     def _on_event(self, e: Event) -> None:
         self.console.event(e)

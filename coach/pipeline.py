@@ -22,6 +22,7 @@ from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import TurnTracker
 from coach.audio.history import History
 from coach.events import SAMPLE_RATE, SPEAKERS, AudioChunk, CallMetrics, Cue, Flag, Speaker, SpeakerMetrics, Utterance
+from coach.privacy.redact import CARD, redact
 from coach.settings import Settings
 from coach.speech.transcriber import Transcriber, Transcript, silence_check
 from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
@@ -54,12 +55,14 @@ class Pipeline:
         speakers: list[Speaker],
         clock: Callable[[], float],
         on_event: Callable[[Event], None] = lambda e: None,
+        on_redact: Callable[[tuple[float, float]], None] = lambda span: None,
     ) -> None:
         self.settings = settings
         self.transcriber = transcriber
         self.speakers = speakers
         self.clock = clock
         self.on_event = on_event
+        self.on_redact = on_redact
         v = settings.vad
         self._vad = {s: SileroStream() for s in speakers}
         self._ep = {s: Endpointer(v.threshold, v.end_silence_s, v.max_utterance_s, v.min_utterance_s) for s in speakers}
@@ -138,8 +141,14 @@ class Pipeline:
         seg = job.segment
         # VAD bounds, not word times: Whisper puts the first word's start in the padding
         start, end = seg.start / SAMPLE_RATE, seg.end / SAMPLE_RATE
+        # payment data is masked before anything else sees the text, and its audio silenced
+        red = redact(tr.words, " ".join(u.text for u in self.utterances[-4:]))
+        for (a, b), kind in zip(red.spans, red.kinds):
+            # Whisper drops digits from a long read-out; what it missed is still card data,
+            # so the audio is silenced from the first masked digit to the end of the utterance
+            self.on_redact((a, max(b, end) if kind == CARD else b))
         u = Utterance(
-            speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=tr.text, words=tr.words,
+            speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=red.text, words=red.words,
             wpm=_round(rate(len(tr.words), end - start)), t_ready=round(self.clock(), 3),
         )
         if job.speaker == "customer":

@@ -1,0 +1,105 @@
+"""Payment data never reaches disk: card numbers, security codes and expiry dates are
+masked in transcripts, and their time spans are handed to the recorder to silence.
+
+PCI DSS 3.3.1 (FACTS.md): card security codes must not be retained after authorisation
+in any recording, transcript or index. Whisper writes digits as numerals ("4111 1111"),
+as words ("four one one one") or mixed, so both are read. A card number is a run of
+13-19 digits that passes the Luhn check; a security code (3-4 digits) and an expiry date
+are masked when card talk is nearby, since "three digits" alone is everyday speech.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from coach.events import Word
+
+DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "to": "2", "too": "2", "three": "3",
+               "four": "4", "for": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "ate": "8", "nine": "9"}
+CARD_CONTEXT = re.compile(r"\b(card|visa|mastercard|amex|debit|credit|security code|cvv|cvc|csc|expir\w*|expiry|"
+                          r"digits on the back|long number|card number|valid until|valid thru)\b", re.I)
+EXPIRY_WORDS = ("expir", "expiry", "valid", "until")
+CARD = "[card number]"
+CODE = "[security code]"
+EXPIRY = "[expiry date]"
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _digits_of(word: str) -> str | None:
+    """The digits a word stands for ("4111", "four", "4111-1111"), or None if it is not a number word."""
+    w = re.sub(r"[^\w/]", "", word.lower())
+    if w in DIGIT_WORDS:
+        return DIGIT_WORDS[w]
+    if re.fullmatch(r"\d+", w):
+        return w
+    return None
+
+
+@dataclass(frozen=True)
+class Redaction:
+    words: list[Word]
+    text: str
+    spans: list[tuple[float, float]]  # stream-time spans to silence in the recording
+    kinds: list[str]
+
+
+def redact(words: list[Word], context_before: str = "") -> Redaction:
+    """Mask payment data in an utterance's words. `context_before` is the recent
+    conversation (card talk may be in the agent's question, the digits in the reply)."""
+    out = list(words)
+    spans: list[tuple[float, float]] = []
+    kinds: list[str] = []
+    text_all = context_before + " " + " ".join(w.w for w in words)
+    before = " ".join(context_before.lower().split()[-12:])  # "what's the code on the back?" "seven three seven"
+    card_talk = bool(CARD_CONTEXT.search(text_all))
+    i = 0
+    while i < len(out):
+        run, j = "", i
+        while j < len(out) and (d := _digits_of(out[j].w)) is not None:
+            run += d
+            j += 1
+        if j > i:
+            kind = None
+            if 13 <= len(run) <= 19 and luhn_ok(run):
+                kind = CARD
+            elif card_talk and len(run) >= 6 and not _near(out, i, j, EXPIRY_WORDS, before):
+                kind = CARD  # part of a card number (ASR drops digits) is still card data
+            elif card_talk and len(run) in (3, 4) and _near(out, i, j, ("code", "cvv", "cvc", "back", "security"), before):
+                kind = CODE
+            elif card_talk and len(run) in (3, 4, 6) and _near(out, i, j, EXPIRY_WORDS, before):
+                kind = EXPIRY
+            if kind:
+                spans.append((out[i].start, out[j - 1].end))
+                kinds.append(kind)
+                masked = Word(kind, out[i].start, out[j - 1].end, 1.0)
+                out[i:j] = [masked]
+                i += 1
+                continue
+            i = j
+        else:
+            i += 1
+    # "04/27" style expiry in one token
+    for k, w in enumerate(out):
+        if card_talk and re.fullmatch(r"\d{1,2}/\d{2,4}[.,]?", w.w):
+            spans.append((w.start, w.end))
+            kinds.append(EXPIRY)
+            out[k] = Word(EXPIRY, w.start, w.end, 1.0)
+    return Redaction(out, " ".join(w.w for w in out), spans, kinds)
+
+
+def _near(words: list[Word], i: int, j: int, cues: tuple[str, ...], before: str = "", reach: int = 8) -> bool:
+    """Is one of the cue words within `reach` words of the digits, or just before this utterance?"""
+    window = " ".join(w.w.lower() for w in words[max(0, i - reach): j + reach])
+    if i < reach:
+        window = before + " " + window
+    return any(c in window for c in cues)

@@ -1,0 +1,95 @@
+"""Payment data: masked in transcripts, silenced in the recording, never stored."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import DATA, ROOT
+
+from coach import app
+from coach.audio.recorder import Recorder
+from coach.events import AudioChunk, Word
+from coach.privacy.redact import luhn_ok, redact
+
+
+def words(text: str) -> list[Word]:
+    return [Word(w, i * 0.4, i * 0.4 + 0.3) for i, w in enumerate(text.split())]
+
+
+def test_luhn():
+    assert luhn_ok("4111111111111111") and luhn_ok("5555555555554444")
+    assert not luhn_ok("4111111111111112")
+
+
+@pytest.mark.parametrize("text, masked, kind", [
+    ("my card is 4111 1111 1111 1111 thanks", "4111", "[card number]"),
+    ("it's four one one one one one one one one one one one one one one one", "four one", "[card number]"),
+    ("5555-5555-5555-4444", "5555", "[card number]"),
+])
+def test_card_numbers_are_masked_as_numerals_or_words(text: str, masked: str, kind: str):
+    r = redact(words(text))
+    assert masked not in r.text and kind in r.text and r.spans
+
+
+def test_security_code_and_expiry_only_near_card_talk():
+    r = redact(words("the security code on the back is 7 3 7 and it expires 04/27"), "can i take your card details")
+    assert "7 3 7" not in r.text and "04/27" not in r.text
+    assert r.kinds.count("[security code]") == 1 and r.kinds.count("[expiry date]") == 1
+    plain = redact(words("my order 1234 came with 3 items and the code 737 on the box"))
+    assert plain.text == "my order 1234 came with 3 items and the code 737 on the box" and plain.spans == []
+    bad_luhn = redact(words("my reference is 4111 1111 1111 1112"))
+    assert "4111" in bad_luhn.text  # not a card number, and no card talk: kept
+
+
+def test_recorder_silences_written_and_pending_spans(tmp_path: Path):
+    rec = Recorder(tmp_path / "a.wav")
+    tone = np.full(16000, 0.5, np.float32)
+    for i in range(3):
+        rec.write(AudioChunk(float(i), {"agent": tone, "customer": tone}))
+    rec.silence(1.2, 1.5)  # already on disk
+    rec.silence(3.3, 3.6)  # not recorded yet
+    rec.write(AudioChunk(3.0, {"agent": tone, "customer": tone}))
+    rec.close()
+    x, sr = sf.read(tmp_path / "a.wav")
+    assert len(x) == 4 * sr
+    assert np.all(x[int(1.2 * sr):int(1.5 * sr)] == 0) and np.all(x[int(3.3 * sr):int(3.6 * sr)] == 0)
+    assert np.all(x[int(0.5 * sr):int(1.0 * sr)] != 0) and np.all(x[int(2.0 * sr):int(2.9 * sr)] != 0)
+
+
+@pytest.fixture(scope="module")
+def payment_call(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("payment")
+    subprocess.run([sys.executable, str(ROOT / "tools/render_calls.py"), str(out), str(DATA / "scenarios_payment.json")],
+                   check=True, capture_output=True)
+    return out / "p1_card_payment.wav", json.loads((out / "p1_card_payment.truth.json").read_text())
+
+
+def test_a_read_out_card_never_reaches_disk(payment_call: tuple[Path, dict], tmp_path: Path):
+    """A coached call where the customer reads a card number and CVV: the saved session
+    has neither in its text, and the recording is silent where they were spoken."""
+    wav, truth = payment_call
+    opts = app.Options(data_dir=str(tmp_path))
+    s, data = app.load_settings(opts)
+    src = app.open_source(str(wav), s, opts, realtime=True, speed=4.0)
+    c = app.Coaching(s, data, src, list(src.info.speakers), app.Console(), record=True)
+    c.load()
+    c.run()
+    text = (c.session.json_path).read_text()
+    assert "[card number]" in text and "[security code]" in text
+    for secret in ("4111", "1111", "737", "7 3 7", "one one one one"):
+        assert secret not in text.lower()
+    audio, sr = sf.read(c.session.recorder.path)
+    card_turn = truth["turns"][1]
+    mid = (card_turn["start"] + card_turn["end"]) / 2
+    segment = audio[int((mid - 1) * sr):int((mid + 1) * sr), 1]
+    assert np.max(np.abs(segment)) == 0  # the customer's digits are gone from the recording
+    greeting = truth["turns"][0]
+    assert np.max(np.abs(audio[int(greeting["start"] * sr):int(greeting["end"] * sr), 0])) > 0.1  # the rest is kept
+    doc = app.analyze(str(wav), str(tmp_path / "out.json"), opts, progress=False)
+    assert "4111" not in json.dumps(doc) and "[card number]" in json.dumps(doc)
