@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import resource
@@ -30,6 +31,7 @@ from coach.speech.transcriber import Transcriber
 if TYPE_CHECKING:
     from coach.audio.live_source import LiveSource
     from coach.session import SessionWriter
+    from coach.store.db import Store
 
 
 @dataclass
@@ -76,7 +78,16 @@ def _cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def analyze(call: str, out: str, opts: Options, progress: bool = True) -> dict[str, Any]:
+def open_store(s: Settings, data: Path) -> Store:
+    """The session store, with retention applied: old sessions are deleted for real."""
+    from coach.store.db import Store
+
+    store = Store(paths.store_path(data))
+    store.apply_retention(s.store.retention_days)
+    return store
+
+
+def analyze(call: str, out: str, opts: Options, progress: bool = True, save: bool = False) -> dict[str, Any]:
     """Push a recorded call through the live pipeline as fast as possible; write the JSON."""
     s, data = load_settings(opts)
     report.check_writable(out)
@@ -102,6 +113,10 @@ def analyze(call: str, out: str, opts: Options, progress: bool = True) -> dict[s
     doc = report.build(pipe, src.info, {"name": model.name, "compute_type": s.model.compute_type,
                                         "encoder_window": s.model.encoder_window, "origin": model.origin}, wall, cpu)
     report.write(doc, out)
+    if save:
+        store = open_store(s, data)
+        doc["session_id"] = store.save(doc, "analyze", audio=str(Path(call).resolve()))
+        store.close()
     return doc
 
 
@@ -193,10 +208,12 @@ class Coaching:
     source -> recording -> runner -> pipeline -> console, overlay state and session file."""
 
     def __init__(self, s: Settings, data: Path, src: FileSource | LiveSource, speakers: list[Speaker],
-                 console: Console, state: LiveState | None = None, record: bool = False, live: bool = False) -> None:
+                 console: Console, state: LiveState | None = None, record: bool = False, live: bool = False,
+                 store: bool = False) -> None:
         self.s, self.data, self.src, self.speakers = s, data, src, speakers
         self.console, self.state = console, state
-        self.record, self.live = record, live
+        self.record, self.live, self.store = record, live, store
+        self.session_id: int | None = None
         self.stop = threading.Event()
         self.paused = False  # tray "pause coaching": audio is still recorded, not analysed
         self.pipe: Pipeline | None = None
@@ -273,8 +290,25 @@ class Coaching:
             if self.session is not None:
                 self.snapshot(force=True)
                 self.session.close()
+            if self.store:
+                self._store()
             if self.state is not None:
                 self.state.set(phase="stopped")
+
+    def _store(self) -> None:
+        """The finished session joins the store, looking like any other."""
+        assert self.pipe is not None and self.model is not None
+        if self.session is not None:
+            doc = json.loads(self.session.json_path.read_text())
+            audio = str(self.session.recorder.path)
+        else:
+            src = self.src
+            doc = report.build(self.pipe, src.info, {"name": self.model.name, "compute_type": self.s.model.compute_type},  # type: ignore[union-attr]
+                               self.src.now(), 0.0)
+            audio = src.info.path  # type: ignore[union-attr]
+        store = open_store(self.s, self.data)
+        self.session_id = store.save(doc, "live" if self.live else "demo", audio=audio)
+        store.close()
 
     def _health(self, position: float, lag: float) -> None:
         assert self.state is not None
@@ -290,6 +324,8 @@ class Coaching:
     def summary(self) -> str:
         p = self.pipe
         where = f"; session saved in {self.session.folder}" if self.session else ""
+        if self.session_id is not None:
+            where += f" (session {self.session_id}: `coach sessions show {self.session_id}`)"
         return f"{'stopped' if self.stop.is_set() else 'done'}: {len(p.utterances) if p else 0} utterances, " \
                f"{len(p.engine.fired) if p else 0} cues{where}"
 
@@ -321,7 +357,7 @@ def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool =
     src = open_source(path, s, opts, realtime=True, speed=speed)
     gui = has_display() if gui is None else gui
     state = LiveState(s.cues.slow_down.max_wpm) if gui else None
-    c = Coaching(s, data, src, list(src.info.speakers), Console(transcript=transcript), state)
+    c = Coaching(s, data, src, list(src.info.speakers), Console(transcript=transcript), state, store=True)
     announce = f"playing {Path(path).name} ({src.info.duration_s:.0f} s) at {speed:g}x; Ctrl-C stops"
     return _run(c, announce, src.info.duration_s, gui)
 
@@ -337,7 +373,47 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     console = Console()
     src = LiveSource(devices, stereo, lo.duration_s, on_notice=console.notice)
     state = LiveState(s.cues.slow_down.max_wpm) if gui else None
-    c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True)
+    c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True, store=True)
     sides = (f"stereo {stereo[0].label}, agent on channel {stereo[1]}" if stereo
              else f"agent = {devices['agent'].label}, customer = {devices['customer'].label}")  # type: ignore[index]
     return _run(c, f"listening: {sides}; Ctrl-C stops", None, gui)
+
+
+def sessions(opts: Options, action: str, sid: int | None = None, out: str | None = None, flagged: bool = False,
+             search: str | None = None, cue: str | None = None) -> int:
+    """`coach sessions list|show|export|delete`."""
+    s, data = load_settings(opts)
+    store = open_store(s, data)
+    try:
+        if action == "list":
+            rows = store.list(flagged=flagged, text=search, cue=cue)
+            if not rows:
+                print("no sessions")
+            for r in rows:
+                print(f"{r['id']:4d}  {r['started']}  {r['mode']:7s}  {r['duration_s'] or 0:6.0f} s  "
+                      f"{r['cues']:2d} cues  {r['flags']:2d} flags  {Path(r['source'] or '').name}")
+            return 0
+        assert sid is not None
+        if action == "show":
+            doc = store.get(sid)
+            print(f"session {sid}: {doc['session']['mode']} {doc['session']['started']}, {doc['source']['duration_s']:.0f} s")
+            for f in doc["flags"]:
+                print(f"  flagged {f['start']:.1f}-{f['end']:.1f} s: {f['reason']}")
+            events = [(u["start"], f"{u['speaker']:>8}: {u['text']}") for u in doc["utterances"]]
+            events += [(c["t"], f"    >>> {c['label'].upper()} ({c['reason']})") for c in doc["cues"]]
+            for t, line in sorted(events):
+                print(f"[{t:7.1f}] {line}")
+            return 0
+        if action == "export":
+            doc = store.get(sid)
+            report.check_writable(out or "-")
+            report.write(doc, out or "-")
+            return 0
+        if action == "delete":
+            if not store.delete(sid):
+                raise UserError(f"no session {sid}")
+            print(f"deleted session {sid}")
+            return 0
+    finally:
+        store.close()
+    raise UserError(f"unknown action {action}")

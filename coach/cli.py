@@ -16,6 +16,10 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--data-dir", metavar="DIR", help="where sessions, recordings and settings live (env COACH_DATA_DIR)")
     common.add_argument("--model", metavar="NAME|PATH", help="speech model: tiny.en (bundled), base.en, small.en, ... or a folder")
 
+    # the same options on `sessions ACTION`, without defaults that would hide `sessions --data-dir D ACTION`
+    inner = argparse.ArgumentParser(add_help=False)
+    inner.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help="where sessions live (env COACH_DATA_DIR)")
+
     audio = argparse.ArgumentParser(add_help=False)
     audio.add_argument("--agent-channel", type=int, metavar="N", help="channel holding the agent (stereo: 0 or 1; default 0)")
     audio.add_argument("--speaker", choices=["agent", "customer"], help="who speaks in a mono file (default customer)")
@@ -29,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--json", required=True, metavar="OUT", help="where to write the analysis JSON ('-' = stdout)")
     a.add_argument("--encoder-window", choices=["auto", "full"], help="Whisper encoder window: sized to the utterance (auto) or 30 s (full)")
     a.add_argument("--quiet", action="store_true", help="no progress line")
+    a.add_argument("--save", action="store_true", help="also store the result as a session (see `coach sessions`)")
 
     d = sub.add_parser("demo", parents=[common, audio], help="trainer demo: play a call at real-time pace and show the cues")
     d.add_argument("call", metavar="CALL", nargs="?", help="a recorded call (default: the bundled sample call)")
@@ -46,6 +51,18 @@ def _parser() -> argparse.ArgumentParser:
     lv.add_argument("--headless", action="store_true", help="no overlay even when a display exists")
 
     sub.add_parser("devices", parents=[common], help="list audio input/output devices and likely loopback sources")
+
+    ss = sub.add_parser("sessions", parents=[common], help="the stored sessions: list, show, export, delete")
+    ssub = ss.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sl = ssub.add_parser("list", parents=[inner], help="sessions, newest first")
+    sl.add_argument("--flagged", action="store_true", help="only sessions with flagged moments")
+    sl.add_argument("--search", metavar="TEXT", help="words said in the call")
+    sl.add_argument("--cue", metavar="ID", help="only sessions where this cue fired")
+    for name, helptext in (("show", "a session's transcript with cues and flags"), ("delete", "delete a session for real")):
+        ssub.add_parser(name, parents=[inner], help=helptext).add_argument("id", type=int)
+    se = ssub.add_parser("export", parents=[inner], help="a session's analysis JSON")
+    se.add_argument("id", type=int)
+    se.add_argument("out", nargs="?", default="-", help="file to write ('-' = stdout)")
     return p
 
 
@@ -62,8 +79,13 @@ def main(argv: list[str] | None = None) -> int:
             encoder_window=getattr(args, "encoder_window", None),
         )
         if args.command == "analyze":
-            app.analyze(args.call, args.json, opts, progress=not args.quiet)
+            doc = app.analyze(args.call, args.json, opts, progress=not args.quiet, save=args.save)
+            if args.save:
+                print(f"saved as session {doc['session_id']}", file=sys.stderr)
             return 0
+        if args.command == "sessions":
+            return app.sessions(opts, args.action, getattr(args, "id", None), getattr(args, "out", None),
+                                getattr(args, "flagged", False), getattr(args, "search", None), getattr(args, "cue", None))
         if args.command == "demo":
             return app.demo(args.call, opts, speed=args.speed, transcript=args.transcript, gui=False if args.headless else None)
         if args.command == "devices":

@@ -39,3 +39,7 @@ def model_dirs(data: Path) -> list[Path]:
 
 def sample_call() -> Path:
     return assets_dir() / "sample_call.flac"
+
+
+def store_path(data: Path) -> Path:
+    return data / "sessions.db"

@@ -246,6 +246,11 @@ class MetricSettings:
 
 
 @dataclass
+class StoreSettings:
+    retention_days: int = opt(90, "sessions older than this are deleted for real (audio, rows, search index); 0 keeps all")
+
+
+@dataclass
 class UiSettings:
     x: int = opt(-1, "overlay position; -1 = top right of the primary screen")
     y: int = opt(-1, "overlay position")
@@ -263,6 +268,7 @@ class Settings:
     phrases: PhraseSettings = table(PhraseSettings)
     metrics: MetricSettings = table(MetricSettings)
     ui: UiSettings = table(UiSettings)
+    store: StoreSettings = table(StoreSettings)
 
 
 def _from_dict(cls: type, data: dict[str, Any], where: str, unknown: list[str]) -> Any:

@@ -1,0 +1,185 @@
+"""The session store: SQLite in WAL mode with FTS5 search over transcripts.
+
+Sessions from `live`, `demo` and `analyze --save` are stored alike, from the analysis
+JSON (whose transcripts are already redacted). Deleting is for real: secure_delete
+zeroes freed pages, and the FTS index is optimised afterwards, because FTS5 keeps
+deleted text in its segments until then (FACTS.md).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from coach.errors import UserError
+
+MIGRATIONS = [
+    # v1
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY, started TEXT NOT NULL, mode TEXT NOT NULL, source TEXT, audio TEXT,
+        duration_s REAL, model TEXT, doc TEXT NOT NULL);
+    CREATE TABLE utterances (
+        id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        speaker TEXT NOT NULL, start REAL, end REAL, text TEXT, words TEXT, sentiment REAL, wpm REAL);
+    CREATE TABLE cues (
+        id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        cue TEXT NOT NULL, t REAL, severity TEXT, reason TEXT, latency_s REAL);
+    CREATE TABLE flags (
+        id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        start REAL, end REAL, reason TEXT, by TEXT, note TEXT);
+    CREATE INDEX utterances_session ON utterances(session_id);
+    CREATE INDEX cues_session ON cues(session_id);
+    CREATE INDEX flags_session ON flags(session_id);
+    CREATE VIRTUAL TABLE utterances_fts USING fts5(text, content='utterances', content_rowid='id');
+    CREATE TRIGGER utterances_ai AFTER INSERT ON utterances BEGIN
+        INSERT INTO utterances_fts(rowid, text) VALUES (new.id, new.text); END;
+    CREATE TRIGGER utterances_ad AFTER DELETE ON utterances BEGIN
+        INSERT INTO utterances_fts(utterances_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
+    """,
+]
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, timeout=10, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")  # a second app instance reads while one writes
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA secure_delete=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise UserError(f"the session store {path} is damaged ({e}); move it aside to start a new one") from None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise UserError(f"the session store {self.path} was made by a newer Call Coach (schema {version})")
+        for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.tx():
+                for stmt in _statements(script):
+                    self.db.execute(stmt)
+                self.db.execute(f"PRAGMA user_version={i}")
+
+    @contextmanager
+    def tx(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def save(self, doc: dict[str, Any], mode: str, audio: str | None = None, started: datetime | None = None) -> int:
+        started = started or datetime.now()
+        try:
+            with self.tx():
+                cur = self.db.execute(
+                    "INSERT INTO sessions(started, mode, source, audio, duration_s, model, doc) VALUES (?,?,?,?,?,?,?)",
+                    (started.isoformat(timespec="seconds"), mode, doc["source"]["path"], audio,
+                     doc["source"]["duration_s"], doc["model"]["name"], json.dumps(doc)))
+                sid = int(cur.lastrowid)
+                self.db.executemany(
+                    "INSERT INTO utterances(session_id, speaker, start, end, text, words, sentiment, wpm) VALUES (?,?,?,?,?,?,?,?)",
+                    [(sid, u["speaker"], u["start"], u["end"], u["text"], json.dumps(u["words"]), u.get("sentiment"), u.get("wpm"))
+                     for u in doc["utterances"]])
+                self.db.executemany("INSERT INTO cues(session_id, cue, t, severity, reason, latency_s) VALUES (?,?,?,?,?,?)",
+                                    [(sid, c["id"], c["t"], c["severity"], c["reason"], c["latency_s"]) for c in doc["cues"]])
+                self.db.executemany("INSERT INTO flags(session_id, start, end, reason, by, note) VALUES (?,?,?,?,?,?)",
+                                    [(sid, f["start"], f["end"], f["reason"], f["by"], f.get("note", "")) for f in doc["flags"]])
+        except sqlite3.OperationalError as e:
+            raise UserError(f"cannot save the session to {self.path}: {e}") from None
+        return sid
+
+    def delete(self, sid: int) -> bool:
+        row = self.db.execute("SELECT audio, mode FROM sessions WHERE id=?", (sid,)).fetchone()
+        if row is None:
+            return False
+        with self.tx():
+            self.db.execute("DELETE FROM utterances WHERE session_id=?", (sid,))  # fires the FTS delete trigger
+            self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
+        if row["audio"] and row["mode"] == "live":  # live recordings belong to the store; a demo's call file does not
+            Path(row["audio"]).unlink(missing_ok=True)
+        self._purge()
+        return True
+
+    def apply_retention(self, days: int, now: datetime | None = None) -> int:
+        """Delete sessions older than `days` for real; returns how many."""
+        if days <= 0:
+            return 0
+        cutoff = ((now or datetime.now()) - timedelta(days=days)).isoformat(timespec="seconds")
+        ids = [r[0] for r in self.db.execute("SELECT id FROM sessions WHERE started < ?", (cutoff,))]
+        for sid in ids:
+            self.delete(sid)
+        return len(ids)
+
+    def _purge(self) -> None:
+        """Make deleted text unrecoverable from the file: merge the FTS segments, then checkpoint."""
+        self.db.execute("INSERT INTO utterances_fts(utterances_fts) VALUES ('optimize')")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- reading ---------------------------------------------------------------------
+
+    def list(self, flagged: bool = False, text: str | None = None, cue: str | None = None,
+             since: str | None = None) -> list[sqlite3.Row]:
+        q = ["SELECT s.id, s.started, s.mode, s.source, s.duration_s,",
+             "(SELECT COUNT(*) FROM cues c WHERE c.session_id=s.id) AS cues,",
+             "(SELECT COUNT(*) FROM flags f WHERE f.session_id=s.id) AS flags FROM sessions s WHERE 1=1"]
+        args: list[Any] = []
+        if flagged:
+            q.append("AND EXISTS (SELECT 1 FROM flags f WHERE f.session_id=s.id)")
+        if cue:
+            q.append("AND EXISTS (SELECT 1 FROM cues c WHERE c.session_id=s.id AND c.cue=?)")
+            args.append(cue)
+        if since:
+            q.append("AND s.started >= ?")
+            args.append(since)
+        if text:
+            q.append("AND s.id IN (SELECT u.session_id FROM utterances_fts JOIN utterances u ON u.id = utterances_fts.rowid "
+                     "WHERE utterances_fts MATCH ?)")
+            args.append(_fts_query(text))
+        q.append("ORDER BY s.started DESC, s.id DESC")
+        try:
+            return list(self.db.execute(" ".join(q), args))
+        except sqlite3.OperationalError as e:
+            raise UserError(f"bad search '{text}': {e}") from None
+
+    def get(self, sid: int) -> dict[str, Any]:
+        row = self.db.execute("SELECT * FROM sessions WHERE id=?", (sid,)).fetchone()
+        if row is None:
+            raise UserError(f"no session {sid}; `coach sessions list` shows them")
+        doc = json.loads(row["doc"])
+        doc["session"] = {"id": row["id"], "started": row["started"], "mode": row["mode"], "audio": row["audio"]}
+        return doc
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    out, buf = [], []
+    for line in script.strip().splitlines():
+        buf.append(line)
+        joined = "\n".join(buf).strip()
+        if joined.endswith(";") and (not joined.upper().startswith("CREATE TRIGGER") or joined.upper().endswith("END;")):
+            out.append(joined)
+            buf = []
+    return out
+
+
+def _fts_query(text: str) -> str:
+    """User words as an FTS5 phrase-prefix query: quotes escaped, each word a prefix."""
+    words = [w.replace('"', '""') for w in text.split()]
+    return " ".join(f'"{w}"*' for w in words) if words else '""'
