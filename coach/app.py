@@ -216,6 +216,7 @@ class Coaching:
         self.session_id: int | None = None
         self.stop = threading.Event()
         self.paused = False  # tray "pause coaching": audio is still recorded, not analysed
+        self.pauses: list[list[float]] = []  # "pause recording" spans: coaching goes on, nothing is stored
         self.pipe: Pipeline | None = None
         self.runner: ThreadedRunner | None = None
         self.session: SessionWriter | None = None
@@ -260,7 +261,27 @@ class Coaching:
                        "dropped_blocks": getattr(self.src, "dropped_blocks", 0),
                        "padded_s": {k: round(v / 16000, 2) for k, v in getattr(self.src, "padded", {}).items()},
                        "drift_ppm": round(self.src.drift_ppm(), 1) if hasattr(self.src, "drift_ppm") else 0.0}
-        self.session.save(doc, force=force)
+        self.session.save(self._unpaused(doc), force=force)
+
+    def set_recording_paused(self, on: bool) -> None:
+        """While paused (e.g. the customer reads out card details), coaching continues but
+        no audio (silence is written, keeping the timeline) and no text is stored."""
+        t = self.src.now()
+        if on and not (self.pauses and self.pauses[-1][1] == float("inf")):
+            self.pauses.append([t, float("inf")])
+        elif not on and self.pauses and self.pauses[-1][1] == float("inf"):
+            self.pauses[-1][1] = t
+        if self.session is not None:
+            self.session.recorder.paused = on
+
+    def _unpaused(self, doc: dict[str, Any]) -> dict[str, Any]:
+        def hidden(a: float, b: float) -> bool:
+            return any(a < end and b > start for start, end in self.pauses)
+
+        doc["utterances"] = [u for u in doc["utterances"] if not hidden(u["start"], u["end"])]
+        doc["cues"] = [c for c in doc["cues"] if not hidden(c["t"] - c["latency_s"], c["t"])]
+        doc["recording_paused"] = [[round(a, 2), round(b, 2) if b != float("inf") else None] for a, b in self.pauses]
+        return doc
 
     def flag(self, note: str = "") -> None:
         """A flag from the agent (overlay shortcut or tray): the last 20 s and the next 10 s."""
@@ -303,8 +324,8 @@ class Coaching:
             audio = str(self.session.recorder.path)
         else:
             src = self.src
-            doc = report.build(self.pipe, src.info, {"name": self.model.name, "compute_type": self.s.model.compute_type},  # type: ignore[union-attr]
-                               self.src.now(), 0.0)
+            doc = self._unpaused(report.build(self.pipe, src.info, {"name": self.model.name,  # type: ignore[union-attr]
+                                                                    "compute_type": self.s.model.compute_type}, self.src.now(), 0.0))
             audio = src.info.path  # type: ignore[union-attr]
         store = open_store(self.s, self.data)
         self.session_id = store.save(doc, "live" if self.live else "demo", audio=audio)

@@ -93,3 +93,47 @@ def test_a_read_out_card_never_reaches_disk(payment_call: tuple[Path, dict], tmp
     assert np.max(np.abs(audio[int(greeting["start"] * sr):int(greeting["end"] * sr), 0])) > 0.1  # the rest is kept
     doc = app.analyze(str(wav), str(tmp_path / "out.json"), opts, progress=False)
     assert "4111" not in json.dumps(doc) and "[card number]" in json.dumps(doc)
+
+
+class PausingSource:
+    """The call, with the agent pressing "pause recording" between two stream times."""
+
+    def __init__(self, inner, coaching_ref: list, pause_at: float, resume_at: float) -> None:
+        self.inner, self.ref, self.pause_at, self.resume_at = inner, coaching_ref, pause_at, resume_at
+        self.info = inner.info
+
+    def chunks(self):
+        for chunk in self.inner.chunks():
+            if self.pause_at <= chunk.t0 < self.pause_at + 0.1:
+                self.ref[0].set_recording_paused(True)
+            if self.resume_at <= chunk.t0 < self.resume_at + 0.1:
+                self.ref[0].set_recording_paused(False)
+            yield chunk
+
+    def now(self) -> float:
+        return self.inner.now()
+
+    def stop(self) -> None:
+        self.inner.stop()
+
+
+def test_pause_recording_keeps_coaching_but_stores_nothing(rendered: Path, tmp_path: Path):
+    truth = json.loads((rendered / "d1_refund_escalation.truth.json").read_text())
+    angry = truth["turns"][5]  # the escalation happens while recording is paused
+    opts = app.Options(data_dir=str(tmp_path))
+    s, data = app.load_settings(opts)
+    ref: list = []
+    src = PausingSource(app.open_source(str(rendered / "d1_refund_escalation.wav"), s, opts), ref,
+                        angry["start"] - 0.5, angry["end"] + 1.0)
+    c = app.Coaching(s, data, src, list(src.info.speakers), app.Console(), record=True)
+    ref.append(c)
+    c.load()
+    c.run()
+    assert any(cue.id == "customer_escalating" for cue in c.pipe.engine.fired)  # coaching went on
+    stored = json.loads(c.session.json_path.read_text())
+    assert not any("unacceptable" in u["text"].lower() for u in stored["utterances"])
+    assert not any(cue["id"] == "customer_escalating" for cue in stored["cues"])
+    assert any("refund" in u["text"].lower() for u in stored["utterances"])  # outside the pause: kept
+    audio, sr = sf.read(c.session.recorder.path)
+    assert np.max(np.abs(audio[int(angry["start"] * sr):int(angry["end"] * sr)])) == 0
+    assert stored["recording_paused"][0][0] == pytest.approx(angry["start"] - 0.5, abs=0.3)  # 100 ms chunks

@@ -73,6 +73,7 @@ def build(c: Coaching) -> tuple[Overlay, Tray]:
     tray.flag.connect(c.flag)
     tray.toggle_click_through.connect(click_through)
     tray.toggle_coaching.connect(toggle)
+    tray.pause_recording.connect(c.set_recording_paused)
     tray.open_settings.connect(open_settings)
     tray.quit.connect(lambda: (c.stop.set(), c.src.stop(), QApplication.quit()))
     if s.ui.click_through:

@@ -26,24 +26,28 @@ class Tray(QObject):
     open_settings = Signal()
     quit = Signal()
     toggle_click_through = Signal(bool)
+    pause_recording = Signal(bool)
 
     def __init__(self) -> None:
         super().__init__()
         self.menu = QMenu()
         self.act_toggle = QAction("Pause coaching", self.menu)
         self.act_flag = QAction("Flag this moment\tCtrl+Shift+F", self.menu)
+        self.act_pause_rec = QAction("Pause recording (card details)", self.menu, checkable=True)
         self.act_replay = QAction("Open replay…", self.menu)
         self.act_replay.setEnabled(False)  # the replay window arrives with the session store
         self.act_settings = QAction("Settings…", self.menu)
         self.act_click = QAction("Click-through", self.menu, checkable=True)
         self.act_quit = QAction("Quit", self.menu)
-        for a in (self.act_toggle, self.act_flag, self.act_replay, self.act_settings, self.act_click, self.act_quit):
+        for a in (self.act_toggle, self.act_flag, self.act_pause_rec, self.act_replay, self.act_settings, self.act_click,
+                  self.act_quit):
             self.menu.addAction(a)
         self.act_toggle.triggered.connect(self.toggle_coaching.emit)
         self.act_flag.triggered.connect(self.flag.emit)
         self.act_replay.triggered.connect(self.open_replay.emit)
         self.act_settings.triggered.connect(self.open_settings.emit)
         self.act_click.toggled.connect(self.toggle_click_through.emit)
+        self.act_pause_rec.toggled.connect(self.pause_recording.emit)
         self.act_quit.triggered.connect(self.quit.emit)
         self.icon = QSystemTrayIcon(app_icon())
         self.icon.setToolTip("Call Coach")
