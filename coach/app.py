@@ -438,3 +438,26 @@ def sessions(opts: Options, action: str, sid: int | None = None, out: str | None
     finally:
         store.close()
     raise UserError(f"unknown action {action}")
+
+
+def replay(opts: Options, sid: int | None = None) -> int:
+    """The supervisor's replay window."""
+    if not has_display():
+        raise UserError("replay needs a display; in a terminal use `coach sessions show|export`")
+    from PySide6.QtWidgets import QApplication
+
+    from coach.ui.replay import ReplayWindow
+
+    s, data = load_settings(opts)
+    store = open_store(s, data)
+    qapp = QApplication.instance() or QApplication([])
+    win = ReplayWindow(store, data / "exports")
+    if sid is not None:
+        store.get(sid)  # a clear error for an unknown session
+        for i in range(win.sessions.count()):
+            if win.sessions.item(i).data(0x0100) == sid:
+                win.sessions.setCurrentRow(i)
+    win.show()
+    qapp.exec()
+    store.close()
+    return 0

@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", parents=[common], help="list audio input/output devices and likely loopback sources")
 
+    rp = sub.add_parser("replay", parents=[common], help="supervisor window: sessions, timeline, flagged moments, playback")
+    rp.add_argument("session", type=int, nargs="?", help="open this session")
+
     ss = sub.add_parser("sessions", parents=[common], help="the stored sessions: list, show, export, delete")
     ssub = ss.add_subparsers(dest="action", metavar="ACTION", required=True)
     sl = ssub.add_parser("list", parents=[inner], help="sessions, newest first")
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.save:
                 print(f"saved as session {doc['session_id']}", file=sys.stderr)
             return 0
+        if args.command == "replay":
+            return app.replay(opts, args.session)
         if args.command == "sessions":
             return app.sessions(opts, args.action, getattr(args, "id", None), getattr(args, "out", None),
                                 getattr(args, "flagged", False), getattr(args, "search", None), getattr(args, "cue", None))

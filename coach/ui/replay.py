@@ -1,0 +1,328 @@
+"""The supervisor's replay window: find a session, see its timeline, play it with the
+transcript following along, jump between flagged moments, export a segment or a report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPolygon
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from coach.analysis.catalog import CATALOG
+from coach.errors import UserError
+from coach.replay_export import COLORS, audio_array, export_segment, html_report
+from coach.store.db import Store
+
+
+class Playback:
+    """The play position, by the wall clock times the speed; sound through sounddevice when
+    an output device exists (the window works the same without one)."""
+
+    def __init__(self, duration: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.duration, self.clock = duration, clock
+        self.speed = 1.0
+        self._pos, self._since = 0.0, None  # position when last started, wall time it started
+        self.audio: tuple[Any, int] | None = None
+
+    @property
+    def playing(self) -> bool:
+        return self._since is not None
+
+    def position(self) -> float:
+        if self._since is None:
+            return self._pos
+        return min(self.duration, self._pos + (self.clock() - self._since) * self.speed)
+
+    def play(self) -> None:
+        if not self.playing:
+            self._since = self.clock()
+            self._sound()
+
+    def pause(self) -> None:
+        self._pos, self._since = self.position(), None
+        self._silence()
+
+    def seek(self, t: float) -> None:
+        self._pos = max(0.0, min(self.duration, t))
+        if self.playing:
+            self._since = self.clock()
+            self._sound()
+
+    def set_speed(self, speed: float) -> None:
+        self._pos = self.position()
+        if self.playing:
+            self._since = self.clock()
+        self.speed = speed
+        if self.playing:
+            self._sound()
+
+    def _sound(self) -> None:
+        if self.audio is None:
+            return
+        try:
+            import sounddevice as sd
+
+            data, rate = self.audio
+            sd.play(data[int(self._pos * rate):], int(rate * self.speed))  # speed changes pitch too: a review aid
+        except Exception:  # noqa: BLE001 - no output device: the replay still runs silently
+            self.audio = None
+
+    def _silence(self) -> None:
+        if self.audio is not None:
+            try:
+                import sounddevice as sd
+
+                sd.stop()
+            except Exception:  # noqa: BLE001
+                pass
+
+
+class Timeline(QWidget):
+    """Speech of both speakers, the customer's mood, cue markers, flagged regions, playhead."""
+
+    seek = Signal(float)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.doc: dict[str, Any] | None = None
+        self.position = 0.0
+        self.setMinimumHeight(150)
+
+    def _x(self, t: float) -> int:
+        dur = max(self.doc["source"]["duration_s"], 1.0) if self.doc else 1.0
+        return int(60 + (self.width() - 70) * t / dur)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#ffffff"))
+        if self.doc is None:
+            p.end()
+            return
+        h = self.height()
+        p.setPen(Qt.NoPen)
+        for f in self.doc["flags"]:
+            p.fillRect(QRect(self._x(f["start"]), 0, self._x(f["end"]) - self._x(f["start"]), h), QColor("#f6e3b4"))
+        p.setPen(QColor("#555"))
+        p.drawText(4, 30, "agent")
+        p.drawText(4, 60, "customer")
+        p.drawText(4, 100, "mood")
+        for u in self.doc["utterances"]:
+            y = 18 if u["speaker"] == "agent" else 48
+            color = QColor("#3d8fe8" if u["speaker"] == "agent" else "#8957e5")
+            p.fillRect(QRect(self._x(u["start"]), y, max(1, self._x(u["end"]) - self._x(u["start"])), 16), color)
+        p.setPen(QColor("#8957e5"))
+        pts = [(self._x((u["start"] + u["end"]) / 2), int(96 - 24 * u["sentiment"])) for u in self.doc["utterances"]
+               if u["speaker"] == "customer" and u.get("sentiment") is not None]
+        for (x1, y1), (x2, y2) in zip(pts, pts[1:]):
+            p.drawLine(x1, y1, x2, y2)
+        for c in self.doc["cues"]:
+            x = self._x(c["t"])
+            p.setPen(Qt.NoPen)
+            p.setBrush(QColor(COLORS[c["severity"]]))
+            p.drawPolygon(QPolygon([QPoint(x - 6, h - 4), QPoint(x + 6, h - 4), QPoint(x, h - 16)]))
+            p.setPen(QColor(COLORS[c["severity"]]))
+            p.drawText(x + 8, h - 5, c["label"])
+        p.setPen(QColor("#d64541"))
+        px = self._x(self.position)
+        p.drawLine(px, 0, px, h)
+        p.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self.doc is not None:
+            dur = self.doc["source"]["duration_s"]
+            t = (event.position().x() - 60) / max(1, self.width() - 70) * dur
+            self.seek.emit(max(0.0, min(dur, t)))
+
+
+class ReplayWindow(QWidget):
+    def __init__(self, store: Store, out_dir: Path, clock: Callable[[], float] = time.monotonic, sound: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("Call Coach — replay")
+        self.store, self.out_dir, self.clock, self.sound = store, out_dir, clock, sound
+        self.doc: dict[str, Any] | None = None
+        self.playback: Playback | None = None
+        self.search = QLineEdit(placeholderText="search what was said…")
+        self.flagged = QCheckBox("flagged only")
+        self.cue = QComboBox()
+        self.cue.addItem("any cue", "")
+        for cue_id, spec in CATALOG.items():
+            self.cue.addItem(spec.label, cue_id)
+        self.sessions = QListWidget()
+        self.timeline = Timeline()
+        self.transcript = QListWidget()
+        for lst in (self.sessions, self.transcript):  # long lines wrap: no sideways scrolling to read a turn
+            lst.setWordWrap(True)
+            lst.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.play_btn = QPushButton("Play")
+        self.speed = QComboBox()
+        for s in ("0.5x", "1x", "1.5x", "2x"):
+            self.speed.addItem(s, float(s[:-1]))
+        self.speed.setCurrentIndex(1)
+        self.prev_flag, self.next_flag = QPushButton("◀ flag"), QPushButton("flag ▶")
+        self.export_btn, self.report_btn = QPushButton("Export segment"), QPushButton("HTML report")
+        self.status = QLabel()
+
+        left = QVBoxLayout()
+        for w in (self.search, self.flagged, self.cue, self.sessions):
+            left.addWidget(w)
+        controls = QHBoxLayout()
+        for w in (self.play_btn, self.speed, self.prev_flag, self.next_flag, self.export_btn, self.report_btn):
+            controls.addWidget(w)
+        right = QVBoxLayout()
+        right.addWidget(self.timeline)
+        right.addLayout(controls)
+        right.addWidget(self.transcript, 1)
+        right.addWidget(self.status)
+        lw, rw = QWidget(), QWidget()
+        lw.setLayout(left)
+        rw.setLayout(right)
+        split = QSplitter()
+        split.addWidget(lw)
+        split.addWidget(rw)
+        split.setSizes([260, 740])
+        root = QVBoxLayout(self)
+        root.addWidget(split)
+        self.resize(1100, 620)
+
+        self.search.textChanged.connect(self.refresh_list)
+        self.flagged.toggled.connect(self.refresh_list)
+        self.cue.currentIndexChanged.connect(self.refresh_list)
+        self.sessions.currentItemChanged.connect(lambda item, _: item and self.load(item.data(Qt.UserRole)))
+        self.timeline.seek.connect(self.seek)
+        self.play_btn.clicked.connect(self.toggle_play)
+        self.speed.currentIndexChanged.connect(lambda _: self.playback and self.playback.set_speed(self.speed.currentData()))
+        self.prev_flag.clicked.connect(lambda: self.jump_flag(-1))
+        self.next_flag.clicked.connect(lambda: self.jump_flag(+1))
+        self.export_btn.clicked.connect(lambda: self.export_current())
+        self.report_btn.clicked.connect(lambda: self.report())
+        self.timer = QTimer(self)
+        self.timer.setInterval(50)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+        self.refresh_list()
+
+    # -- sessions --------------------------------------------------------------------
+
+    def refresh_list(self) -> None:
+        self.sessions.clear()
+        try:
+            rows = self.store.list(flagged=self.flagged.isChecked(), text=self.search.text().strip() or None,
+                                   cue=self.cue.currentData() or None)
+        except UserError as e:
+            self.status.setText(str(e))
+            return
+        for r in rows:
+            item = QListWidgetItem(f"#{r['id']}  {r['started'][:16].replace('T', ' ')}  {r['mode']}\n"
+                                   f"{Path(r['source'] or '').name} · {r['cues']} cues · {r['flags']} flags")
+            item.setData(Qt.UserRole, r["id"])
+            self.sessions.addItem(item)
+
+    def load(self, sid: int) -> None:
+        self.doc = self.store.get(sid)
+        if self.playback is not None:
+            self.playback.pause()
+        self.playback = Playback(self.doc["source"]["duration_s"], self.clock)
+        if self.sound:
+            self.playback.audio = audio_array(self.doc)
+        audio_ok = audio_array(self.doc) is not None if not self.sound else self.playback.audio is not None
+        self.timeline.doc = self.doc
+        self.transcript.clear()
+        for u in self.doc["utterances"]:
+            who = "agent" if u["speaker"] == "agent" else "customer"
+            self.transcript.addItem(f"{u['start']:6.1f}  {who}: {u['text']}")
+        self.status.setText(f"session {sid}: {len(self.doc['utterances'])} utterances, {len(self.doc['cues'])} cues"
+                            + ("" if audio_ok or not self.sound else " · audio file missing: transcript only"))
+        self.tick()
+
+    # -- playback --------------------------------------------------------------------
+
+    def toggle_play(self) -> None:
+        if self.playback is None:
+            return
+        if self.playback.playing:
+            self.playback.pause()
+            self.play_btn.setText("Play")
+        else:
+            self.playback.play()
+            self.play_btn.setText("Pause")
+
+    def seek(self, t: float) -> None:
+        if self.playback is not None:
+            self.playback.seek(t)
+            self.tick()
+
+    def jump_flag(self, direction: int) -> None:
+        if self.doc is None or self.playback is None or not self.doc["flags"]:
+            return
+        now = self.playback.position()
+        starts = sorted(f["start"] for f in self.doc["flags"])
+        target = next((s for s in starts if s > now + 0.5), None) if direction > 0 else \
+            next((s for s in reversed(starts) if s < now - 0.5), None)
+        if target is not None:
+            self.seek(target)
+
+    def current_row(self) -> int:
+        if self.doc is None or self.playback is None:
+            return -1
+        t = self.playback.position()
+        row = -1
+        for i, u in enumerate(self.doc["utterances"]):
+            if u["start"] <= t:
+                row = i
+        return row
+
+    def tick(self) -> None:
+        if self.playback is None:
+            return
+        self.timeline.position = self.playback.position()
+        self.timeline.update()
+        row = self.current_row()
+        if row >= 0 and row != self.transcript.currentRow():
+            self.transcript.setCurrentRow(row)  # the transcript follows playback
+
+    # -- exports ---------------------------------------------------------------------
+
+    def export_current(self, out: Path | None = None) -> Path | None:
+        """The flagged segment around the play position (or 30 s around it) as clip + JSON."""
+        if self.doc is None or self.playback is None:
+            return None
+        t = self.playback.position()
+        flag = next((f for f in self.doc["flags"] if f["start"] <= t <= f["end"]), None)
+        start, end = (flag["start"], flag["end"]) if flag else (max(0.0, t - 15), min(self.doc["source"]["duration_s"], t + 15))
+        target = out or self.out_dir / f"session-{self.doc['session']['id']}-{start:.0f}s"
+        try:
+            export_segment(self.doc, start, end, target)
+        except UserError as e:
+            self.status.setText(str(e))
+            return None
+        self.status.setText(f"exported {end - start:.0f} s to {target}")
+        return target
+
+    def report(self, out: Path | None = None) -> Path | None:
+        if self.doc is None:
+            return None
+        if out is None and not self.out_dir.exists():
+            self.out_dir.mkdir(parents=True)
+        target = out or Path(QFileDialog.getSaveFileName(self, "Save report", str(self.out_dir / "report.html"))[0] or "")
+        if not str(target):
+            return None
+        html_report(self.doc, target)
+        self.status.setText(f"report saved to {target}")
+        return target
