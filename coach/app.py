@@ -41,6 +41,7 @@ class Options:
     agent_channel: int | None = None
     speaker: Speaker | None = None
     encoder_window: str | None = None
+    overrides: list[str] | None = None  # --set KEY=VALUE, this run only
 
 
 def load_settings(opts: Options) -> tuple[Settings, Path]:
@@ -56,6 +57,8 @@ def load_settings(opts: Options) -> tuple[Settings, Path]:
         s.model.name = opts.model
     if opts.encoder_window:
         s.model.encoder_window = opts.encoder_window
+    for assignment in opts.overrides or []:
+        settings_mod.override(s, assignment)
     return settings_mod.validate(s), data
 
 
@@ -179,8 +182,7 @@ def _live_devices(s: Settings, lo: LiveOptions, data: Path) -> tuple[dict[Speake
         channel = lo.agent_channel if lo.agent_channel is not None else s.audio.agent_channel
         if channel not in (0, 1):
             raise UserError("--agent-channel must be 0 or 1")
-        s.audio.stereo_device, s.audio.agent_channel = dev.label, channel
-        settings_mod.save(s, paths.settings_path(data))
+        _remember(data, stereo_device=dev.label, agent_channel=channel)
         return None, (dev, channel)
     agent_q = lo.agent_device or s.audio.agent_device
     customer_q = lo.customer_device or s.audio.customer_device
@@ -198,9 +200,17 @@ def _live_devices(s: Settings, lo: LiveOptions, data: Path) -> tuple[dict[Speake
         agent = mics[0] if len(mics) == 1 else resolve("default", devices=inputs)
     if agent == customer:
         raise UserError(f"the agent and the customer cannot both be {agent.label}")
-    s.audio.agent_device, s.audio.customer_device, s.audio.stereo_device = agent.label, customer.label, ""
-    settings_mod.save(s, paths.settings_path(data))
+    _remember(data, agent_device=agent.label, customer_device=customer.label, stereo_device="")
     return {"agent": agent, "customer": customer}, None
+
+
+def _remember(data: Path, **audio: object) -> None:
+    """Persist device choices into the file as it is, so this run's --set values stay this run's."""
+    path = paths.settings_path(data)
+    stored = settings_mod.load(path, warn=lambda m: None)
+    for key, value in audio.items():
+        setattr(stored.audio, key, value)
+    settings_mod.save(stored, path)
 
 
 class Coaching:

@@ -15,6 +15,8 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", metavar="DIR", help="where sessions, recordings and settings live (env COACH_DATA_DIR)")
     common.add_argument("--model", metavar="NAME|PATH", help="speech model: tiny.en (bundled), base.en, small.en, ... or a folder")
+    common.add_argument("--set", action="append", metavar="KEY=VALUE", dest="overrides",
+                        help="a setting for this run only, e.g. cues.slow_down.max_wpm=200 (repeatable)")
 
     # the same options on `sessions ACTION`, without defaults that would hide `sessions --data-dir D ACTION`
     inner = argparse.ArgumentParser(add_help=False)
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         opts = app.Options(
             data_dir=getattr(args, "data_dir", None), model=getattr(args, "model", None),
             agent_channel=getattr(args, "agent_channel", None), speaker=getattr(args, "speaker", None),
-            encoder_window=getattr(args, "encoder_window", None),
+            encoder_window=getattr(args, "encoder_window", None), overrides=getattr(args, "overrides", None),
         )
         if args.command == "analyze":
             doc = app.analyze(args.call, args.json, opts, progress=not args.quiet, save=args.save)

@@ -361,3 +361,29 @@ def save(settings: Settings, path: Path) -> None:
               "# to change one. README.md explains each cue.\n\n")
     tmp.write_text(header + to_toml(settings), encoding="utf-8")
     tmp.replace(path)
+
+
+def override(s: Settings, assignment: str) -> None:
+    """Apply one KEY=VALUE (e.g. cues.slow_down.max_wpm=200) for this run only; the value is TOML."""
+    key, sep, raw = assignment.partition("=")
+    if not sep:
+        raise UserError(f"--set wants KEY=VALUE, got '{assignment}'")
+    parts = key.strip().split(".")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # a bare word is a string: --set model.name=base.en
+    data: dict[str, Any] = {}
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    unknown: list[str] = []
+    patch = _from_dict(Settings, data, "", unknown)
+    if unknown:
+        raise UserError(f"--set: unknown setting '{key.strip()}'")
+    target, source = s, patch
+    for part in parts[:-1]:
+        target, source = getattr(target, part), getattr(source, part)
+    setattr(target, parts[-1], getattr(source, parts[-1]))
+    validate(s)

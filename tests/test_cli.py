@@ -134,3 +134,13 @@ def test_live_bad_devices_one_line_exit_2(tmp_path: Path, args: list[str], messa
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in r.stderr
+
+
+def test_set_changes_one_run_only(tmp_path: Path, rendered: Path):
+    call = str(rendered / "d2_rushed_agent.wav")
+    r = coach("analyze", call, "--json", "-", "--set", "cues.slow_down.max_wpm=400", data_dir=tmp_path)
+    assert r.returncode == 0 and not any(c["id"] == "slow_down" for c in json.loads(r.stdout)["cues"])
+    r = coach("analyze", call, "--json", "-", data_dir=tmp_path)  # the settings file was not changed
+    assert any(c["id"] == "slow_down" for c in json.loads(r.stdout)["cues"])
+    r = coach("analyze", call, "--json", "-", "--set", "cues.nope=1", data_dir=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1

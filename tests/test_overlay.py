@@ -198,3 +198,27 @@ def test_real_app_under_xvfb_shows_the_expected_cues(tmp_path: Path, rendered: P
     assert r.returncode == 0, r.stderr[-2000:]
     shown = next(line for line in r.stdout.splitlines() if line.startswith("overlay showed"))
     assert "customer escalating" in shown
+
+
+def test_tray_demo_controls_drive_the_call(qtbot, tmp_path: Path):
+    import numpy as np
+    import soundfile as sf
+
+    from coach.audio.file_source import FileSource
+
+    path = tmp_path / "c.wav"
+    sf.write(path, np.zeros((16000 * 30, 2), np.float32), 16000)
+    src = FileSource(path, realtime=True, speed=10.0)
+    it = src.chunks()
+    next(it)
+    tray = Tray()
+    tray.add_demo_controls(src)
+    tray.act_demo_pause.setChecked(True)
+    assert src.paused
+    tray.act_demo_pause.setChecked(False)
+    assert not src.paused
+    tray.speed_actions[2.0].trigger()
+    assert src.speed == 2.0
+    tray.act_skip.trigger()
+    assert next(it).t0 >= 10.0
+    src.stop()

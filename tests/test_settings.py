@@ -71,3 +71,17 @@ def test_unknown_keys_are_ignored_with_a_warning(tmp_path: Path):
     s = settings.load(path, warn=warnings.append)
     assert s.model.threads == 1
     assert len(warnings) == 1 and "'model.nme'" in warnings[0] and "'cues.customer_escalating.calm_turns'" in warnings[0]
+
+
+def test_set_overrides_one_run():
+    s = settings.Settings()
+    settings.override(s, "cues.slow_down.max_wpm=200")
+    settings.override(s, "cues.check_in.enabled=false")
+    settings.override(s, "model.name=base.en")
+    assert s.cues.slow_down.max_wpm == 200.0 and s.cues.check_in.enabled is False and s.model.name == "base.en"
+    with pytest.raises(UserError, match="unknown setting 'cues.slow_down.max_wmp'"):
+        settings.override(s, "cues.slow_down.max_wmp=200")
+    with pytest.raises(UserError, match="must be float"):
+        settings.override(s, "cues.slow_down.max_wpm=fast")
+    with pytest.raises(UserError, match="KEY=VALUE"):
+        settings.override(s, "cues.slow_down.max_wpm")

@@ -8,6 +8,7 @@ resamples with soxr, a real band-limited resampler. Files libsndfile cannot read
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,6 +95,12 @@ class FileSource:
         self._start_wall: float | None = None
         self._pos_s = 0.0
         self._stopped = False
+        self._skip_to = -1.0
+        self._paused_at: float | None = None
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+        self._running.set()
+        self._changed = threading.Event()
         self._sf_info = None
         try:
             with _quiet_native_stderr():
@@ -182,6 +189,8 @@ class FileSource:
                     channels={s: np.ascontiguousarray(out[:, j]) for j, s in enumerate(speakers)},
                 )
                 emitted += len(out)
+                if chunk.t1 <= self._skip_to:
+                    continue  # a trainer skipped ahead: the pipeline sees a gap and fills it with silence
                 if self.realtime:
                     self._pace(chunk.t1)
                 if self._stopped:
@@ -201,16 +210,68 @@ class FileSource:
 
     def _pace(self, t_audio: float) -> None:
         """Hold each chunk until its audio would have arrived from a live device."""
-        assert self._start_wall is not None
-        wait = self._start_wall + t_audio / self.speed - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)  # this is the clock of the simulated device, not a polling loop
+        while True:
+            self._running.wait()  # a trainer's pause holds the call here
+            with self._lock:
+                assert self._start_wall is not None
+                wait = self._start_wall + t_audio / self.speed - time.monotonic()
+            if wait <= 0 or self._stopped:
+                return
+            # the clock of the simulated device; wakes early on pause/speed changes to re-check
+            self._changed.wait(min(wait, 0.5))
+            self._changed.clear()
 
     def now(self) -> float:
         """Stream time right now: what a live device would have delivered by this moment."""
-        if self.realtime and self._start_wall is not None:
-            return (time.monotonic() - self._start_wall) * self.speed
-        return self._pos_s
+        with self._lock:
+            if self.realtime and self._start_wall is not None:
+                if self._paused_at is not None:
+                    return (self._paused_at - self._start_wall) * self.speed
+                return (time.monotonic() - self._start_wall) * self.speed
+            return self._pos_s
+
+    # -- trainer controls (demo): pause, speed, skip ahead --------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    def pause(self) -> None:
+        with self._lock:
+            if self._paused_at is None:
+                self._paused_at = time.monotonic()
+                self._running.clear()
+        self._changed.set()
+
+    def resume(self) -> None:
+        with self._lock:
+            if self._paused_at is not None and self._start_wall is not None:
+                self._start_wall += time.monotonic() - self._paused_at  # the pause does not count as call time
+            self._paused_at = None
+            self._running.set()
+        self._changed.set()
+
+    def set_speed(self, speed: float) -> None:
+        if speed <= 0:
+            raise UserError("speed must be above 0")
+        pos = self.now()
+        with self._lock:
+            self.speed = speed
+            ref = self._paused_at if self._paused_at is not None else time.monotonic()
+            if self._start_wall is not None:
+                self._start_wall = ref - pos / speed
+        self._changed.set()
+
+    def skip(self, seconds: float) -> None:
+        """Jump ahead (a seek backwards would run stream time backwards; restart the demo instead)."""
+        pos = self.now()
+        with self._lock:
+            self._skip_to = pos + seconds
+            if self._start_wall is not None:
+                self._start_wall -= seconds / self.speed
+        self._changed.set()
 
     def stop(self) -> None:
         self._stopped = True
+        self._running.set()
+        self._changed.set()

@@ -78,6 +78,8 @@ def build(c: Coaching) -> tuple[Overlay, Tray]:
     tray.quit.connect(lambda: (c.stop.set(), c.src.stop(), QApplication.quit()))
     if s.ui.click_through:
         tray.act_click.setChecked(True)
+    if hasattr(c.src, "skip"):  # a recorded call: the trainer's controls
+        tray.add_demo_controls(c.src)
     return overlay, tray
 
 

@@ -55,5 +55,24 @@ class Tray(QObject):
         if QSystemTrayIcon.isSystemTrayAvailable():
             self.icon.show()
 
+    def add_demo_controls(self, src: object) -> None:
+        """Trainer controls for a demo call: pause the call, skip ahead, change speed."""
+        self.menu.insertSeparator(self.act_toggle)
+        self.act_demo_pause = QAction("Pause the call", self.menu, checkable=True)
+        self.act_demo_pause.toggled.connect(lambda on: src.pause() if on else src.resume())  # type: ignore[attr-defined]
+        self.act_skip = QAction("Skip ahead 10 s", self.menu)
+        self.act_skip.triggered.connect(lambda: src.skip(10.0))  # type: ignore[attr-defined]
+        speed_menu = QMenu("Speed", self.menu)
+        self.speed_actions = {}
+        for speed in (0.5, 1.0, 1.5, 2.0):
+            act = QAction(f"{speed:g}x", speed_menu)
+            act.triggered.connect(lambda _=False, sp=speed: src.set_speed(sp))  # type: ignore[attr-defined]
+            speed_menu.addAction(act)
+            self.speed_actions[speed] = act
+        for a in (self.act_demo_pause, self.act_skip):
+            self.menu.insertAction(self.act_toggle, a)
+        self.menu.insertMenu(self.act_toggle, speed_menu)
+        self.menu.insertSeparator(self.act_toggle)
+
     def set_paused(self, paused: bool) -> None:
         self.act_toggle.setText("Resume coaching" if paused else "Pause coaching")
