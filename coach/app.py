@@ -224,6 +224,7 @@ class Coaching:
         self.console, self.state = console, state
         self.record, self.live, self.store = record, live, store
         self.session_id: int | None = None
+        self._told_disk = False
         self.stop = threading.Event()
         self.paused = False  # tray "pause coaching": audio is still recorded, not analysed
         self.pauses: list[list[float]] = []  # "pause recording" spans: coaching goes on, nothing is stored
@@ -271,7 +272,12 @@ class Coaching:
                        "dropped_blocks": getattr(self.src, "dropped_blocks", 0),
                        "padded_s": {k: round(v / 16000, 2) for k, v in getattr(self.src, "padded", {}).items()},
                        "drift_ppm": round(self.src.drift_ppm(), 1) if hasattr(self.src, "drift_ppm") else 0.0}
-        self.session.save(self._unpaused(doc), force=force)
+        try:
+            self.session.save(self._unpaused(doc), force=force)
+        except UserError as e:  # a full disk must not stop the coaching
+            if not self._told_disk:
+                self._told_disk = True
+                self.console.notice(f"{e}; coaching continues")
 
     def set_recording_paused(self, on: bool) -> None:
         """While paused (e.g. the customer reads out card details), coaching continues but
@@ -310,6 +316,9 @@ class Coaching:
                     break
                 if self.session is not None:
                     self.session.recorder.write(chunk)  # the recording never drops, whatever analysis does
+                    if self.session.recorder.failed and not self._told_disk:
+                        self._told_disk = True
+                        self.console.notice(self.session.recorder.failed + "; coaching continues")
                 if not self.paused:
                     self.runner.put(chunk)
                 lag = self.runner.lag_s() if self.live else max(0.0, self.src.now() - self.pipe.position)
@@ -396,8 +405,10 @@ def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool =
 def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     """Live coaching from the agent's mic and the softphone's output."""
     from coach.audio.live_source import LiveSource
+    from coach.instance import InstanceLock
 
     s, data = load_settings(opts)
+    lock = InstanceLock(data / "live.lock").acquire()  # before touching devices or session files
     devices, stereo = _live_devices(s, lo, data)
     _setup_log(data)
     gui = has_display() if gui is None else gui
@@ -407,7 +418,10 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True, store=True)
     sides = (f"stereo {stereo[0].label}, agent on channel {stereo[1]}" if stereo
              else f"agent = {devices['agent'].label}, customer = {devices['customer'].label}")  # type: ignore[index]
-    return _run(c, f"listening: {sides}; Ctrl-C stops", None, gui)
+    try:
+        return _run(c, f"listening: {sides}; Ctrl-C stops", None, gui)
+    finally:
+        lock.release()
 
 
 def sessions(opts: Options, action: str, sid: int | None = None, out: str | None = None, flagged: bool = False,

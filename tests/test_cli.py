@@ -144,3 +144,16 @@ def test_set_changes_one_run_only(tmp_path: Path, rendered: Path):
     assert any(c["id"] == "slow_down" for c in json.loads(r.stdout)["cues"])
     r = coach("analyze", call, "--json", "-", "--set", "cues.nope=1", data_dir=tmp_path)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_second_live_instance_is_refused_clearly(tmp_path: Path):
+    from coach.instance import InstanceLock
+
+    lock = InstanceLock(tmp_path / "live.lock").acquire()
+    try:
+        r = coach("live", "--headless", "--agent-device", "x", "--customer-device", "y", data_dir=tmp_path)
+        assert r.returncode == 2
+        assert r.stderr.strip() == f"coach: error: another Call Coach is already coaching from this data folder (pid {os.getpid()}); close it first"
+    finally:
+        lock.release()
+    assert "already coaching" not in coach("live", "--headless", "--agent-device", "x", data_dir=tmp_path).stderr

@@ -137,3 +137,12 @@ def test_pause_recording_keeps_coaching_but_stores_nothing(rendered: Path, tmp_p
     audio, sr = sf.read(c.session.recorder.path)
     assert np.max(np.abs(audio[int(angry["start"] * sr):int(angry["end"] * sr)])) == 0
     assert stored["recording_paused"][0][0] == pytest.approx(angry["start"] - 0.5, abs=0.3)  # 100 ms chunks
+
+
+def test_a_full_disk_stops_recording_not_coaching(tmp_path: Path):
+    rec = Recorder(Path("/dev/full"))  # every write fails with ENOSPC, as on a full disk
+    tone = np.full(1600, 0.3, np.float32)
+    rec.write(AudioChunk(0.0, {"agent": tone, "customer": tone}))
+    rec.write(AudioChunk(0.1, {"agent": tone, "customer": tone}))
+    assert rec.failed and "recording stopped" in rec.failed
+    rec.close()

@@ -29,6 +29,7 @@ class Recorder:
         self.paused = False  # "pause recording": coaching goes on, nothing is stored
         self._lock = threading.Lock()  # write() on the source thread, silence() on the pipeline's
         self._pending: list[tuple[int, int]] = []  # spans to silence that are not written yet
+        self.failed: str | None = None  # why recording stopped (disk full...): coaching goes on
 
     def write(self, chunk: AudioChunk) -> None:
         n = chunk.n
@@ -36,6 +37,8 @@ class Recorder:
         stereo = np.stack([chunk.channels.get("agent", zeros), chunk.channels.get("customer", zeros)], axis=1)
         if self.paused:
             stereo = np.zeros_like(stereo)
+        if self.failed:
+            return
         with self._lock:
             for a, b in self._pending:  # silence arriving audio inside a span already known
                 lo, hi = max(a - self.frames, 0), min(b - self.frames, n)
@@ -43,7 +46,13 @@ class Recorder:
                     stereo[lo:hi] = 0
             self._pending = [(a, b) for a, b in self._pending if b > self.frames + n]
             pcm = (np.clip(stereo, -1, 1) * 32767).astype("<i2")
-            self._wav.writeframes(pcm.tobytes())  # wave patches the header after each write
+            if self.failed:
+                return
+            try:
+                self._wav.writeframes(pcm.tobytes())  # wave patches the header after each write
+            except OSError as e:
+                self.failed = f"recording stopped at {self.duration_s:.0f} s: {e.strerror or e}"
+                return
             self.frames += n
 
     def silence(self, start_s: float, end_s: float) -> None:
@@ -68,5 +77,8 @@ class Recorder:
 
     def close(self) -> None:
         with self._lock:
-            self._wav.close()
-            self._file.close()
+            try:
+                self._wav.close()
+                self._file.close()
+            except OSError:
+                pass  # a full disk: what was written is still a valid file up to its last header patch
