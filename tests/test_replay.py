@@ -59,6 +59,13 @@ def test_list_search_and_filters(window):
     w.search.setText("")
     w.cue.setCurrentIndex(w.cue.findData("customer_escalating"))
     assert w.sessions.count() == 1
+    w.cue.setCurrentIndex(0)
+    w.since.setCurrentIndex(w.since.findData(1))  # today: both were stored just now
+    assert w.sessions.count() == 2
+    w.store.db.execute("UPDATE sessions SET started='2020-01-01T09:00:00' WHERE source LIKE '%d3_friendly%'")
+    w.since.setCurrentIndex(w.since.findData(7))
+    assert w.sessions.count() == 1 and "d1_refund" in w.sessions.item(0).text()
+    w.store.db.execute("UPDATE sessions SET started=datetime('now', 'localtime') WHERE source LIKE '%d3_friendly%'")
 
 
 def test_select_jump_to_flag_and_transcript_follows_playback(window):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ class Timeline(QWidget):
         super().__init__()
         self.doc: dict[str, Any] | None = None
         self.position = 0.0
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(160)
 
     def _x(self, t: float) -> int:
         dur = max(self.doc["source"]["duration_s"], 1.0) if self.doc else 1.0
@@ -123,6 +124,7 @@ class Timeline(QWidget):
         p.drawText(4, 30, "agent")
         p.drawText(4, 60, "customer")
         p.drawText(4, 100, "mood")
+        p.drawText(4, 122, "pace")
         for u in self.doc["utterances"]:
             y = 18 if u["speaker"] == "agent" else 48
             color = QColor("#3d8fe8" if u["speaker"] == "agent" else "#8957e5")
@@ -132,6 +134,14 @@ class Timeline(QWidget):
                if u["speaker"] == "customer" and u.get("sentiment") is not None]
         for (x1, y1), (x2, y2) in zip(pts, pts[1:]):
             p.drawLine(x1, y1, x2, y2)
+        # the agent's pace: dots on a 100-300 wpm scale over the speech row, orange when fast
+        for u in self.doc["utterances"]:
+            if u["speaker"] == "agent" and u.get("wpm") and len(u.get("words") or []) >= 4:
+                fast = u["wpm"] > 230
+                p.setPen(QColor("#e8a33d" if fast else "#3d8fe8"))
+                y = int(120 - 12 * (min(300, max(100, u["wpm"])) - 100) / 100)
+                x = self._x((u["start"] + u["end"]) / 2)
+                p.drawLine(x - 3, y, x + 3, y)
         for c in self.doc["cues"]:
             x = self._x(c["t"])
             p.setPen(Qt.NoPen)
@@ -160,6 +170,9 @@ class ReplayWindow(QWidget):
         self.playback: Playback | None = None
         self.search = QLineEdit(placeholderText="search what was said…")
         self.flagged = QCheckBox("flagged only")
+        self.since = QComboBox()
+        for label, days in (("any date", 0), ("today", 1), ("last 7 days", 7), ("last 30 days", 30)):
+            self.since.addItem(label, days)
         self.cue = QComboBox()
         self.cue.addItem("any cue", "")
         for cue_id, spec in CATALOG.items():
@@ -180,7 +193,7 @@ class ReplayWindow(QWidget):
         self.status = QLabel()
 
         left = QVBoxLayout()
-        for w in (self.search, self.flagged, self.cue, self.sessions):
+        for w in (self.search, self.flagged, self.since, self.cue, self.sessions):
             left.addWidget(w)
         controls = QHBoxLayout()
         for w in (self.play_btn, self.speed, self.prev_flag, self.next_flag, self.export_btn, self.report_btn):
@@ -204,6 +217,7 @@ class ReplayWindow(QWidget):
         self.search.textChanged.connect(self.refresh_list)
         self.flagged.toggled.connect(self.refresh_list)
         self.cue.currentIndexChanged.connect(self.refresh_list)
+        self.since.currentIndexChanged.connect(self.refresh_list)
         self.sessions.currentItemChanged.connect(lambda item, _: item and self.load(item.data(Qt.UserRole)))
         self.timeline.seek.connect(self.seek)
         self.play_btn.clicked.connect(self.toggle_play)
@@ -223,8 +237,10 @@ class ReplayWindow(QWidget):
     def refresh_list(self) -> None:
         self.sessions.clear()
         try:
+            days = self.since.currentData()
+            since = (datetime.now() - timedelta(days=days - 1)).date().isoformat() if days else None
             rows = self.store.list(flagged=self.flagged.isChecked(), text=self.search.text().strip() or None,
-                                   cue=self.cue.currentData() or None)
+                                   cue=self.cue.currentData() or None, since=since)
         except UserError as e:
             self.status.setText(str(e))
             return
