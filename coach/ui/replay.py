@@ -104,7 +104,7 @@ class Timeline(QWidget):
         super().__init__()
         self.doc: dict[str, Any] | None = None
         self.position = 0.0
-        self.setMinimumHeight(160)
+        self.setMinimumHeight(185)
 
     def _x(self, t: float) -> int:
         dur = max(self.doc["source"]["duration_s"], 1.0) if self.doc else 1.0
@@ -124,7 +124,7 @@ class Timeline(QWidget):
         p.drawText(4, 30, "agent")
         p.drawText(4, 60, "customer")
         p.drawText(4, 100, "mood")
-        p.drawText(4, 122, "pace")
+        p.drawText(4, 146, "pace")
         for u in self.doc["utterances"]:
             y = 18 if u["speaker"] == "agent" else 48
             color = QColor("#3d8fe8" if u["speaker"] == "agent" else "#8957e5")
@@ -139,9 +139,9 @@ class Timeline(QWidget):
             if u["speaker"] == "agent" and u.get("wpm") and len(u.get("words") or []) >= 4:
                 fast = u["wpm"] > 230
                 p.setPen(QColor("#e8a33d" if fast else "#3d8fe8"))
-                y = int(120 - 12 * (min(300, max(100, u["wpm"])) - 100) / 100)
+                y = int(150 - 9 * (min(300, max(100, u["wpm"])) - 100) / 100)
                 x = self._x((u["start"] + u["end"]) / 2)
-                p.drawLine(x - 3, y, x + 3, y)
+                p.fillRect(QRect(x - 4, y - 2, 8, 4), QColor("#e8a33d" if fast else "#3d8fe8"))
         for c in self.doc["cues"]:
             x = self._x(c["t"])
             p.setPen(Qt.NoPen)
