@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench lint eval install clean
+.PHONY: demo test bench lint eval install clean package package-test
 
 install: $(STAMP)
 
@@ -27,6 +27,13 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+
+package: $(STAMP)
+	$(BIN)/python -m pip install -q 'pyinstaller>=6.10'
+	bash packaging/build_linux.sh
+
+package-test: package
+	$(BIN)/python -m pytest -q tests/packaging_check.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -30,7 +30,9 @@ def _bundled(name: str) -> Path | None:
         mod = __import__(pkg)
     except ImportError:
         return None
-    p = Path(mod.__file__).parent / "model"
+    # a namespace package in frozen builds: __file__ is None there, __path__ still points at it
+    base = Path(mod.__file__).parent if getattr(mod, "__file__", None) else Path(next(iter(mod.__path__)))
+    p = base / "model"
     return p if _is_model_dir(p) else None
 
 
