@@ -261,7 +261,7 @@ class Coaching:
         self.snapshot()
 
     def snapshot(self, force: bool = False) -> None:
-        if self.session is None or self.pipe is None or self.runner is None:
+        if self.session is None or self.pipe is None or self.runner is None or not (force or self.session.due()):
             return
         info = SourceInfo(path=str(self.session.recorder.path), duration_s=self.session.recorder.duration_s or 0.001,
                           channels=2, sample_rate=16000, speakers={sp: i for i, sp in enumerate(self.speakers)})

@@ -142,7 +142,7 @@ class Pipeline:
         # VAD bounds, not word times: Whisper puts the first word's start in the padding
         start, end = seg.start / SAMPLE_RATE, seg.end / SAMPLE_RATE
         # payment data is masked before anything else sees the text, and its audio silenced
-        red = redact(tr.words, " ".join(u.text for u in self.utterances[-4:]))
+        red = redact(tr.words, " ".join(u.text for u in self.utterances[-4:]), answer=job.speaker == "customer")
         for (a, b), kind in zip(red.spans, red.kinds):
             # Whisper drops digits from a long read-out; what it missed is still card data,
             # so the audio is silenced from the first masked digit to the end of the utterance

@@ -33,8 +33,12 @@ class SessionWriter:
         self.min_interval_s = min_interval_s
         self._saved_at = 0.0
 
+    def due(self) -> bool:
+        """Time for another save? (Checked before the document is built, not after.)"""
+        return time.monotonic() - self._saved_at >= self.min_interval_s
+
     def save(self, doc: dict[str, Any], force: bool = False) -> None:
-        if not force and time.monotonic() - self._saved_at < self.min_interval_s:
+        if not force and not self.due():
             return
         self._saved_at = time.monotonic()
         doc = {**doc, "audio": str(self.recorder.path.name)}

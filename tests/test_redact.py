@@ -47,6 +47,15 @@ def test_security_code_and_expiry_only_near_card_talk():
     assert "4111" in bad_luhn.text  # not a card number, and no card talk: kept
 
 
+def test_a_misheard_answer_to_the_security_code_question_is_masked():
+    asked = "thank you and the three digit security code on the back"
+    r = redact(words("sanven 3 sanven"), asked, answer=True)
+    assert r.text == "[security code]" and r.spans == [(0.0, 2 * 0.4 + 0.3)]
+    assert redact(words("sanven 3 sanven"), "what is your postcode", answer=True).text == "sanven 3 sanven"
+    long_reply = "sorry which code do you mean the one on the back or the front"
+    assert "[security code]" not in redact(words(long_reply), asked, answer=True).text
+
+
 def test_recorder_silences_written_and_pending_spans(tmp_path: Path):
     rec = Recorder(tmp_path / "a.wav")
     tone = np.full(16000, 0.5, np.float32)

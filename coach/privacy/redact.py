@@ -53,9 +53,10 @@ class Redaction:
     kinds: list[str]
 
 
-def redact(words: list[Word], context_before: str = "") -> Redaction:
+def redact(words: list[Word], context_before: str = "", answer: bool = False) -> Redaction:
     """Mask payment data in an utterance's words. `context_before` is the recent
-    conversation (card talk may be in the agent's question, the digits in the reply)."""
+    conversation (card talk may be in the agent's question, the digits in the reply);
+    `answer`: this utterance is the customer's, replying to it."""
     out = list(words)
     spans: list[tuple[float, float]] = []
     kinds: list[str] = []
@@ -88,6 +89,13 @@ def redact(words: list[Word], context_before: str = "") -> Redaction:
             i = j
         else:
             i += 1
+    # the answer to "what's the security code?" is the security code, even when ASR mis-hears
+    # the digits ("sanven three sanven"): a short reply right after the question is masked whole
+    asked = re.search(r"security code|cvv|cvc|csc|digits on the back|three digit|3 digit", before)
+    if answer and asked and 0 < len(out) <= 6 and not kinds:
+        spans.append((out[0].start, out[-1].end))
+        kinds.append(CODE)
+        out = [Word(CODE, out[0].start, out[-1].end, 1.0)]
     # "04/27" style expiry in one token
     for k, w in enumerate(out):
         if card_talk and re.fullmatch(r"\d{1,2}/\d{2,4}[.,]?", w.w):

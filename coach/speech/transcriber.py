@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import ctranslate2
 import numpy as np
 
 from coach.events import SAMPLE_RATE, Word
@@ -76,6 +77,8 @@ class Transcriber:
     def transcribe(self, audio: np.ndarray, offset: float) -> Transcript:
         """Words with stream times (offset = stream time of audio[0])."""
         self._model.frames = window_frames(len(audio), self.window)
+        # Whisper's temperature fallback samples; a fixed seed makes the same audio give the same text
+        ctranslate2.set_random_seed(0)
         duration = len(audio) / SAMPLE_RATE
         segments, _ = self._model.transcribe(
             audio,
