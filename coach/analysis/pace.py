@@ -10,6 +10,7 @@ a 3-word turn is noise, hence the window over the speaker's recent speech.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,12 @@ class PaceTracker:
         if words and speech_s > 0:
             self.stretches.append(Stretch(words, speech_s))
 
-    def recent(self, window_s: float) -> tuple[float | None, float]:
-        """(wpm, seconds of speech it covers), whole utterances back until `window_s` is covered."""
+    def recent(self, window_s: float, latest: Stretch | None = None) -> tuple[float | None, float]:
+        """(wpm, seconds of speech it covers), whole utterances back until `window_s` is covered;
+        `latest` counts as one more utterance at the end (judged before it is added)."""
         n, speech = 0, 0.0
-        for st in reversed(self.stretches):
+        newest_first = chain([latest] if latest is not None else [], reversed(self.stretches))
+        for st in newest_first:
             if speech >= window_s:
                 break
             n, speech = n + st.words, speech + st.speech_s

@@ -181,9 +181,7 @@ class Rules:
         sd = self.s.slow_down
         tracker = self.pace["agent"]
         usual, usual_speech = tracker.overall(), tracker.speech_s()
-        probe = PaceTracker()
-        probe.stretches = [*tracker.stretches, Stretch(len(u.words), u.end - u.start)]
-        wpm, speech = probe.recent(sd.window_s)
+        wpm, speech = tracker.recent(sd.window_s, Stretch(len(u.words), u.end - u.start))
         if wpm is None or speech < sd.min_speech_s:
             return []
         if wpm > sd.max_wpm:
