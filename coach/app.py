@@ -23,7 +23,7 @@ from coach.errors import UserError
 from coach.events import Cue, Flag, Speaker, Utterance
 from coach.live_state import LiveState
 from coach.pipeline import Event, Pipeline
-from coach.runner import SimClock, SimulatedRunner, ThreadedRunner
+from coach.runner import RunnerStopped, SimClock, SimulatedRunner, ThreadedRunner
 from coach.settings import Settings
 from coach.speech.models import ResolvedModel, resolve_model
 from coach.speech.transcriber import Transcriber
@@ -237,11 +237,20 @@ class Coaching:
     def load(self) -> None:
         tr, self.model = load_model(self.s, self.data)
         self.pipe = Pipeline(self.s, tr, self.speakers, self.src.now, self._on_event, self._on_redact)
-        self.runner = ThreadedRunner(self.pipe, drop=self.live)
+        self.runner = ThreadedRunner(self.pipe, drop=self.live, on_error=self._failed)
         if self.record:
             from coach.session import SessionWriter
 
             self.session = SessionWriter(self.data)
+
+    def _failed(self, e: BaseException) -> None:
+        """The one error path of a session: shown at once, logged by the runner, and the run
+        ends (close() raises it, so the process exits non-zero)."""
+        self.console.notice(f"analysis stopped: {e}")
+        if self.state is not None:
+            self.state.set(health="error", health_text=f"error: {e}"[:80])
+        self.stop.set()
+        self.src.stop()
 
     def _on_redact(self, span: tuple[float, float]) -> None:
         if self.session is not None:
@@ -303,7 +312,10 @@ class Coaching:
         """A flag from the agent (overlay shortcut or tray): the last 20 s and the next 10 s."""
         if self.runner is not None:
             t = self.src.now()
-            self.runner.put_flag(Flag(round(max(0.0, t - 20.0), 2), round(t + 10.0, 2), "flagged by the agent", "user", note))
+            try:
+                self.runner.put_flag(Flag(round(max(0.0, t - 20.0), 2), round(t + 10.0, 2), "flagged by the agent", "user", note))
+            except RunnerStopped:
+                pass  # the session has already failed, and said so
 
     def run(self, duration: float | None = None) -> None:
         assert self.runner is not None and self.pipe is not None
@@ -320,7 +332,10 @@ class Coaching:
                         self._told_disk = True
                         self.console.notice(self.session.recorder.failed + "; coaching continues")
                 if not self.paused:
-                    self.runner.put(chunk)
+                    try:
+                        self.runner.put(chunk)
+                    except RunnerStopped:
+                        break  # close() below raises the error that stopped it
                 lag = self.runner.lag_s() if self.live else max(0.0, self.src.now() - self.pipe.position)
                 self.console.progress(chunk.t1, duration, lag, dropped=self.runner.dropped_chunks * 0.1)
                 if self.state is not None:

@@ -26,7 +26,7 @@ class Snapshot:
     escalation: float | None = None  # the customer's latest escalation score, 0 calm .. 1+ escalating
     escalation_trend: int = 0  # -1 calming, 0 steady, +1 rising
     agent_share: float | None = None
-    health: str = "ok"  # ok | behind | lost | loading
+    health: str = "ok"  # ok | behind | lost | loading | error
     health_text: str = "loading the speech model"
     transcript: list[tuple[str, str]] = field(default_factory=list)
     flags: int = 0

@@ -7,6 +7,7 @@ jobs, and gives it a clock that says what stream time it is.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Callable
@@ -21,10 +22,12 @@ from coach.analysis.rules import Rules
 from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import TurnTracker
 from coach.audio.history import History
+from coach.conversation import Conversation
 from coach.events import SAMPLE_RATE, SPEAKERS, AudioChunk, CallMetrics, Cue, Flag, Speaker, SpeakerMetrics, Utterance
 from coach.privacy.redact import CARD, redact
 from coach.settings import Settings
-from coach.speech.transcriber import Transcriber, Transcript, silence_check
+from coach.speech.stt import SpeechToText, Transcript
+from coach.speech.transcriber import silence_check
 from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
 
 PAD_BEFORE = int(0.2 * SAMPLE_RATE)  # VAD onsets are late by a frame or two: keep the first phoneme
@@ -51,7 +54,7 @@ class Pipeline:
     def __init__(
         self,
         settings: Settings,
-        transcriber: Transcriber,
+        transcriber: SpeechToText,
         speakers: list[Speaker],
         clock: Callable[[], float],
         on_event: Callable[[Event], None] = lambda e: None,
@@ -74,7 +77,8 @@ class Pipeline:
                                  settings.cues.pause_and_listen.share_window_s)
         self.rules = Rules(settings.cues, settings.phrases)
         self.engine = CueEngine(settings.cues)
-        self.utterances: list[Utterance] = []
+        self.conversation = Conversation(speakers)
+        self.utterances: list[Utterance] = []  # redacted, in time order: what may be shown and stored
         self.flags: list[Flag] = []
         self.decode_s: list[float] = []
         self._seq = itertools.count()
@@ -111,17 +115,28 @@ class Pipeline:
             self._propose(self.rules.on_frame(self.turns, now))
         for s in self.speakers:
             self._probs[s] = self._probs[s][n:]
+            self.conversation.heard(s, self._ep[s].frame * FRAME_S, self._ep[s].open_start)
         self.position = chunk.t1
+        self._release()  # VAD progress alone can show that nothing earlier is coming
         return jobs
 
     def finish(self) -> list[Job]:
         """End of stream: close open utterances."""
-        return [self._job(s, seg) for s in self.speakers for seg in self._ep[s].flush()]
+        jobs = [self._job(s, seg) for s in self.speakers for seg in self._ep[s].flush()]
+        for s in self.speakers:
+            self.conversation.heard(s, self.position, None)
+        return jobs
+
+    def drain(self) -> None:
+        """Every decode is in: release the rest of the conversation."""
+        self._release(final=True)
 
     def _job(self, s: Speaker, seg: Segment) -> Job:
         audio = self._hist[s].read(max(0, seg.start - PAD_BEFORE), seg.end + PAD_AFTER)
         pri = 0 if s == "customer" else 1
-        return Job((pri, seg.end, next(self._seq)), s, seg, audio, self.clock())
+        job = Job((pri, seg.end, next(self._seq)), s, seg, audio, self.clock())
+        self.conversation.expect(job.key[2], s, seg.start / SAMPLE_RATE)
+        return job
 
     # -- speech path: one decode per utterance, may run on another thread -------------
 
@@ -130,25 +145,26 @@ class Pipeline:
             return Transcript("", [])
         t = time.perf_counter()
         offset = max(0, job.segment.start - PAD_BEFORE) / SAMPLE_RATE
-        tr = self.transcriber.transcribe(job.audio, offset)
+        tr = self.transcriber.transcribe(job.audio, offset, job.speaker)
         self.decode_s.append(time.perf_counter() - t)
         return tr
 
-    def complete(self, job: Job, tr: Transcript) -> Utterance | None:
-        """Analysis and cue rules for a transcribed utterance (on the pipeline's thread)."""
-        if not tr.words:
-            return None
+    def complete(self, job: Job, tr: Transcript | None) -> Utterance | None:
+        """A decode arrived (None: skipped under load). Rules about this speaker's own words
+        run at once; the conversation then releases what is now known to be in time order."""
+        u = self._utterance(job, tr) if tr is not None and tr.words else None
+        self.conversation.decoded(job.key[2], u)
+        if u is not None:
+            self._propose(self.rules.on_decoded(u))
+        self._release()
+        return u
+
+    def _utterance(self, job: Job, tr: Transcript) -> Utterance:
         seg = job.segment
         # VAD bounds, not word times: Whisper puts the first word's start in the padding
         start, end = seg.start / SAMPLE_RATE, seg.end / SAMPLE_RATE
-        # payment data is masked before anything else sees the text, and its audio silenced
-        red = redact(tr.words, " ".join(u.text for u in self.utterances[-4:]), answer=job.speaker == "customer")
-        for (a, b), kind in zip(red.spans, red.kinds):
-            # Whisper drops digits from a long read-out; what it missed is still card data,
-            # so the audio is silenced from the first masked digit to the end of the utterance
-            self.on_redact((a, max(b, end) if kind == CARD else b))
         u = Utterance(
-            speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=red.text, words=red.words,
+            speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=tr.text, words=tr.words,
             wpm=_round(rate(len(tr.words), end - start)), t_ready=round(self.clock(), 3),
         )
         if job.speaker == "customer":
@@ -158,11 +174,26 @@ class Pipeline:
             u.sentiment = round(sentiment(tr.text), 3)
             u.loudness_db = round(loudness_db(voiced), 2)
             u.pitch_hz = _round(pitch_hz(voiced))
+        return u
+
+    def _release(self, final: bool = False) -> None:
+        for u in self.conversation.release(final):
+            self._said(u)
+
+    def _said(self, raw: Utterance) -> None:
+        """One utterance in time order: payment data is masked (its audio silenced) before
+        anything that shows or stores text sees it; then the exchange rules."""
+        context = " ".join(u.text for u in self.utterances[-4:])
+        red = redact(raw.words, context, answer=raw.speaker == "customer")
+        for (a, b), kind in zip(red.spans, red.kinds):
+            # Whisper drops digits from a long read-out; what it missed is still card data,
+            # so the audio is silenced from the first masked digit to the end of the utterance
+            self.on_redact((a, max(b, raw.end) if kind == CARD else b))
+        u = dataclasses.replace(raw, text=red.text, words=red.words)
         self.utterances.append(u)
-        proposals = self.rules.on_utterance(u)  # first, so listeners see meters that include u
+        proposals = self.rules.on_said(u)  # first, so listeners see meters that include u
         self.on_event(u)
         self._propose(proposals)
-        return u
 
     # -- cues ------------------------------------------------------------------------
 

@@ -23,6 +23,9 @@ class RecordingPipeline:
     def complete(self, job: Job, tr: Transcript) -> None:
         self.log.append(("complete", job.speaker, round(self.clock(), 2)))
 
+    def drain(self) -> None:
+        self.log.append(("drain", "", round(self.clock(), 2)))
+
 
 def job(speaker: str, end: float, available: float, seq: int) -> Job:
     return Job((0 if speaker == "customer" else 1, int(end * 16000), seq), speaker,

@@ -1,7 +1,14 @@
 """Cue rules: turn utterances and turn-taking state into cue proposals.
 
 Pure logic over events: no audio, no I/O, no Qt. The CueEngine decides what is shown.
-Word rules run when an utterance's text arrives; timing rules run every VAD frame.
+Word rules come in two kinds. Rules about one speaker's own words (an escalation phrase,
+harsh wording, pace, a closing) run the moment that utterance's text arrives: each
+speaker's utterances are decoded in their own order, and waiting for the other speaker
+would only delay the cue. Rules about the exchange between the two ("did the agent's
+reply acknowledge what the customer said", harsh words *while the customer is upset*)
+run on the conversation in time order (coach/conversation.py), since the recognizer may
+finish a later customer turn before the agent's earlier reply. Timing rules run every VAD
+frame.
 """
 
 from __future__ import annotations
@@ -53,11 +60,17 @@ class Rules:
         self._dead_air_reported = False
         self._monologue_reported = False
         self._share_reported = False
-        self.customer_upset = False
+        self.customer_upset = False  # as of the latest customer utterance in time order
+        self._upset: dict[tuple[str, float], bool] = {}  # decoded, not yet reached in time order
 
     # -- words -----------------------------------------------------------------------
 
     def on_utterance(self, u: Utterance) -> list[Proposal]:
+        """Both kinds at once, for callers that already deliver utterances in time order."""
+        return self.on_decoded(u) + self.on_said(u)
+
+    def on_decoded(self, u: Utterance) -> list[Proposal]:
+        """Rules about this speaker's own words: at once, in the speaker's own order."""
         out = self._customer(u, self._arousal(u)) if u.speaker == "customer" else self._agent(u)
         self.pace[u.speaker].add(len(u.words), u.end - u.start)
         if u.loudness_db is not None:
@@ -87,7 +100,7 @@ class Rules:
         a = assess(u.text, mood, self.sentiments["customer"], arousal, repeated is not None, es, self.ph)
         self.last_escalation_score = a.score
         emotion = find(toks, self.ph.emotion)
-        self.customer_upset = a.score >= 0.3 or bool(emotion) or mood <= es.negative_sentiment
+        self._upset[(u.speaker, u.start)] = a.score >= 0.3 or bool(emotion) or mood <= es.negative_sentiment
         if a.score >= es.score_threshold:
             self.escalated_at, self.turns_since_escalation = u.end, 0
             out.append(Proposal("customer_escalating", "customer", "; ".join(a.reasons), u.end))
@@ -101,13 +114,25 @@ class Rules:
                                     f"sentiment {mood:+.2f}, voice back to normal, after the escalation", u.end))
         if repeated is not None:
             out.append(Proposal("offer_options", "customer", repeated, u.end))
-        # the customer is still talking (or talking again): a short agent reply was a backchannel
-        if self._exchange.reply and self._exchange.reply_words() < self.s.acknowledge_feelings.min_reply_words:
-            self._exchange.reply = []
-        if self._exchange.reply:
-            self._exchange = _Exchange()
-        self._exchange.customer.append(u)
         return out
+
+    def on_said(self, u: Utterance) -> list[Proposal]:
+        """Rules about the exchange: called with the conversation in time order."""
+        if u.speaker == "customer":
+            self.customer_upset = self._upset.pop((u.speaker, u.start), self.customer_upset)
+            # the customer is still talking (or talking again): a short agent reply was a backchannel
+            if self._exchange.reply and self._exchange.reply_words() < self.s.acknowledge_feelings.min_reply_words:
+                self._exchange.reply = []
+            if self._exchange.reply:
+                self._exchange = _Exchange()
+            self._exchange.customer.append(u)
+            return []
+        out: list[Proposal] = []
+        if self.customer_upset:
+            harsh = find(tokens(u.text), self.ph.harsh_when_upset)
+            if harsh:
+                out.append(Proposal("soften_wording", "agent", f"you said {_quote(harsh)} to an upset customer", u.end))
+        return out + self._reply(u)
 
     def _repeated_demand(self, u: Utterance, toks: list[str]) -> str | None:
         """The same demand again, or the offer rejected again, within the window (CUES.md:
@@ -128,7 +153,8 @@ class Rules:
         self._demands = [d for d in self._demands if d[1] != kind]
         if rejection:
             return f"customer rejected the offer {len(same) + 1} times: {_quote(rejection)}"
-        return f"customer repeated the same demand {len(same) + 1} times: '{u.text.strip()[:60]}'"
+        # the phrase, not the raw words: this runs before redaction, and a reason is stored
+        return f"customer repeated the same demand {len(same) + 1} times: {_quote(demand)}"
 
     def _agent(self, u: Utterance) -> list[Proposal]:
         out: list[Proposal] = []
@@ -138,11 +164,8 @@ class Rules:
         if find(toks, self.ph.summary):
             self._summaries.append(u.end)
         harsh = find(toks, self.ph.harsh)
-        if self.customer_upset:
-            harsh += find(toks, self.ph.harsh_when_upset)
         if harsh:
             out.append(Proposal("soften_wording", "agent", f"you said {_quote(harsh)}", u.end))
-        out += self._reply(u)
         out += self._pace(u)
         out += self._closing(u, toks)
         return out

@@ -9,12 +9,12 @@ longer than the speech makes the decoder loop, hence the margin and the guard be
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import ctranslate2
 import numpy as np
 
-from coach.events import SAMPLE_RATE, Word
+from coach.events import SAMPLE_RATE, Speaker, Word
+from coach.speech.stt import Transcript
 
 HOP = 160  # mel frame = 10 ms
 FULL_WINDOW = 3000
@@ -33,12 +33,6 @@ def window_frames(n_samples: int, mode: str) -> int:
     speech = n_samples // HOP
     need = speech + max(500, speech // 2)
     return int(min(FULL_WINDOW, max(MIN_WINDOW, -(-need // WINDOW_STEP) * WINDOW_STEP)))
-
-
-@dataclass(frozen=True)
-class Transcript:
-    text: str
-    words: list[Word]
 
 
 def _norm(w: str) -> str:
@@ -74,8 +68,8 @@ class Transcriber:
         self._model = _Windowed(model_path, device="cpu", compute_type=compute_type, cpu_threads=threads)
         self.multilingual = self._model.model.is_multilingual
 
-    def transcribe(self, audio: np.ndarray, offset: float) -> Transcript:
-        """Words with stream times (offset = stream time of audio[0])."""
+    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None) -> Transcript:
+        """Words with stream times (offset = stream time of audio[0]); the speaker does not change how it listens."""
         self._model.frames = window_frames(len(audio), self.window)
         # Whisper's temperature fallback samples; a fixed seed makes the same audio give the same text
         ctranslate2.set_random_seed(0)

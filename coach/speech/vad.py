@@ -87,6 +87,11 @@ class Endpointer:
         self._silent = 0
         self._probs: list[float] = []
 
+    @property
+    def open_start(self) -> float | None:
+        """Stream time at which the speech still going on began (None when silent)."""
+        return self._start * FRAME_S if self.speaking else None
+
     def push(self, probs: np.ndarray) -> Iterator[Segment]:
         for p in probs:
             i = self.frame

@@ -87,7 +87,7 @@ def run_overlay(c: Coaching, announce: str, duration: float | None, linger_s: fl
     app = QApplication.instance() or QApplication([])
     overlay, tray = build(c)
     overlay.show()
-    errors: list[UserError] = []
+    errors: list[BaseException] = []
 
     def work() -> None:
         try:
@@ -96,8 +96,10 @@ def run_overlay(c: Coaching, announce: str, duration: float | None, linger_s: fl
                 c.src.start()
             print(announce, flush=True)
             c.run(duration)
-        except UserError as e:
+        except BaseException as e:  # re-raised on the main thread, so the process exits non-zero
             errors.append(e)
+            if not isinstance(e, UserError) and c.state is not None:
+                c.state.set(health="error", health_text=f"error: {e}"[:80])
 
     worker = threading.Thread(target=work, name="coaching", daemon=True)
     signal.signal(signal.SIGINT, lambda *_: (c.stop.set(), c.src.stop()))

@@ -199,8 +199,9 @@ class Overlay(QWidget):
         self.share.value = s.agent_share
         self.share.band = (0.3, 0.65)
         self.share.text = "–" if s.agent_share is None else f"{s.agent_share:.0%}"
-        dot = {"ok": "#3dae5c", "behind": "#e8a33d", "lost": "#d64541", "loading": "#9aa5b1"}.get(s.health, "#9aa5b1")
-        word = {"ok": "audio OK", "behind": "falling behind", "lost": "device lost", "loading": "loading"}.get(s.health, s.health)
+        dot = {"ok": "#3dae5c", "behind": "#e8a33d", "lost": "#d64541", "error": "#d64541", "loading": "#9aa5b1"}.get(s.health, "#9aa5b1")
+        word = {"ok": "audio OK", "behind": "falling behind", "lost": "device lost", "error": "stopped by an error",
+                "loading": "loading"}.get(s.health, s.health)
         extra = f" · {s.flags} flagged" if s.flags else ""
         self.health.setText(f"<span style='color:{dot}'>●</span> {word}{extra}")
         self.health.setToolTip(s.health_text)

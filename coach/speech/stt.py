@@ -1,0 +1,26 @@
+"""The speech-to-text seam: what the pipeline needs from a recognizer, and nothing more.
+
+The real one is faster-whisper (coach/speech/transcriber.py); tests script one by time so
+rule, ordering and privacy behaviour can be checked in milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from coach.events import Speaker, Word
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    words: list[Word]
+
+
+class SpeechToText(Protocol):
+    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None) -> Transcript:
+        """Words of `audio` (16 kHz mono) with stream times; `offset` is the stream time of audio[0]."""
+        ...
