@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench lint eval install clean package package-test
+.PHONY: demo test test-fast test-asr-variants bench lint eval install clean package package-test
 
 install: $(STAMP)
 
@@ -20,7 +20,17 @@ demo: $(STAMP)
 	$(BIN)/coach demo $(CALL)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m slow
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# The recognizer hears other words on other CPUs (int8 kernels differ): the whole-call tests
+# must pass whatever the exact transcript, so run them with other kernels too.
+test-asr-variants: $(STAMP)
+	COACH_SET='model.compute_type="float32"' $(BIN)/python -m pytest -q -m slow
+	COACH_SET='model.compute_type="int8_float32"' $(BIN)/python -m pytest -q -m slow
 
 eval: $(STAMP)
 	$(BIN)/python tools/eval.py

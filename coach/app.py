@@ -57,7 +57,10 @@ def load_settings(opts: Options) -> tuple[Settings, Path]:
         s.model.name = opts.model
     if opts.encoder_window:
         s.model.encoder_window = opts.encoder_window
-    for assignment in opts.overrides or []:
+    # COACH_SET="KEY=VALUE;KEY=VALUE" is --set for every command of a shell or test run
+    # (make test-asr-variants runs the suite with other compute types this way)
+    env = [a for a in os.environ.get("COACH_SET", "").split(";") if a.strip()]
+    for assignment in [*env, *(opts.overrides or [])]:
         settings_mod.override(s, assignment)
     return settings_mod.validate(s), data
 

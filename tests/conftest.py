@@ -46,11 +46,20 @@ def model_path() -> str:
     return str(resolve_model("tiny.en", [], allow_download=False).path)
 
 
+def compute_type() -> str:
+    """int8 unless COACH_SET picks another (make test-asr-variants: other kernels, other words)."""
+    for a in os.environ.get("COACH_SET", "").split(";"):
+        key, _, value = a.partition("=")
+        if key.strip() == "model.compute_type":
+            return value.strip().strip('"')
+    return "int8"
+
+
 @pytest.fixture(scope="session")
 def transcriber(model_path: str):
     from coach.speech.transcriber import Transcriber
 
-    return Transcriber(model_path)
+    return Transcriber(model_path, compute_type=compute_type())
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +83,14 @@ def analyzed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path):
 
 def truth(rendered: Path, name: str) -> dict:
     return json.loads((rendered / f"{name}.truth.json").read_text())
+
+
+# The fast tier (`make test-fast`, first in `make test`) runs without the speech model, the
+# sound server or a display server; whatever needs them is marked slow here, by what it uses.
+SLOW_FIXTURES = {"transcriber", "model_path", "analyzed", "rendered", "payment_call", "pulse", "xvfb"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

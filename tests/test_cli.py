@@ -102,6 +102,7 @@ def test_demo_headless_prints_cues_as_they_fire(tmp_path: Path, rendered: Path):
     assert "done:" in r.stdout
 
 
+@pytest.mark.slow
 def test_demo_default_sample_runs(tmp_path: Path):
     r = coach("demo", "--speed", "8", "--no-audio", data_dir=tmp_path)
     assert r.returncode == 0, r.stderr

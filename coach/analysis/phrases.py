@@ -6,6 +6,14 @@ match with light fuzziness (difflib ratio >= 0.8: "frustrating" ~ "frustratin",
 exactly the difference that matters. A match right after a negator ("i don't
 understand", "you don't need to") does not count, unless the phrase itself starts with
 one ("not my problem"). Contractions are expanded first so "i'm sorry" = "i am sorry".
+
+Words also match by sound, because the recognizer spells what it thinks it heard and
+another CPU's kernels hear other words (tests/data/mishearings.json holds what tiny.en
+really produced): "come down" ~ "calm down", "free digit" ~ "three digit". The sound
+key is Metaphone (jellyfish) with 'th' folded into 'f'. Equal keys match for words of
+four letters or more; in a phrase of several words, one word may also be one sound
+apart ("come" KM ~ "calm" KLM) when the rest match as written. Negators never match by
+sound.
 """
 
 from __future__ import annotations
@@ -14,6 +22,8 @@ import re
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 from functools import lru_cache
+
+import jellyfish
 
 NEGATORS = frozenset("not never don't dont doesn't didn't isn't wasn't can't cannot won't wouldn't shouldn't".split())
 _CONTRACTIONS = [
@@ -44,13 +54,46 @@ def tokens(text: str) -> list[str]:
     return " ".join(_BARE.get(w, w) for w in re.sub(r"[^\w ]+", " ", t.replace("'", "")).split()).split()
 
 
-@lru_cache(maxsize=4096)
-def _word_match(a: str, b: str) -> bool:
+EXACT, SPELLED, SOUNDS, SOUNDS_NEAR = 0, 1, 2, 3  # how a heard word matched a phrase word
+
+
+@lru_cache(maxsize=8192)
+def sound_key(word: str) -> str:
+    """Metaphone with 'th' folded into 'f': "three" and "free" share FR (so do "thirty" and "forty": this
+    key is for phrases, never for reading numbers)."""
+    return jellyfish.metaphone(word).replace("0", "F")
+
+
+@lru_cache(maxsize=8192)
+def _word_match(a: str, b: str) -> int | None:
+    """How heard word b matches phrase word a (one of the constants above), or None."""
     if a == b or a == "*":
-        return True
-    if len(a) < 5 or len(b) < 4:
-        return False
-    return SequenceMatcher(None, a, b).ratio() >= 0.8
+        return EXACT
+    if len(a) >= 5 and len(b) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.8:
+        return SPELLED
+    if len(a) < 4 or len(b) < 4 or a in NEGATORS_EXPANDED or b in NEGATORS_EXPANDED or not (a.isalpha() and b.isalpha()):
+        return None
+    ka, kb = sound_key(a), sound_key(b)
+    if ka == kb and len(ka) >= 2:
+        return SOUNDS
+    if min(len(ka), len(kb)) >= 2 and ka[0] == kb[0] and jellyfish.levenshtein_distance(ka, kb) == 1:
+        return SOUNDS_NEAR
+    return None
+
+
+def _phrase_match(ph: tuple[str, ...], heard: list[str]) -> bool:
+    kinds = []
+    for w, h in zip(ph, heard):
+        k = _word_match(w, h)
+        if k is None:
+            return False
+        kinds.append(k)
+    if SOUNDS_NEAR in kinds:
+        # one word a sound apart, inside a phrase whose other words are as written
+        return len(ph) >= 2 and kinds.count(SOUNDS_NEAR) == 1 and all(k in (EXACT, SOUNDS_NEAR) for k in kinds)
+    if SOUNDS in kinds and len(ph) == 1:
+        return len(sound_key(ph[0])) >= 3  # a lone word needs a distinctive sound
+    return True
 
 
 @lru_cache(maxsize=1024)
@@ -67,7 +110,7 @@ def find(text_tokens: list[str], phrases: Iterable[str]) -> list[str]:
             continue
         negated_phrase = ph[0] in NEGATORS_EXPANDED
         for i in range(len(text_tokens) - len(ph) + 1):
-            if all(_word_match(w, text_tokens[i + k]) for k, w in enumerate(ph)):
+            if _phrase_match(ph, text_tokens[i:i + len(ph)]):
                 before = text_tokens[max(0, i - 2):i]
                 if not negated_phrase and any(b in NEGATORS_EXPANDED for b in before):
                     continue
