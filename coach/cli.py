@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     # faster-whisper and onnxruntime log to the root logger; a user sees our lines only
     logging.basicConfig(level=logging.WARNING if os.environ.get("COACH_DEBUG") else logging.ERROR)
+    # our own records go to the log file, not the terminal: the console says what matters in one line
+    coach_log = logging.getLogger("coach")
+    coach_log.propagate = bool(os.environ.get("COACH_DEBUG"))
+    coach_log.addHandler(logging.NullHandler())
     args = _parser().parse_args(argv)
     from coach import app  # heavy imports after argument errors have had their chance
 
@@ -108,4 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("coach: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a fault, not bad input: one line here, the traceback in the log
+        logging.getLogger("coach").error("%s failed", args.command, exc_info=True)
+        print(f"coach: error: {e}", file=sys.stderr)
+        return 1
     return 2

@@ -1,0 +1,119 @@
+"""A runner that cannot hang: a failing worker is reported at once and nothing blocks on it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import DATA, ROOT
+from fakes import ScriptedTranscriber
+
+from coach.audio.file_source import FileSource
+from coach.events import AudioChunk, Flag
+from coach.pipeline import Pipeline
+from coach.runner import RunnerStopped, ThreadedRunner
+from coach.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def call(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("call")
+    subprocess.run([sys.executable, str(ROOT / "tools/render_calls.py"), str(out), str(DATA / "scenarios_payment.json"),
+                    "p1_card_payment"], check=True, capture_output=True)
+    return out / "p1_card_payment.wav", out / "p1_card_payment.truth.json"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def runner_for(truth: Path, fail_on: int | None = None, inbox: int = 300) -> tuple[ThreadedRunner, list[BaseException]]:
+    clock = Clock()
+    p = Pipeline(Settings(), ScriptedTranscriber.from_truth(truth, fail_on=fail_on), ["agent", "customer"], clock)
+    seen: list[BaseException] = []
+    return ThreadedRunner(p, inbox_size=inbox, on_error=seen.append), seen
+
+
+def test_pipeline_error_at_chunk_n_is_reported_at_once_and_close_returns(call: tuple[Path, Path]):
+    r, seen = runner_for(call[1], inbox=20)  # a demo's blocking put, on a queue that fills
+    feed = r.p.feed
+    n = [0]
+
+    def feed_then_fail(chunk: AudioChunk):  # noqa: ANN202
+        n[0] += 1
+        if n[0] == 50:
+            raise ValueError("pipeline broke at chunk 50")
+        return feed(chunk)
+
+    r.p.feed = feed_then_fail  # type: ignore[method-assign]
+    r.start()
+    with pytest.raises(RunnerStopped):
+        for chunk in FileSource(str(call[0])).chunks():  # must not hang on a dead worker
+            r.put(chunk)
+    assert [str(e) for e in seen] == ["pipeline broke at chunk 50"]
+    t = time.monotonic()
+    with pytest.raises(ValueError, match="chunk 50"):
+        r.close()
+    assert time.monotonic() - t < 1.0
+
+
+def test_recognizer_error_on_job_k_stops_coaching_loudly(call: tuple[Path, Path]):
+    r, seen = runner_for(call[1], fail_on=2, inbox=20)
+    r.start()
+    with pytest.raises(RunnerStopped):
+        for chunk in FileSource(str(call[0])).chunks():
+            r.put(chunk)
+            r.p.clock.t = chunk.t1  # type: ignore[attr-defined]
+    assert len(seen) == 1 and "decode 2" in str(seen[0])
+    t = time.monotonic()
+    with pytest.raises(RuntimeError, match="decode 2"):
+        r.close()
+    assert time.monotonic() - t < 1.0
+
+
+def test_a_flag_while_the_audio_queue_is_full_does_not_block(call: tuple[Path, Path]):
+    r, _ = runner_for(call[1], inbox=5)
+    gate = threading.Event()
+    feed = r.p.feed
+    r.p.feed = lambda chunk: (gate.wait(), feed(chunk))[1]  # type: ignore[method-assign]
+    r.start()
+    silence = {"agent": np.zeros(1600, np.float32), "customer": np.zeros(1600, np.float32)}
+    for i in range(6):  # the worker holds one, five fill the queue
+        r.put(AudioChunk(i * 0.1, silence))
+    assert r.inbox.audio_waiting() == 5
+    t = time.monotonic()
+    r.put_flag(Flag(0.0, 1.0, "flagged by the agent", "user"))
+    assert time.monotonic() - t < 0.1
+    dropping = ThreadedRunner(r.p, inbox_size=1, drop=True)
+    dropping.inbox.put_audio(AudioChunk(0.0, silence))
+    assert dropping.put(AudioChunk(0.1, silence)) is False and dropping.dropped_chunks == 1  # live drops, never waits
+    gate.set()
+    r.close(timeout=5)
+    assert [f.by for f in r.p.flags] == ["user"]
+
+
+@pytest.mark.slow  # loads the speech model before the first chunk
+def test_analysis_error_exits_non_zero_with_one_line(tmp_path: Path, call: tuple[Path, Path]):
+    """Through the real CLI: a session whose analysis fails says so on one line and exits 1."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\n"
+        "from coach import cli, pipeline\n"
+        "def broken(self, chunk): raise OSError('simulated analysis failure')\n"
+        "pipeline.Pipeline.feed = broken\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n")
+    r = subprocess.run([sys.executable, str(script), "demo", str(call[0]), "--speed", "8", "--no-audio", "--headless",
+                        "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "simulated analysis failure" in r.stderr and "Traceback" not in r.stderr
+    assert json.dumps(r.stderr).count("\\n") <= 3
