@@ -253,3 +253,18 @@ def test_a_polite_apology_is_not_an_emotion():
     r = rules()
     feed(r, utt("customer", "sorry i think i gave you the wrong postcode earlier", 0, 4))
     assert feed(r, utt("agent", "that is not a problem at all what is the right one", 5, 8)) == []
+
+
+# -- latency runs from the words, not the end of the utterance --------------------------------------
+
+def test_harsh_words_early_in_a_long_turn_date_the_cue_from_the_words():
+    u = utt("agent", "calm down please and let me look at the account while you wait for a moment sir", 10.0, 20.0)
+    [p] = [p for p in rules().on_decoded(u) if p.id == "soften_wording"]
+    assert p.evidence_end == pytest.approx(u.words[1].end) and p.evidence_end < 12.0
+
+
+def test_escalation_words_date_the_cue_from_the_phrase_that_made_them_enough():
+    u = utt("customer", "i want to speak to your supervisor this is unacceptable and then i will explain it all to them slowly", 30.0, 45.0)
+    [p] = [p for p in rules().on_decoded(u) if p.id == "customer_escalating"]
+    unacceptable = next(w for w in u.words if w.w == "unacceptable")
+    assert p.evidence_end == pytest.approx(unacceptable.end) and p.evidence_end < 45.0

@@ -19,11 +19,13 @@ sound.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 from functools import lru_cache
 
 import jellyfish
+
+from coach.events import Word
 
 NEGATORS = frozenset("not never don't dont doesn't didn't isn't wasn't can't cannot won't wouldn't shouldn't".split())
 _CONTRACTIONS = [
@@ -101,8 +103,8 @@ def _phrase(p: str) -> tuple[str, ...]:
     return tuple("*" if w == "wildcardword" else w for w in tokens(p.replace("*", " wildcardword ")))
 
 
-def find(text_tokens: list[str], phrases: Iterable[str]) -> list[str]:
-    """The phrases that occur (fuzzily, not negated) in the token list."""
+def find_at(text_tokens: list[str], phrases: Iterable[str]) -> list[tuple[str, int]]:
+    """The phrases that occur (fuzzily, not negated), each with the index of its last token (first occurrence)."""
     found = []
     for p in phrases:
         ph = _phrase(p)
@@ -114,9 +116,26 @@ def find(text_tokens: list[str], phrases: Iterable[str]) -> list[str]:
                 before = text_tokens[max(0, i - 2):i]
                 if not negated_phrase and any(b in NEGATORS_EXPANDED for b in before):
                     continue
-                found.append(p)
+                found.append((p, i + len(ph) - 1))
                 break
     return found
+
+
+def find(text_tokens: list[str], phrases: Iterable[str]) -> list[str]:
+    """The phrases that occur (fuzzily, not negated) in the token list."""
+    return [p for p, _ in find_at(text_tokens, phrases)]
+
+
+def said_at(words: Sequence[Word], phrases: Iterable[str]) -> dict[str, float]:
+    """The phrases said in these timed words, each with the stream time its last word ended:
+    a cue's latency runs from there, not from the end of the utterance."""
+    toks: list[str] = []
+    owner: list[int] = []
+    for k, w in enumerate(words):
+        for t in tokens(w.w):
+            toks.append(t)
+            owner.append(k)
+    return {p: words[owner[j]].end for p, j in find_at(toks, phrases)}
 
 
 def has(text: str, phrases: Iterable[str]) -> list[str]:

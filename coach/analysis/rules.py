@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from coach.analysis.acoustics import Baseline, semitones
 from coach.analysis.engine import Proposal
-from coach.analysis.escalation import Arousal, assess
+from coach.analysis.escalation import PHRASE_CAP, Arousal, Assessment, assess, phrase_hits
 from coach.analysis.pace import PaceTracker, Stretch
-from coach.analysis.phrases import content_words, find, tokens
+from coach.analysis.phrases import content_words, find, said_at, tokens
 from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import Interruption, TurnTracker
 from coach.events import SPEAKERS, Utterance
@@ -103,7 +103,7 @@ class Rules:
         self._upset[(u.speaker, u.start)] = a.score >= 0.3 or bool(emotion) or mood <= es.negative_sentiment
         if a.score >= es.score_threshold:
             self.escalated_at, self.turns_since_escalation = u.end, 0
-            out.append(Proposal("customer_escalating", "customer", "; ".join(a.reasons), u.end))
+            out.append(Proposal("customer_escalating", "customer", "; ".join(a.reasons), self._escalation_evidence_end(u, a)))
         elif self.escalated_at is not None:
             self.turns_since_escalation += 1
             cs = self.s.customer_calming
@@ -129,10 +129,25 @@ class Rules:
             return []
         out: list[Proposal] = []
         if self.customer_upset:
-            harsh = find(tokens(u.text), self.ph.harsh_when_upset)
+            harsh = said_at(u.words, self.ph.harsh_when_upset)
             if harsh:
-                out.append(Proposal("soften_wording", "agent", f"you said {_quote(harsh)} to an upset customer", u.end))
+                out.append(Proposal("soften_wording", "agent", f"you said {_quote(list(harsh))} to an upset customer",
+                                    min(harsh.values())))
         return out + self._reply(u)
+
+    def _escalation_evidence_end(self, u: Utterance, a: Assessment) -> float:
+        """When the words alone were enough, the evidence ended with the phrase that made them
+        enough; otherwise it needed the whole turn (its sentiment, its voice)."""
+        es = self.s.customer_escalating
+        hits = dict(phrase_hits(u.text, self.ph))
+        if min(PHRASE_CAP, sum(hits.values())) < es.score_threshold:
+            return u.end
+        total = 0.0
+        for p, t in sorted(said_at(u.words, hits).items(), key=lambda kv: kv[1]):
+            total += hits[p]
+            if min(PHRASE_CAP, total) >= es.score_threshold:
+                return t
+        return u.end
 
     def _repeated_demand(self, u: Utterance, toks: list[str]) -> str | None:
         """The same demand again, or the offer rejected again, within the window (CUES.md:
@@ -163,9 +178,9 @@ class Rules:
             self._hold_at = u.end
         if find(toks, self.ph.summary):
             self._summaries.append(u.end)
-        harsh = find(toks, self.ph.harsh)
+        harsh = said_at(u.words, self.ph.harsh)
         if harsh:
-            out.append(Proposal("soften_wording", "agent", f"you said {_quote(harsh)}", u.end))
+            out.append(Proposal("soften_wording", "agent", f"you said {_quote(list(harsh))}", min(harsh.values())))
         out += self._pace(u)
         out += self._closing(u, toks)
         return out
