@@ -20,7 +20,7 @@ from coach.audio.devices import InputDevice
 from coach.audio.file_source import FileSource, SourceInfo
 from coach.console import Console
 from coach.errors import UserError
-from coach.events import Cue, Flag, Speaker, Utterance
+from coach.events import Cue, Flag, Partial, Speaker, Utterance
 from coach.live_state import LiveState
 from coach.pipeline import Event, Pipeline
 from coach.runner import RunnerStopped, SimClock, SimulatedRunner, ThreadedRunner
@@ -270,7 +270,10 @@ class Coaching:
                                         p.rules.pace["agent"].recent(self.s.cues.slow_down.window_s)[0], p.turns.share("agent")[0])
             elif isinstance(e, Flag):
                 self.state.on_flag(e)
-        self.snapshot()
+            elif isinstance(e, Partial):
+                self.state.on_partial(e)
+        if not isinstance(e, Partial):
+            self.snapshot()
 
     def snapshot(self, force: bool = False) -> None:
         if self.session is None or self.pipe is None or self.runner is None or not (force or self.session.due()):
@@ -340,7 +343,8 @@ class Coaching:
                     except RunnerStopped:
                         break  # close() below raises the error that stopped it
                 lag = self.runner.lag_s() if self.live else max(0.0, self.src.now() - self.pipe.position)
-                self.console.progress(chunk.t1, duration, lag, dropped=self.runner.dropped_chunks * 0.1)
+                self.console.progress(chunk.t1, duration, lag, dropped=self.runner.dropped_chunks * 0.1,
+                                      partials_skipped=self.pipe.partials_dropped)
                 if self.state is not None:
                     self._health(chunk.t1, lag)
         finally:

@@ -42,10 +42,13 @@ class Console:
     def notice(self, text: str) -> None:
         self._line(f"  * {text}")
 
-    def progress(self, position: float, duration: float | None, lag: float, every: float = 10.0, dropped: float = 0.0) -> None:
+    def progress(self, position: float, duration: float | None, lag: float, every: float = 10.0, dropped: float = 0.0,
+                 partials_skipped: int = 0) -> None:
         """On a terminal: one line rewritten in place; in a log: a line every `every` seconds."""
         total = f" / {clock(duration)}" if duration else ""
         text = f"position {clock(position)}{total}  lag {lag:.1f} s" + (f"  dropped {dropped:.1f} s (behind)" if dropped else "")
+        if partials_skipped:  # under load, early words are the first thing given up
+            text += f"  early-word decodes skipped {partials_skipped}"
         if self.tty:
             self.out.write("\r\x1b[K" + text)
             self.out.flush()

@@ -36,6 +36,17 @@ class Word:
     start: float
     end: float
     p: float = 1.0
+    t_ready: float | None = None  # stream time its text was first committed (by a partial decode), if before the final
+
+
+@dataclass(frozen=True)
+class Partial:
+    """Words of speech still going on, committed by agreement between partial decodes.
+    In memory only (the overlay's transcript, phrase cues); the final decode replaces them."""
+
+    speaker: Speaker
+    start: float  # of the utterance they belong to
+    words: list[Word]
 
 
 @dataclass

@@ -7,12 +7,13 @@ GUI thread takes a snapshot 30 times a second and never waits on audio or the mo
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 
 from coach.analysis.catalog import CATALOG
-from coach.events import Cue, Flag, Utterance
+from coach.events import Cue, Flag, Partial, Utterance
 
 
 @dataclass
@@ -37,11 +38,12 @@ class LiveState:
         self._lock = threading.Lock()
         self._s = Snapshot(wpm_limit=wpm_limit)
         self._lines: deque[tuple[str, str]] = deque(maxlen=lines)
+        self._open: dict[str, str] = {}  # words of speech still going on, per speaker (partial decodes)
 
     def snapshot(self) -> Snapshot:
         with self._lock:
             snap = copy.copy(self._s)
-            snap.transcript = list(self._lines)
+            snap.transcript = (list(self._lines) + [(sp, text + " …") for sp, text in self._open.items()])[-self._lines.maxlen:]
             return snap
 
     def set(self, **values: object) -> None:
@@ -58,8 +60,15 @@ class LiveState:
                 return
             self._s.cue, self._s.cue_at = cue, cue.t
 
+    def on_partial(self, p: Partial) -> None:
+        """Committed words of speech still going on. Not yet redacted (that needs the whole
+        utterance in order), so every digit and number word is hidden on screen."""
+        with self._lock:
+            self._open[p.speaker] = " ".join("•" if _numberish(w.w) else w.w for w in p.words)
+
     def on_utterance(self, u: Utterance, escalation: float | None, agent_wpm: float | None, agent_share: float | None) -> None:
         with self._lock:
+            self._open.pop(u.speaker, None)
             self._lines.append((u.speaker, u.text))
             if escalation is not None:
                 prev = self._s.escalation or 0.0
@@ -73,3 +82,13 @@ class LiveState:
     def on_flag(self, flag: Flag) -> None:
         with self._lock:
             self._s.flags += 1
+
+
+_NUMBER_WORDS = frozenset("zero oh o nought one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                          "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred "
+                          "double triple for to too ate free won".split())
+
+
+def _numberish(word: str) -> bool:
+    w = re.sub(r"[^\w]", "", word.lower())
+    return any(c.isdigit() for c in w) or w in _NUMBER_WORDS or "-" in word and any(x in _NUMBER_WORDS for x in word.lower().split("-"))

@@ -23,9 +23,10 @@ from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import TurnTracker
 from coach.audio.history import History
 from coach.conversation import Conversation
-from coach.events import SAMPLE_RATE, SPEAKERS, AudioChunk, CallMetrics, Cue, Flag, Speaker, SpeakerMetrics, Utterance
+from coach.events import SAMPLE_RATE, SPEAKERS, AudioChunk, CallMetrics, Cue, Flag, Partial, Speaker, SpeakerMetrics, Utterance
 from coach.privacy.redact import CARD, redact
 from coach.settings import Settings
+from coach.speech.agreement import Agreement
 from coach.speech.stt import SpeechToText, Transcript
 from coach.speech.transcriber import silence_check
 from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
@@ -36,18 +37,20 @@ HISTORY_S = 60
 FLAG_BEFORE_S = 10.0  # an automatic flag covers the lead-up ...
 FLAG_AFTER_S = 20.0  # ... and what the agent did next
 
-Event = Utterance | Cue | Flag
+Event = Utterance | Partial | Cue | Flag
 
 
 @dataclass(order=True)
 class Job:
-    """One finished utterance waiting for ASR; customers first, then oldest first."""
+    """One finished utterance waiting for ASR; customers first, then oldest first; partial
+    decodes of speech still going on after every final."""
 
     key: tuple[int, int, int]
     speaker: Speaker = field(compare=False)
     segment: Segment = field(compare=False)
     audio: np.ndarray = field(compare=False, repr=False)
     available_at: float = field(compare=False)  # stream time when the endpointer finished it
+    partial: bool = field(default=False, compare=False)  # a re-decode of speech still going on
 
 
 class Pipeline:
@@ -81,6 +84,12 @@ class Pipeline:
         self.utterances: list[Utterance] = []  # redacted, in time order: what may be shown and stored
         self.flags: list[Flag] = []
         self.decode_s: list[float] = []
+        self.partial_decode_s: list[float] = []
+        self.partials_dropped = 0  # partial decodes skipped: superseded, too late, or behind
+        self._partial_every = int(settings.model.partial_every_s * SAMPLE_RATE)
+        # by (speaker, start sample): after a forced cut the next part starts while the first awaits its final
+        self._agree: dict[tuple[Speaker, int], Agreement] = {}
+        self._next_partial: dict[Speaker, int] = {}
         self._seq = itertools.count()
         self.position = 0.0
 
@@ -116,6 +125,8 @@ class Pipeline:
         for s in self.speakers:
             self._probs[s] = self._probs[s][n:]
             self.conversation.heard(s, self._ep[s].frame * FRAME_S, self._ep[s].open_start)
+            if self._partial_every:
+                jobs += self._partial(s)
         self.position = chunk.t1
         self._release()  # VAD progress alone can show that nothing earlier is coming
         return jobs
@@ -131,6 +142,30 @@ class Pipeline:
         """Every decode is in: release the rest of the conversation."""
         self._release(final=True)
 
+    def _partial(self, s: Speaker) -> list[Job]:
+        """A partial decode of `s`'s open utterance, when another `partial_every_s` of it has arrived."""
+        ep = self._ep[s]
+        if ep.open_start is None:
+            return []
+        start, now = round(ep.open_start * SAMPLE_RATE), ep.frame * FRAME
+        if (s, start) not in self._agree:
+            # forget utterances whose final never came (too short to decode, or dropped under load)
+            for key in [k for k in self._agree if k[0] == s and k[1] < start - 30 * SAMPLE_RATE]:
+                del self._agree[key]
+            self._agree[(s, start)] = Agreement(start)
+            self._next_partial[s] = start + max(self._partial_every, SAMPLE_RATE)  # a second of speech at least
+        if now < self._next_partial[s]:
+            return []
+        self._next_partial[s] = now + self._partial_every
+        audio = self._hist[s].read(max(0, start - PAD_BEFORE), now)
+        return [Job((2, now, next(self._seq)), s, Segment(start, now, now), audio, self.clock(), partial=True)]
+
+    def partial_wanted(self, job: Job) -> bool:
+        """Is the utterance this partial decode is for still going on? (Else its final is coming.)"""
+        open_start = self._ep[job.speaker].open_start
+        return (job.speaker, job.segment.start) in self._agree and open_start is not None \
+            and round(open_start * SAMPLE_RATE) == job.segment.start
+
     def _job(self, s: Speaker, seg: Segment) -> Job:
         audio = self._hist[s].read(max(0, seg.start - PAD_BEFORE), seg.end + PAD_AFTER)
         pri = 0 if s == "customer" else 1
@@ -145,13 +180,16 @@ class Pipeline:
             return Transcript("", [])
         t = time.perf_counter()
         offset = max(0, job.segment.start - PAD_BEFORE) / SAMPLE_RATE
-        tr = self.transcriber.transcribe(job.audio, offset, job.speaker)
-        self.decode_s.append(time.perf_counter() - t)
+        tr = self.transcriber.transcribe(job.audio, offset, job.speaker, partial=job.partial)
+        (self.partial_decode_s if job.partial else self.decode_s).append(time.perf_counter() - t)
         return tr
 
     def complete(self, job: Job, tr: Transcript | None) -> Utterance | None:
         """A decode arrived (None: skipped under load). Rules about this speaker's own words
         run at once; the conversation then releases what is now known to be in time order."""
+        if job.partial:
+            self._complete_partial(job, tr)
+            return None
         u = self._utterance(job, tr) if tr is not None and tr.words else None
         self.conversation.decoded(job.key[2], u)
         if u is not None:
@@ -159,12 +197,27 @@ class Pipeline:
         self._release()
         return u
 
+    def _complete_partial(self, job: Job, tr: Transcript | None) -> None:
+        """Commit what two partial decodes in a row agree on; phrase cues may fire on it at once."""
+        ag = self._agree.get((job.speaker, job.segment.start))
+        if tr is None or ag is None:
+            self.partials_dropped += 1  # skipped, or the utterance ended while it was decoding
+            return
+        if ag.update(tr.words, self.clock()):
+            words = list(ag.committed)
+            self.on_event(Partial(job.speaker, round(ag.start / SAMPLE_RATE, 3), words))
+            self._propose(self.rules.on_words(job.speaker, ag.start / SAMPLE_RATE, words))
+
     def _utterance(self, job: Job, tr: Transcript) -> Utterance:
         seg = job.segment
         # VAD bounds, not word times: Whisper puts the first word's start in the padding
         start, end = seg.start / SAMPLE_RATE, seg.end / SAMPLE_RATE
+        words = tr.words
+        ag = self._agree.pop((job.speaker, seg.start), None)
+        if ag is not None:
+            words = ag.stamp(words)  # words shown earlier keep the time they were shown
         u = Utterance(
-            speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=tr.text, words=tr.words,
+            speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=tr.text, words=words,
             wpm=_round(rate(len(tr.words), end - start)), t_ready=round(self.clock(), 3),
         )
         if job.speaker == "customer":

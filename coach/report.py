@@ -26,8 +26,8 @@ def percentile(values: list[float], q: float) -> float | None:
 def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, cpu_s: float) -> dict[str, Any]:
     cue_lat = [c.latency_s for c in p.engine.fired]
     text_lat = [max(0.0, u.t_ready - u.end) for u in p.utterances]
-    # a word's text exists once its utterance is decoded (one decode per utterance)
-    word_lat = [max(0.0, u.t_ready - w.end) for u in p.utterances for w in u.words]
+    # a word's text exists once a partial decode committed it, or else once its utterance was decoded
+    word_lat = [max(0.0, (w.t_ready if w.t_ready is not None else u.t_ready) - w.end) for u in p.utterances for w in u.words]
     m = p.metrics()
     return {
         "schema": SCHEMA,
@@ -36,7 +36,8 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
         "model": model,
         "utterances": [
             {"speaker": u.speaker, "start": u.start, "end": u.end, "text": u.text,
-             "words": [{"w": w.w, "start": w.start, "end": w.end, "t_ready": u.t_ready} for w in u.words],
+             "words": [{"w": w.w, "start": w.start, "end": w.end, "t_ready": w.t_ready if w.t_ready is not None else u.t_ready}
+                       for w in u.words],
              "sentiment": u.sentiment, "wpm": u.wpm, "loudness_db": u.loudness_db, "t_ready": u.t_ready}
             for u in p.utterances
         ],
@@ -61,6 +62,9 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
             "word_latency_p95_s": percentile(word_lat, 95),
             "decodes": len(p.decode_s),
             "decode_p50_s": percentile(p.decode_s, 50),
+            "partial_decodes": len(p.partial_decode_s),
+            "partial_decode_p50_s": percentile(p.partial_decode_s, 50),
+            "partials_dropped": p.partials_dropped,
         },
     }
 

@@ -60,13 +60,21 @@ class SimulatedRunner:
         for chunk in chunks:
             self._advance(chunk.t1)
             self.clock.start(chunk.t1)  # a chunk is processed once all of it has arrived
-            self._pending += self.p.feed(chunk)
+            self._add(self.p.feed(chunk))
             if self.progress:
                 self.progress(chunk.t1)
         self.clock.start(self.p.position)
-        self._pending += self.p.finish()
+        self._add(self.p.finish())
         self._advance(float("inf"))
         self.p.drain()
+
+    def _add(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            if job.partial:  # a newer partial of the same speech supersedes one still waiting
+                stale = [j for j in self._pending if j.partial and j.speaker == job.speaker]
+                self.p.partials_dropped += len(stale)
+                self._pending = [j for j in self._pending if j not in stale]
+            self._pending.append(job)
 
     def _advance(self, until: float) -> None:
         """Run the decoder's timeline up to stream time `until`, in order."""
@@ -87,8 +95,14 @@ class SimulatedRunner:
             job = min(j for j in self._pending if j.available_at <= start)
             self._pending.remove(job)
             self.clock.start(start)
+            if job.partial and not self.p.partial_wanted(job):
+                self.p.partials_dropped += 1  # its speech ended meanwhile: the final decode says it all
+                continue
             tr = self.p.transcribe(job)
             self._inflight = _Inflight(job, tr, self.clock())
+
+
+PARTIAL_MAX_AGE_S = 1.0  # a partial decode that waited longer than this is skipped: the next one is due
 
 
 class RunnerStopped(RuntimeError):
@@ -167,10 +181,19 @@ class _JobQueue:
         self._last = False  # no more jobs will come
         self._closed = False
 
-    def put(self, job: Job) -> None:
+    def put(self, job: Job) -> int:
+        """Queue a job; a partial supersedes the same speaker's partial still waiting. Returns how many it superseded."""
         with self._cv:
+            superseded = 0
+            if job.partial:
+                kept = [j for j in self._heap if not (j.partial and j.speaker == job.speaker)]
+                superseded = len(self._heap) - len(kept)
+                if superseded:
+                    self._heap = kept
+                    heapq.heapify(self._heap)
             heapq.heappush(self._heap, job)
             self._cv.notify()
+            return superseded
 
     def last(self) -> None:
         with self._cv:
@@ -279,7 +302,7 @@ class ThreadedRunner:
             item = self.inbox.get()
             if isinstance(item, AudioChunk):
                 for job in self.p.feed(item):
-                    self.jobs.put(job)
+                    self.p.partials_dropped += self.jobs.put(job)
             elif isinstance(item, _Decoded):
                 self.p.complete(item.job, item.transcript)
             elif isinstance(item, Flag):
@@ -295,6 +318,9 @@ class ThreadedRunner:
 
     def _decode(self) -> None:
         while (job := self.jobs.get()) is not None:
+            if job.partial and (not self.p.partial_wanted(job) or self.p.clock() - job.available_at > PARTIAL_MAX_AGE_S):
+                self.inbox.put_control(_Decoded(job, None))  # speech ended, or too late to be news: the first thing dropped
+                continue
             if self.drop and self.p.clock() - job.available_at > self.max_text_age_s:
                 self.dropped_utterances += 1  # stale: decoding it would only delay fresher speech
                 log.warning("falling behind: skipped transcribing a %s utterance %.0f s old", job.speaker, self.p.clock() - job.available_at)

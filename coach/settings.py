@@ -38,6 +38,8 @@ class ModelSettings:
     compute_type: str = opt("int8", "int8 ~20 % faster than float32 on CPU, same text (FACTS.md)")
     threads: int = opt(2, "2 beat 1 by ~1.4x on a 2-core machine (FACTS.md)")
     encoder_window: str = opt("auto", "auto: window sized to the utterance (1.4-1.7x faster, see make bench); full: Whisper's 30 s")
+    partial_every_s: float = opt(1.0, "re-decode speech still going on every this many seconds, so cues need not wait for the "
+                                      "speaker to stop (0 = off; see make bench for word latency and CPU)")
 
 
 @dataclass

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 REAL_CALL = DATA / "auto_repairs_49_stereo.flac"
 SCENARIO_FILES = [DATA / "scenarios.json", DATA / "scenarios_coach.json", DATA / "scenarios_holdout.json",
-                  DATA / "scenarios_holdout2.json", ROOT / "assets" / "sample_call.json"]
+                  DATA / "scenarios_holdout2.json", DATA / "scenarios_streaming.json", ROOT / "assets" / "sample_call.json"]
 
 
 def scenario_names() -> list[str]:

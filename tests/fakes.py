@@ -35,7 +35,7 @@ class ScriptedTranscriber:
     def from_truth(cls, path: Path, **kw: object) -> ScriptedTranscriber:
         return cls(json.loads(Path(path).read_text())["turns"], **kw)  # type: ignore[arg-type]
 
-    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None) -> Transcript:
+    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False) -> Transcript:
         with self._lock:
             self.calls.append((speaker or "", offset))
             n = len(self.calls)

@@ -85,7 +85,9 @@ def run(call: Path, truth: Path, runner: type[SimulatedRunner], delay: dict[str,
     src = FileSource(str(call))
     clock = CostClock()
     stt = ScriptedTranscriber.from_truth(truth, delay_s=delay, spend=clock.spend)
-    p = Pipeline(Settings(), stt, list(src.info.speakers), clock)
+    s = Settings()
+    s.model.partial_every_s = 0.0  # this test is about the order of final decodes
+    p = Pipeline(s, stt, list(src.info.speakers), clock)
     order: list[str] = []
     complete = p.complete
 

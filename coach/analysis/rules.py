@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 
 from coach.analysis.acoustics import Baseline, semitones
 from coach.analysis.engine import Proposal
-from coach.analysis.escalation import PHRASE_CAP, Arousal, Assessment, assess, phrase_hits
+from coach.analysis.escalation import PHRASE_CAP, Arousal, assess, phrase_hits
 from coach.analysis.pace import PaceTracker, Stretch
 from coach.analysis.phrases import content_words, find, said_at, tokens
 from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import Interruption, TurnTracker
-from coach.events import SPEAKERS, Utterance
+from coach.events import SPEAKERS, Speaker, Utterance, Word
 from coach.settings import CueSettings, PhraseSettings
 
 
@@ -62,6 +62,7 @@ class Rules:
         self._share_reported = False
         self.customer_upset = False  # as of the latest customer utterance in time order
         self._upset: dict[tuple[str, float], bool] = {}  # decoded, not yet reached in time order
+        self._early: set[tuple[str, float]] = set()  # (cue, utterance start) proposed from partial words
 
     # -- words -----------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class Rules:
         self._upset[(u.speaker, u.start)] = a.score >= 0.3 or bool(emotion) or mood <= es.negative_sentiment
         if a.score >= es.score_threshold:
             self.escalated_at, self.turns_since_escalation = u.end, 0
-            out.append(Proposal("customer_escalating", "customer", "; ".join(a.reasons), self._escalation_evidence_end(u, a)))
+            out.append(Proposal("customer_escalating", "customer", "; ".join(a.reasons), self._escalation_evidence_end(u)))
         elif self.escalated_at is not None:
             self.turns_since_escalation += 1
             cs = self.s.customer_calming
@@ -135,19 +136,42 @@ class Rules:
                                     min(harsh.values())))
         return out + self._reply(u)
 
-    def _escalation_evidence_end(self, u: Utterance, a: Assessment) -> float:
+    def _escalation_evidence_end(self, u: Utterance) -> float:
         """When the words alone were enough, the evidence ended with the phrase that made them
         enough; otherwise it needed the whole turn (its sentiment, its voice)."""
+        enough = self._words_enough(u.words)
+        return enough[0] if enough else u.end
+
+    def _words_enough(self, words: list[Word]) -> tuple[float, list[str]] | None:
+        """(when, which phrases) if escalation phrases alone reach the threshold in these words."""
         es = self.s.customer_escalating
-        hits = dict(phrase_hits(u.text, self.ph))
+        hits = dict(phrase_hits(" ".join(w.w for w in words), self.ph))
         if min(PHRASE_CAP, sum(hits.values())) < es.score_threshold:
-            return u.end
-        total = 0.0
-        for p, t in sorted(said_at(u.words, hits).items(), key=lambda kv: kv[1]):
+            return None
+        total, said = 0.0, []
+        for p, t in sorted(said_at(words, hits).items(), key=lambda kv: kv[1]):
             total += hits[p]
+            said.append(p)
             if min(PHRASE_CAP, total) >= es.score_threshold:
-                return t
-        return u.end
+                return t, said
+        return None
+
+    def on_words(self, speaker: Speaker, start: float, words: list[Word]) -> list[Proposal]:
+        """Committed words of speech still going on (partial decodes): the phrase cues that need
+        no more than the words fire now, while the speaker is still talking. The final decode
+        runs every rule again; the cue engine's cooldown keeps each cue to once."""
+        out: list[Proposal] = []
+        if speaker == "customer":
+            enough = self._words_enough(words)
+            if enough:
+                out.append(Proposal("customer_escalating", "customer", f"said {_quote(enough[1])} (still talking)", enough[0]))
+        else:
+            harsh = said_at(words, self.ph.harsh)
+            if harsh:
+                out.append(Proposal("soften_wording", "agent", f"you said {_quote(list(harsh))}", min(harsh.values())))
+        out = [p for p in out if (p.id, start) not in self._early]
+        self._early |= {(p.id, start) for p in out}
+        return out
 
     def _repeated_demand(self, u: Utterance, toks: list[str]) -> str | None:
         """The same demand again, or the offer rejected again, within the window (CUES.md:

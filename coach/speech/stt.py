@@ -21,6 +21,7 @@ class Transcript:
 
 
 class SpeechToText(Protocol):
-    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None) -> Transcript:
-        """Words of `audio` (16 kHz mono) with stream times; `offset` is the stream time of audio[0]."""
+    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False) -> Transcript:
+        """Words of `audio` (16 kHz mono) with stream times; `offset` is the stream time of audio[0];
+        `partial`: the speech is still going on (a quick hypothesis will do)."""
         ...

@@ -68,8 +68,11 @@ class Transcriber:
         self._model = _Windowed(model_path, device="cpu", compute_type=compute_type, cpu_threads=threads)
         self.multilingual = self._model.model.is_multilingual
 
-    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None) -> Transcript:
-        """Words with stream times (offset = stream time of audio[0]); the speaker does not change how it listens."""
+    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False) -> Transcript:
+        """Words with stream times (offset = stream time of audio[0]); the speaker does not change how it listens.
+        A partial decode (speech still going on) is greedy only: Whisper's temperature fallback re-decodes a
+        hypothesis it dislikes up to five times (seconds, on a read-out of digits), and the next partial or
+        the final decode will have another go anyway."""
         self._model.frames = window_frames(len(audio), self.window)
         # Whisper's temperature fallback samples; a fixed seed makes the same audio give the same text
         ctranslate2.set_random_seed(0)
@@ -84,6 +87,7 @@ class Transcriber:
             without_timestamps=False,  # with word times, off is slower and worse (FACTS.md)
             # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
             max_new_tokens=int(15 * duration) + 24,
+            temperature=0.0 if partial else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
         )
         words: list[Word] = []
         for seg in segments:

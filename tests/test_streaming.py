@@ -1,0 +1,91 @@
+"""Cues the moment the words are said: partial decodes of speech still going on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DATA, ROOT
+from fakes import CostClock, ScriptedTranscriber
+
+from coach.audio.file_source import FileSource
+from coach.events import Partial, Word
+from coach.pipeline import Pipeline
+from coach.runner import SimulatedRunner
+from coach.settings import Settings
+from coach.speech.agreement import Agreement
+
+
+def w(text: str, t0: float = 0.0) -> list[Word]:
+    return [Word(x, t0 + i, t0 + i + 0.8) for i, x in enumerate(text.split())]
+
+
+def test_agreement_commits_what_two_decodes_agree_on_and_never_takes_it_back():
+    ag = Agreement(0)
+    assert ag.update(w("i want to"), 1.0) == []  # one hypothesis is not agreement
+    assert [x.w for x in ag.update(w("i want to speak"), 2.0)] == ["i", "want", "to"]
+    assert [x.w for x in ag.update(w("i want to speak to your"), 3.0)] == ["speak"]
+    # a re-spelled committed word does not hold back the words after it
+    assert [x.w for x in ag.update(w("i wanted to speak to your supervisor"), 4.0)] == ["to", "your"]
+    assert [x.t_ready for x in ag.committed] == [2.0, 2.0, 2.0, 3.0, 4.0, 4.0]
+    final = ag.stamp(w("i want to spoke to your supervisor now"))
+    assert [x.t_ready for x in final] == [2.0, 2.0, 2.0, 3.0, 4.0, 4.0, None, None]
+
+
+@pytest.fixture(scope="module")
+def long_turn(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("streaming")
+    subprocess.run([sys.executable, str(ROOT / "tools/render_calls.py"), str(out), str(DATA / "scenarios_streaming.json")],
+                   check=True, capture_output=True)
+    return out / "s1_early_escalation_long_turn.wav", out / "s1_early_escalation_long_turn.truth.json"
+
+
+def escalation_during_the_turn(doc_cues: list, turn: dict) -> float:
+    [t] = [c.t if hasattr(c, "t") else c["t"] for c in doc_cues if (c.id if hasattr(c, "id") else c["id"]) == "customer_escalating"]
+    return t
+
+
+def test_escalation_early_in_a_long_turn_is_cued_before_the_turn_ends(long_turn: tuple[Path, Path]):
+    call, truth = long_turn
+    turn = json.loads(truth.read_text())["turns"][1]
+    src = FileSource(str(call))
+    clock = CostClock()
+    stt = ScriptedTranscriber.from_truth(truth, delay_s={"agent": 0.3, "customer": 0.3}, spend=clock.spend)  # a decode's cost
+    partials: list[Partial] = []
+    p = Pipeline(Settings(), stt, list(src.info.speakers), clock, on_event=lambda e: partials.append(e) if isinstance(e, Partial) else None)
+    SimulatedRunner(p, clock).run(src.chunks())
+    t = escalation_during_the_turn(p.engine.fired, turn)
+    assert turn["start"] < t < turn["end"] - 4.0  # while the customer is still talking
+    [cue] = [c for c in p.engine.fired if c.id == "customer_escalating"]
+    assert "supervisor" in cue.reason and cue.latency_s < 3.0  # from the word, not from the end of the turn
+    assert any(x.speaker == "customer" for x in partials)
+    customer = next(u for u in p.utterances if u.speaker == "customer")
+    assert customer.words[0].t_ready is not None and customer.words[0].t_ready < turn["end"]
+
+
+@pytest.mark.slow
+def test_with_the_real_model_the_cue_and_the_words_arrive_mid_turn(long_turn: tuple[Path, Path], analyzed):
+    call, truth = long_turn
+    turn = json.loads(truth.read_text())["turns"][1]
+    doc = analyzed(call)
+    t = escalation_during_the_turn(doc["cues"], turn)
+    assert t < turn["end"], (t, turn)
+    words = [x for u in doc["utterances"] if u["speaker"] == "customer" for x in u["words"]]
+    early = [x for x in words if x["t_ready"] < turn["end"]]
+    assert len(early) >= len(words) // 3  # a good part of the turn was on screen before it ended
+    assert doc["timing"]["word_latency_p50_s"] < doc["timing"]["text_latency_p50_s"] + 3.0
+
+
+def test_the_overlay_transcript_shows_words_as_they_arrive_with_numbers_hidden():
+    from coach.live_state import LiveState
+
+    st = LiveState()
+    st.on_partial(Partial("customer", 5.0, w("my card is four one one one")))
+    assert st.snapshot().transcript[-1] == ("customer", "my card is • • • • …")
+    from coach.events import Utterance
+
+    st.on_utterance(Utterance("customer", 5.0, 9.0, "my card is [card number]", []), None, None, None)
+    assert st.snapshot().transcript == [("customer", "my card is [card number]")]
