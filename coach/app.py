@@ -418,7 +418,7 @@ def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool =
         raise UserError("--speed must be above 0")
     src = open_source(path, s, opts, realtime=True, speed=speed)
     gui = has_display() if gui is None else gui
-    state = LiveState(s.cues.slow_down.max_wpm) if gui else None
+    state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s) if gui else None
     c = Coaching(s, data, src, list(src.info.speakers), Console(transcript=transcript), state, store=True)
     announce = f"playing {Path(path).name} ({src.info.duration_s:.0f} s) at {speed:g}x; Ctrl-C stops"
     return _run(c, announce, src.info.duration_s, gui)
@@ -436,7 +436,7 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     gui = has_display() if gui is None else gui
     console = Console()
     src = LiveSource(devices, stereo, lo.duration_s, on_notice=console.notice)
-    state = LiveState(s.cues.slow_down.max_wpm) if gui else None
+    state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s) if gui else None
     c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True, store=True)
     sides = (f"stereo {stereo[0].label}, agent on channel {stereo[1]}" if stereo
              else f"agent = {devices['agent'].label}, customer = {devices['customer'].label}")  # type: ignore[index]

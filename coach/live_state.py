@@ -9,7 +9,9 @@ from __future__ import annotations
 import copy
 import re
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from coach.analysis.catalog import CATALOG
@@ -34,7 +36,12 @@ class Snapshot:
 
 
 class LiveState:
-    def __init__(self, wpm_limit: float = 230.0, lines: int = 6) -> None:
+    def __init__(self, wpm_limit: float = 230.0, lines: int = 6, visible_s: float = 6.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        # "is a cue still on screen" is asked on the overlay's clock (wall time) with its
+        # visible_s, so the two agree at any demo speed
+        self.visible_s, self.clock = visible_s, clock
+        self._cue_wall = float("-inf")
         self._lock = threading.Lock()
         self._s = Snapshot(wpm_limit=wpm_limit)
         self._lines: deque[tuple[str, str]] = deque(maxlen=lines)
@@ -55,10 +62,10 @@ class LiveState:
         """One cue on screen at a time: a new one replaces the current unless that one is more urgent."""
         with self._lock:
             cur = self._s.cue
-            visible = cur is not None and self._s.position - self._s.cue_at < 6.0
+            visible = cur is not None and self.clock() - self._cue_wall < self.visible_s
             if visible and CATALOG[cur.id].priority < CATALOG[cue.id].priority:
                 return
-            self._s.cue, self._s.cue_at = cue, cue.t
+            self._s.cue, self._s.cue_at, self._cue_wall = cue, cue.t, self.clock()
 
     def on_partial(self, p: Partial) -> None:
         """Committed words of speech still going on. Not yet redacted (that needs the whole

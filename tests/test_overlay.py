@@ -67,13 +67,19 @@ def test_cue_shows_label_tip_icon_then_fades_to_idle(overlay):
 
 
 def test_one_cue_at_a_time_by_priority():
-    state = LiveState()
+    wall = [100.0]
+    state = LiveState(visible_s=6.0, clock=lambda: wall[0])  # the overlay's clock and visible time
     state.set(position=10.0)
     state.on_cue(cue("customer_escalating", 10.0))
+    wall[0] += 1.0
     state.on_cue(cue("check_in", 11.0))  # less urgent while the alert is still up: not shown
     assert state.snapshot().cue.id == "customer_escalating"
-    state.set(position=17.0)
-    state.on_cue(cue("check_in", 17.0))  # the alert has gone: shown
+    wall[0] += 2.0  # a 4x demo: 12 s of stream time have passed, but the alert is on screen for 6 s of wall time
+    state.on_cue(cue("check_in", 22.0))
+    assert state.snapshot().cue.id == "customer_escalating"
+    wall[0] += 4.0
+    state.set(position=26.0)
+    state.on_cue(cue("check_in", 26.0))  # the alert has gone: shown
     assert state.snapshot().cue.id == "check_in"
     state.on_cue(cue("let_them_finish", 17.5))  # more urgent: replaces at once
     assert state.snapshot().cue.id == "let_them_finish"
