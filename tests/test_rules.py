@@ -268,3 +268,14 @@ def test_escalation_words_date_the_cue_from_the_phrase_that_made_them_enough():
     [p] = [p for p in rules().on_decoded(u) if p.id == "customer_escalating"]
     unacceptable = next(w for w in u.words if w.w == "unacceptable")
     assert p.evidence_end == pytest.approx(unacceptable.end) and p.evidence_end < 45.0
+
+
+# -- real speech: fillers and hedges do not hide a negation ----------------------------------------
+
+def test_a_negated_emotion_word_behind_fillers_is_not_distress():
+    calm = "it's not making me, you know, pretty noise, but yet, so I'm not like, you know, terrified, it's on its last leg or anything"
+    assert sentiment(calm) > 0  # was -0.82 on a real calm call
+    assert sentiment("I'm not like angry or anything") > 0
+    assert sentiment("you know what, this is unacceptable") < -0.3  # a filler removed, the anger kept
+    r = rules()
+    assert "customer_escalating" not in feed(r, utt("customer", calm, 10.0, 18.0, pitch=180.0))
