@@ -33,6 +33,8 @@ from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
 
 PAD_BEFORE = int(0.2 * SAMPLE_RATE)  # VAD onsets are late by a frame or two: keep the first phoneme
 PAD_AFTER = int(0.15 * SAMPLE_RATE)
+PARTIAL_TAIL_S = 4  # a partial decode hears at least the last 4 s ...
+PARTIAL_MAX_S = 10  # ... and at most the last 10 s of the open utterance
 HISTORY_S = 60
 FLAG_BEFORE_S = 10.0  # an automatic flag covers the lead-up ...
 FLAG_AFTER_S = 20.0  # ... and what the agent did next
@@ -51,6 +53,7 @@ class Job:
     audio: np.ndarray = field(compare=False, repr=False)
     available_at: float = field(compare=False)  # stream time when the endpointer finished it
     partial: bool = field(default=False, compare=False)  # a re-decode of speech still going on
+    audio_start: int = field(default=-1, compare=False)  # stream sample of audio[0] (-1: the segment's start, padded)
 
 
 class Pipeline:
@@ -87,6 +90,7 @@ class Pipeline:
         self.partial_decode_s: list[float] = []
         self.partials_dropped = 0  # partial decodes skipped: superseded, too late, or behind
         self._partial_every = int(settings.model.partial_every_s * SAMPLE_RATE)
+        self._partial_after = int(max(settings.model.partial_after_s, 0.5) * SAMPLE_RATE)
         # by (speaker, start sample): after a forced cut the next part starts while the first awaits its final
         self._agree: dict[tuple[Speaker, int], Agreement] = {}
         self._next_partial: dict[Speaker, int] = {}
@@ -153,12 +157,18 @@ class Pipeline:
             for key in [k for k in self._agree if k[0] == s and k[1] < start - 30 * SAMPLE_RATE]:
                 del self._agree[key]
             self._agree[(s, start)] = Agreement(start)
-            self._next_partial[s] = start + max(self._partial_every, SAMPLE_RATE)  # a second of speech at least
+            self._next_partial[s] = start + self._partial_after
         if now < self._next_partial[s]:
             return []
         self._next_partial[s] = now + self._partial_every
-        audio = self._hist[s].read(max(0, start - PAD_BEFORE), now)
-        return [Job((2, now, next(self._seq)), s, Segment(start, now, now), audio, self.clock(), partial=True)]
+        # Only the speech after the committed words (with a second of context, at least the
+        # last PARTIAL_TAIL_S): the cost of a partial decode stays that of a short clip however
+        # long the turn, and the agreement matches words by time, not by position.
+        committed = self._agree[(s, start)].committed
+        frm = int(committed[-1].end * SAMPLE_RATE) - SAMPLE_RATE if committed else start
+        frm = max(start - PAD_BEFORE, 0, min(frm, now - PARTIAL_TAIL_S * SAMPLE_RATE), now - PARTIAL_MAX_S * SAMPLE_RATE)
+        audio = self._hist[s].read(frm, now)
+        return [Job((2, now, next(self._seq)), s, Segment(start, now, now), audio, self.clock(), partial=True, audio_start=frm)]
 
     def partial_wanted(self, job: Job) -> bool:
         """Is the utterance this partial decode is for still going on? (Else its final is coming.)"""
@@ -179,7 +189,7 @@ class Pipeline:
         if silence_check(job.audio):
             return Transcript("", [])
         t = time.perf_counter()
-        offset = max(0, job.segment.start - PAD_BEFORE) / SAMPLE_RATE
+        offset = (job.audio_start if job.audio_start >= 0 else max(0, job.segment.start - PAD_BEFORE)) / SAMPLE_RATE
         tr = self.transcriber.transcribe(job.audio, offset, job.speaker, partial=job.partial)
         (self.partial_decode_s if job.partial else self.decode_s).append(time.perf_counter() - t)
         return tr

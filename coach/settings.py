@@ -40,6 +40,8 @@ class ModelSettings:
     encoder_window: str = opt("auto", "auto: window sized to the utterance (1.4-1.7x faster, see make bench); full: Whisper's 30 s")
     partial_every_s: float = opt(1.0, "re-decode speech still going on every this many seconds, so cues need not wait for the "
                                       "speaker to stop (0 = off; see make bench for word latency and CPU)")
+    partial_after_s: float = opt(2.0, "the first partial decode after this much speech: shorter turns get their final text "
+                                      "about as soon (see make bench)")
 
 
 @dataclass
