@@ -24,7 +24,7 @@ from coach.analysis.turns import TurnTracker
 from coach.audio.history import History
 from coach.conversation import Conversation
 from coach.events import SAMPLE_RATE, SPEAKERS, AudioChunk, CallMetrics, Cue, Flag, Partial, Speaker, SpeakerMetrics, Utterance
-from coach.privacy.redact import CARD, redact
+from coach.privacy.redact import CARD, CARD_CONTEXT, redact
 from coach.settings import Settings
 from coach.speech.agreement import Agreement
 from coach.speech.stt import SpeechToText, Transcript
@@ -33,6 +33,7 @@ from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
 
 PAD_BEFORE = int(0.2 * SAMPLE_RATE)  # VAD onsets are late by a frame or two: keep the first phoneme
 PAD_AFTER = int(0.15 * SAMPLE_RATE)
+CARD_TALK_S = 20.0  # after card words or card digits, this long of both speakers' digits is card data
 PARTIAL_TAIL_S = 4  # a partial decode hears at least the last 4 s ...
 PARTIAL_MAX_S = 10  # ... and at most the last 10 s of the open utterance
 HISTORY_S = 60
@@ -84,6 +85,7 @@ class Pipeline:
         self.rules = Rules(settings.cues, settings.phrases)
         self.engine = CueEngine(settings.cues)
         self.conversation = Conversation(speakers)
+        self._card_talk_until = float("-inf")
         self.utterances: list[Utterance] = []  # redacted, in time order: what may be shown and stored
         self.flags: list[Flag] = []
         self.decode_s: list[float] = []
@@ -247,7 +249,10 @@ class Pipeline:
         """One utterance in time order: payment data is masked (its audio silenced) before
         anything that shows or stores text sees it; then the exchange rules."""
         context = " ".join(u.text for u in self.utterances[-4:])
-        red = redact(raw.words, context, answer=raw.speaker == "customer")
+        red = redact(raw.words, context, answer=raw.speaker == "customer", reading_out=raw.start <= self._card_talk_until)
+        if CARD in red.kinds or CARD_CONTEXT.search(raw.text):
+            # card talk is a state: the read-out goes on in the next utterances, of both speakers
+            self._card_talk_until = raw.end + CARD_TALK_S
         for (a, b), kind in zip(red.spans, red.kinds):
             # Whisper drops digits from a long read-out; what it missed is still card data,
             # so the audio is silenced from the first masked digit to the end of the utterance

@@ -15,8 +15,14 @@ from dataclasses import dataclass
 
 from coach.events import Word
 
-DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "to": "2", "too": "2", "three": "3",
-               "four": "4", "for": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "ate": "8", "nine": "9"}
+# with what tiny.en writes for them in a read-out ("for one one one", "free digit")
+DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "nought": "0", "naught": "0", "one": "1", "won": "1", "two": "2", "to": "2",
+               "too": "2", "three": "3", "free": "3", "four": "4", "for": "4", "fore": "4", "five": "5", "six": "6", "seven": "7",
+               "eight": "8", "ate": "8", "nine": "9"}
+TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14", "fifteen": "15", "sixteen": "16",
+         "seventeen": "17", "eighteen": "18", "nineteen": "19"}
+TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7", "eighty": "8", "ninety": "9"}
+REPEAT = {"double": 2, "triple": 3}
 CARD_CONTEXT = re.compile(r"\b(card|visa|mastercard|amex|debit|credit|security code|cvv|cvc|csc|expir\w*|expiry|"
                           r"digits on the back|long number|card number|valid until|valid thru)\b", re.I)
 EXPIRY_WORDS = ("expir", "expiry", "valid", "until")
@@ -36,13 +42,44 @@ def luhn_ok(digits: str) -> bool:
 
 
 def _digits_of(word: str) -> str | None:
-    """The digits a word stands for ("4111", "four", "4111-1111"), or None if it is not a number word."""
-    w = re.sub(r"[^\w/]", "", word.lower())
+    """The digits a word stands for ("4111", "four", "four-one-one-one", "nought", "twelve"), or None
+    if it is not a number word. Tens ("forty") are read as their first digit: `_number_run` adds the 0
+    when no unit follows."""
+    w = re.sub(r"[^\w/-]", "", word.lower()).strip("-")
+    if "-" in w:
+        parts = [_digits_of(x) for x in w.split("-") if x]
+        return "".join(parts) if parts and all(p is not None for p in parts) else None  # type: ignore[arg-type]
     if w in DIGIT_WORDS:
         return DIGIT_WORDS[w]
+    if w in TEENS:
+        return TEENS[w]
+    if w in TENS:
+        return TENS[w]
     if re.fullmatch(r"\d+", w):
         return w
     return None
+
+
+def _number_run(words: list[Word], i: int) -> tuple[str, int]:
+    """Digits spoken from word i on, as one run ("double four" = 44, "forty one eleven" = 4111,
+    "twenty" alone = 20), and the index after the run."""
+    run, j = "", i
+    while j < len(words):
+        w = re.sub(r"[^\w-]", "", words[j].w.lower())
+        if w in REPEAT and j + 1 < len(words) and (d := _digits_of(words[j + 1].w)) is not None and len(d) == 1:
+            run += d * REPEAT[w]
+            j += 2
+            continue
+        d = _digits_of(words[j].w)
+        if d is None:
+            break
+        run += d
+        if w in TENS:  # "forty one" = 41, "forty" = 40
+            nxt = _digits_of(words[j + 1].w) if j + 1 < len(words) else None
+            if not (nxt is not None and len(nxt) == 1 and nxt != "0" and re.sub(r"\W", "", words[j + 1].w.lower()) in DIGIT_WORDS):
+                run += "0"
+        j += 1
+    return run, j
 
 
 @dataclass(frozen=True)
@@ -53,25 +90,32 @@ class Redaction:
     kinds: list[str]
 
 
-def redact(words: list[Word], context_before: str = "", answer: bool = False) -> Redaction:
+def redact(words: list[Word], context_before: str = "", answer: bool = False, reading_out: bool = False) -> Redaction:
     """Mask payment data in an utterance's words. `context_before` is the recent
     conversation (card talk may be in the agent's question, the digits in the reply);
-    `answer`: this utterance is the customer's, replying to it."""
+    `answer`: this utterance is the customer's, replying to it; `reading_out`: a card is
+    being read out (across utterances: a number read in groups of four with pauses comes
+    as several short utterances, none of them a card number alone), so any run of two or
+    more digits is card data."""
     out = list(words)
     spans: list[tuple[float, float]] = []
     kinds: list[str] = []
     text_all = context_before + " " + " ".join(w.w for w in words)
     before = " ".join(context_before.lower().split()[-12:])  # "what's the code on the back?" "seven three seven"
-    card_talk = bool(CARD_CONTEXT.search(text_all))
+    card_talk = reading_out or bool(CARD_CONTEXT.search(text_all))
+    # the answer to "what's the security code?" is the security code, wherever in the reply it comes
+    asked = re.search(r"security code|cvv|cvc|csc|digits on the back|three digit|3 digit", before)
+    code_reply = answer and asked is not None
     i = 0
     while i < len(out):
-        run, j = "", i
-        while j < len(out) and (d := _digits_of(out[j].w)) is not None:
-            run += d
-            j += 1
+        run, j = _number_run(out, i)
         if j > i:
             kind = None
             if 13 <= len(run) <= 19 and luhn_ok(run):
+                kind = CARD
+            elif code_reply and len(run) in (3, 4):
+                kind = CODE
+            elif reading_out and len(run) >= 2 and not _near(out, i, j, EXPIRY_WORDS + ("code", "cvv", "cvc", "back", "security"), before):
                 kind = CARD
             elif card_talk and len(run) >= 6 and not _near(out, i, j, EXPIRY_WORDS, before):
                 kind = CARD  # part of a card number (ASR drops digits) is still card data
@@ -89,10 +133,9 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False) ->
             i = j
         else:
             i += 1
-    # the answer to "what's the security code?" is the security code, even when ASR mis-hears
-    # the digits ("sanven three sanven"): a short reply right after the question is masked whole
-    asked = re.search(r"security code|cvv|cvc|csc|digits on the back|three digit|3 digit", before)
-    if answer and asked and 0 < len(out) <= 6 and not kinds:
+    # even when ASR mis-hears the digits ("sanven three sanven"): a short reply right after
+    # the question is masked whole
+    if code_reply and 0 < len(out) <= 6 and not kinds:
         spans.append((out[0].start, out[-1].end))
         kinds.append(CODE)
         out = [Word(CODE, out[0].start, out[-1].end, 1.0)]
