@@ -78,3 +78,14 @@ def test_model_resolution_offline(tmp_path: Path):
         resolve_model("small.en", [tmp_path], allow_download=False)
     with pytest.raises(UserError, match="no model folder"):
         resolve_model("./nowhere/model", [], allow_download=False)
+
+
+def test_a_clip_longer_than_the_decoder_can_hold_is_transcribed_not_refused(transcriber):
+    import numpy as np
+
+    from coach.speech.transcriber import MAX_NEW_TOKENS
+
+    # 40 s of a quiet tone: the token budget per second would ask for more than Whisper's 448
+    t = np.arange(40 * 16000) / 16000
+    tr = transcriber.transcribe((0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 0.0)
+    assert isinstance(tr.text, str) and 15 * 40 + 24 > MAX_NEW_TOKENS

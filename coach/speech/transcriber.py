@@ -20,6 +20,7 @@ HOP = 160  # mel frame = 10 ms
 FULL_WINDOW = 3000
 MIN_WINDOW = 1500
 WINDOW_STEP = 500
+MAX_NEW_TOKENS = 440  # Whisper's decoder holds 448 tokens, the prompt's among them: more raises ValueError
 
 
 def window_frames(n_samples: int, mode: str) -> int:
@@ -86,7 +87,7 @@ class Transcriber:
             vad_filter=False,  # our VAD already bounded the utterance
             without_timestamps=False,  # with word times, off is slower and worse (FACTS.md)
             # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
-            max_new_tokens=int(15 * duration) + 24,
+            max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS),
             temperature=0.0 if partial else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
         )
         words: list[Word] = []
