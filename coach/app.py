@@ -53,6 +53,11 @@ def load_settings(opts: Options) -> tuple[Settings, Path]:
             settings_mod.save(s, path)
         except OSError as e:
             raise UserError(f"cannot create the data folder {data}: {e.strerror}") from None
+    try:  # a data folder made by an earlier version (0755) becomes private too
+        if data.stat().st_mode & 0o077:
+            data.chmod(0o700)
+    except OSError:
+        pass  # not ours to change (a shared folder given with --data-dir): the files inside still are 0600
     if opts.model:
         s.model.name = opts.model
     if opts.encoder_window:

@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     coach_log.propagate = bool(os.environ.get("COACH_DEBUG"))
     coach_log.addHandler(logging.NullHandler())
     args = _parser().parse_args(argv)
+    # recordings, transcripts, settings and logs are the agent's and the customer's: every
+    # folder this process creates is 0700 and every file 0600
+    os.umask(0o077)
     from coach import app  # heavy imports after argument errors have had their chance
 
     try:

@@ -117,3 +117,19 @@ def test_analysis_error_exits_non_zero_with_one_line(tmp_path: Path, call: tuple
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert "simulated analysis failure" in r.stderr and "Traceback" not in r.stderr
     assert json.dumps(r.stderr).count("\\n") <= 3
+
+
+def test_everything_written_is_private(tmp_path: Path):
+    """The data folder, the settings and the session store are readable by the user only."""
+    import os
+    import stat
+
+    data = tmp_path / "data"
+    r = subprocess.run([sys.executable, "-m", "coach", "sessions", "list", "--data-dir", str(data)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    made = [data, *data.rglob("*")]
+    assert len(made) >= 3  # the folder, settings.toml, sessions.db
+    for f in made:
+        mode = stat.S_IMODE(os.stat(f).st_mode)
+        assert mode & 0o077 == 0, (f, oct(mode))
