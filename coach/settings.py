@@ -210,7 +210,7 @@ class PhraseSettings:
          "so the problem is", "so the issue is", "just so i am clear", "to make sure i have got"],
         "restating (CUES.md reflect_back: 'so what I'm hearing', 'it sounds like', 'you mentioned', 'if I understand correctly')")
     harsh: list[str] = opt(
-        ["calm down", "not my problem", "not our problem", "nothing i can do", "nothing we can do", "as i already said",
+        ["calm down", "not my problem", "not our problem", "nothing i can do", "nothing we can do", "as i already said", "i already said",
          "as i said", "like i said", "i already told you", "you should have", "policy is policy", "you are wrong",
          "listen to me", "read the terms", "not my job", "not my fault", "i cannot help you", "that is your problem"],
         "harsh or dismissive wording (CUES.md soften_wording)")
