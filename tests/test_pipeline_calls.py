@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from conftest import REAL_CALL, compute_type, scenario_names, truth
 
+from coach.analysis.catalog import CATALOG
 from coach.analysis.phrases import has
 from coach.evaluation import score
 
@@ -103,8 +104,9 @@ def test_real_call_transcripts_are_sensible_for_both_speakers(analyzed):
     minutes = doc["source"]["duration_s"] / 60
     assert [c for c in doc["cues"] if c["severity"] == "alert"] == []
     assert len(doc["cues"]) <= 1.5 * minutes
-    gaps = [b["t"] - a["t"] for a, b in zip(doc["cues"], doc["cues"][1:])]
-    assert all(g >= 8.0 for g in gaps)  # the global gap holds
+    # the global gap holds, except for a more urgent cue (the engine's rule, CUES.md)
+    for a, b in zip(doc["cues"], doc["cues"][1:]):
+        assert b["t"] - a["t"] >= 8.0 or CATALOG[b["id"]].priority < CATALOG[a["id"]].priority, (a, b)
     assert doc["timing"]["text_latency_p95_s"] < 5
 
 
