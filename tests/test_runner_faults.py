@@ -133,3 +133,13 @@ def test_everything_written_is_private(tmp_path: Path):
     for f in made:
         mode = stat.S_IMODE(os.stat(f).st_mode)
         assert mode & 0o077 == 0, (f, oct(mode))
+
+
+def test_analysis_and_speech_never_import_qt():
+    """The layers below the UI run headless and in other processes: no PySide6 on their path."""
+    code = ("import sys, coach.analysis.rules, coach.analysis.escalation, coach.speech.transcriber, coach.speech.vad, "
+            "coach.speech.agreement, coach.pipeline, coach.runner, coach.conversation, coach.privacy.redact; "
+            "print(sorted(m for m in sys.modules if m.startswith('PySide6')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
