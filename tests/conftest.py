@@ -81,6 +81,14 @@ def analyzed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path):
     return run
 
 
+def render_one(tmp_path_factory: pytest.TempPathFactory, script: str, name: str) -> tuple[Path, Path]:
+    """One scripted call of tests/data/SCRIPT rendered with espeak-ng: (wav, truth json)."""
+    out = tmp_path_factory.mktemp(name)
+    subprocess.run([sys.executable, str(ROOT / "tools" / "render_calls.py"), str(out), str(DATA / script), name],
+                   check=True, capture_output=True)
+    return out / f"{name}.wav", out / f"{name}.truth.json"
+
+
 def truth(rendered: Path, name: str) -> dict:
     return json.loads((rendered / f"{name}.truth.json").read_text())
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, ROOT
+from conftest import render_one
 from fakes import CostClock, ScriptedTranscriber
 
 from coach.audio.file_source import FileSource
@@ -66,10 +64,7 @@ def test_skipped_decodes_do_not_block_and_the_end_releases_everything():
 
 @pytest.fixture(scope="module")
 def payment(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    out = tmp_path_factory.mktemp("payment")
-    subprocess.run([sys.executable, str(ROOT / "tools/render_calls.py"), str(out), str(DATA / "scenarios_payment.json"),
-                    "p1_card_payment"], check=True, capture_output=True)
-    return out / "p1_card_payment.wav", out / "p1_card_payment.truth.json"
+    return render_one(tmp_path_factory, "scenarios_payment.json", "p1_card_payment")
 
 
 class OrderedRunner(SimulatedRunner):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, ROOT
+from conftest import render_one
 from fakes import CostClock, ScriptedTranscriber
 
 from coach.audio.file_source import FileSource
@@ -45,10 +43,7 @@ def test_ordinary_numbers_outside_card_talk_are_kept():
 
 @pytest.fixture(scope="module")
 def groups(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    out = tmp_path_factory.mktemp("groups")
-    subprocess.run([sys.executable, str(ROOT / "tools/render_calls.py"), str(out), str(DATA / "scenarios_payment_groups.json")],
-                   check=True, capture_output=True)
-    return out / "p2_card_in_groups.wav", out / "p2_card_in_groups.truth.json"
+    return render_one(tmp_path_factory, "scenarios_payment_groups.json", "p2_card_in_groups")
 
 
 def test_a_card_read_in_groups_and_read_back_is_masked_and_silenced_whole(groups: tuple[Path, Path]):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA, ROOT
+from conftest import render_one
 from fakes import ScriptedTranscriber
 
 from coach.audio.file_source import FileSource
@@ -23,10 +23,7 @@ from coach.settings import Settings
 
 @pytest.fixture(scope="module")
 def call(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    out = tmp_path_factory.mktemp("call")
-    subprocess.run([sys.executable, str(ROOT / "tools/render_calls.py"), str(out), str(DATA / "scenarios_payment.json"),
-                    "p1_card_payment"], check=True, capture_output=True)
-    return out / "p1_card_payment.wav", out / "p1_card_payment.truth.json"
+    return render_one(tmp_path_factory, "scenarios_payment.json", "p1_card_payment")
 
 
 class Clock:

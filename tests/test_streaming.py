@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, ROOT
+from conftest import render_one
 from fakes import CostClock, ScriptedTranscriber
 
 from coach.audio.file_source import FileSource
@@ -37,10 +35,7 @@ def test_agreement_commits_what_two_decodes_agree_on_and_never_takes_it_back():
 
 @pytest.fixture(scope="module")
 def long_turn(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    out = tmp_path_factory.mktemp("streaming")
-    subprocess.run([sys.executable, str(ROOT / "tools/render_calls.py"), str(out), str(DATA / "scenarios_streaming.json")],
-                   check=True, capture_output=True)
-    return out / "s1_early_escalation_long_turn.wav", out / "s1_early_escalation_long_turn.truth.json"
+    return render_one(tmp_path_factory, "scenarios_streaming.json", "s1_early_escalation_long_turn")
 
 
 def escalation_during_the_turn(doc_cues: list, turn: dict) -> float:
