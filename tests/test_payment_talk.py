@@ -12,7 +12,7 @@ from fakes import CostClock, ScriptedTranscriber
 from coach.audio.file_source import FileSource
 from coach.events import Word
 from coach.pipeline import Pipeline
-from coach.privacy.redact import _number_run, redact
+from coach.privacy.redact import _digits_of, _number_run, redact
 from coach.runner import SimulatedRunner
 from coach.settings import Settings
 
@@ -34,6 +34,13 @@ def test_a_code_late_in_the_reply_is_still_the_code():
     r = redact(words("hang on I need to find my glasses they are somewhere here it's nine eight two"),
                 "and the security code on the back", answer=True)
     assert r.kinds == ["[security code]"] and "nine" not in r.text and r.text.endswith("[security code]")
+
+
+def test_a_misheard_group_during_a_read_out_is_card_data():
+    assert redact(words("I'm for I'm for."), reading_out=True).text == "[card number]"
+    assert redact(words("I'm 4."), reading_out=True).text == "[card number]"
+    assert redact(words("thank you for that"), reading_out=True).text == "thank you for that"
+    assert redact(words("yes"), reading_out=True).text == "yes"
 
 
 def test_ordinary_numbers_outside_card_talk_are_kept():
@@ -69,7 +76,7 @@ def test_a_card_read_in_groups_and_read_back_is_masked_and_silenced_whole(groups
 def test_with_the_real_model_no_digit_of_the_card_or_code_is_stored(groups: tuple[Path, Path], tmp_path: Path):
     from coach import app
 
-    call, _ = groups
+    call, truth = groups
     data = tmp_path / "data"
     out = tmp_path / "out.json"
     app.analyze(str(call), str(out), app.Options(data_dir=str(data)), progress=False, save=True)
@@ -80,3 +87,8 @@ def test_with_the_real_model_no_digit_of_the_card_or_code_is_stored(groups: tupl
             assert secret not in text, secret
     doc = json.loads(out.read_text())
     assert "[card number]" in json.dumps(doc)
+    turns = json.loads(truth.read_text())["turns"]
+    for t in turns[1:5]:  # whatever the recognizer made of each group, no number word of it is kept
+        for u in doc["utterances"]:
+            if u["speaker"] == "customer" and u["start"] < t["end"] and u["end"] > t["start"]:
+                assert all(_digits_of(w["w"]) is None for w in u["words"]), u["text"]

@@ -133,6 +133,15 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
             i = j
         else:
             i += 1
+    # during a read-out, tiny.en turns a group of digits into near-words ("I'm for I'm for" for
+    # "five four five four"): a short utterance with a numeral, or two number-like words, is
+    # card data whole ("thank you for that" has one ambiguous word and stays)
+    if reading_out and 0 < len(out) <= 8 and any(w.w not in (CARD, CODE, EXPIRY) for w in out):
+        numberish = [w for w in out if _digits_of(w.w) is not None]
+        if any(re.search(r"\d", w.w) for w in numberish) or len(numberish) >= 2:
+            spans.append((out[0].start, out[-1].end))
+            kinds.append(CARD)
+            out = [Word(CARD, out[0].start, out[-1].end, 1.0)]
     # even when ASR mis-hears the digits ("sanven three sanven"): a short reply right after
     # the question is masked whole
     if code_reply and 0 < len(out) <= 6 and not kinds:
