@@ -70,7 +70,3 @@ class Conversation:
                 self.said.append(u)
                 out.append(u)
         return out
-
-    def waiting(self) -> int:
-        """Decoded utterances held back for an earlier one (for tests and the progress line)."""
-        return sum(1 for d in self._decoded if d.utterance is not None)

@@ -7,7 +7,6 @@ GUI thread takes a snapshot 30 times a second and never waits on audio or the mo
 from __future__ import annotations
 
 import copy
-import re
 import threading
 import time
 from collections import deque
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 
 from coach.analysis.catalog import CATALOG
 from coach.events import Cue, Flag, Partial, Utterance
+from coach.privacy.redact import is_number_word
 
 
 @dataclass
@@ -71,7 +71,7 @@ class LiveState:
         """Committed words of speech still going on. Not yet redacted (that needs the whole
         utterance in order), so every digit and number word is hidden on screen."""
         with self._lock:
-            self._open[p.speaker] = " ".join("•" if _numberish(w.w) else w.w for w in p.words)
+            self._open[p.speaker] = " ".join("•" if is_number_word(w.w) else w.w for w in p.words)
 
     def on_utterance(self, u: Utterance, escalation: float | None, agent_wpm: float | None, agent_share: float | None) -> None:
         with self._lock:
@@ -90,12 +90,3 @@ class LiveState:
         with self._lock:
             self._s.flags += 1
 
-
-_NUMBER_WORDS = frozenset("zero oh o nought one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-                          "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred "
-                          "double triple for to too ate free won".split())
-
-
-def _numberish(word: str) -> bool:
-    w = re.sub(r"[^\w]", "", word.lower())
-    return any(c.isdigit() for c in w) or w in _NUMBER_WORDS or "-" in word and any(x in _NUMBER_WORDS for x in word.lower().split("-"))

@@ -41,11 +41,24 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _plain(word: str) -> str:
+    """A word as the number tables spell it: lower case, punctuation gone ("Four-one," -> "four-one")."""
+    return re.sub(r"[^\w/-]", "", word.lower()).strip("-")
+
+
+def is_number_word(word: str) -> bool:
+    """Does this word say (part of) a number, as a recognizer writes it? ("4", "forty-one", "twenty-ish", "double")"""
+    w = _plain(word)
+    if "-" in w:
+        return any(is_number_word(x) for x in w.split("-") if x)
+    return _digits_of(w) is not None or w in REPEAT or w == "hundred"
+
+
 def _digits_of(word: str) -> str | None:
     """The digits a word stands for ("4111", "four", "four-one-one-one", "nought", "twelve"), or None
     if it is not a number word. Tens ("forty") are read as their first digit: `_number_run` adds the 0
     when no unit follows."""
-    w = re.sub(r"[^\w/-]", "", word.lower()).strip("-")
+    w = _plain(word)
     if "-" in w:
         parts = [_digits_of(x) for x in w.split("-") if x]
         return "".join(parts) if parts and all(p is not None for p in parts) else None  # type: ignore[arg-type]
@@ -65,7 +78,7 @@ def _number_run(words: list[Word], i: int) -> tuple[str, int]:
     "twenty" alone = 20), and the index after the run."""
     run, j = "", i
     while j < len(words):
-        w = re.sub(r"[^\w-]", "", words[j].w.lower())
+        w = _plain(words[j].w)
         if w in REPEAT and j + 1 < len(words) and (d := _digits_of(words[j + 1].w)) is not None and len(d) == 1:
             run += d * REPEAT[w]
             j += 2
@@ -76,7 +89,7 @@ def _number_run(words: list[Word], i: int) -> tuple[str, int]:
         run += d
         if w in TENS:  # "forty one" = 41, "forty" = 40
             nxt = _digits_of(words[j + 1].w) if j + 1 < len(words) else None
-            if not (nxt is not None and len(nxt) == 1 and nxt != "0" and re.sub(r"\W", "", words[j + 1].w.lower()) in DIGIT_WORDS):
+            if not (nxt is not None and len(nxt) == 1 and nxt != "0" and _plain(words[j + 1].w) in DIGIT_WORDS):
                 run += "0"
         j += 1
     return run, j
