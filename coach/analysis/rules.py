@@ -41,6 +41,12 @@ def _quote(phrases: list[str]) -> str:
     return ", ".join(f"'{p}'" for p in phrases)
 
 
+def _harsh(words: list[Word], phrases: list[str], to_whom: str = "") -> list[Proposal]:
+    """soften_wording for harsh phrases in these words, dated from the first of them."""
+    said = said_at(words, phrases)
+    return [Proposal("soften_wording", "agent", f"you said {_quote(list(said))}{to_whom}", min(said.values()))] if said else []
+
+
 class Rules:
     def __init__(self, settings: CueSettings, phrases: PhraseSettings) -> None:
         self.s = settings
@@ -128,12 +134,7 @@ class Rules:
                 self._exchange = _Exchange()
             self._exchange.customer.append(u)
             return []
-        out: list[Proposal] = []
-        if self.customer_upset:
-            harsh = said_at(u.words, self.ph.harsh_when_upset)
-            if harsh:
-                out.append(Proposal("soften_wording", "agent", f"you said {_quote(list(harsh))} to an upset customer",
-                                    min(harsh.values())))
+        out = _harsh(u.words, self.ph.harsh_when_upset, " to an upset customer") if self.customer_upset else []
         return out + self._reply(u)
 
     def _escalation_evidence_end(self, u: Utterance) -> float:
@@ -166,9 +167,7 @@ class Rules:
             if enough:
                 out.append(Proposal("customer_escalating", "customer", f"said {_quote(enough[1])} (still talking)", enough[0]))
         else:
-            harsh = said_at(words, self.ph.harsh)
-            if harsh:
-                out.append(Proposal("soften_wording", "agent", f"you said {_quote(list(harsh))}", min(harsh.values())))
+            out += _harsh(words, self.ph.harsh)
         out = [p for p in out if (p.id, start) not in self._early]
         self._early |= {(p.id, start) for p in out}
         return out
@@ -202,9 +201,7 @@ class Rules:
             self._hold_at = u.end
         if find(toks, self.ph.summary):
             self._summaries.append(u.end)
-        harsh = said_at(u.words, self.ph.harsh)
-        if harsh:
-            out.append(Proposal("soften_wording", "agent", f"you said {_quote(list(harsh))}", min(harsh.values())))
+        out += _harsh(u.words, self.ph.harsh)
         out += self._pace(u)
         out += self._closing(u, toks)
         return out
