@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import resource
 import signal
@@ -161,20 +160,6 @@ class LiveOptions:
     stereo_device: str | None = None
     agent_channel: int | None = None
     duration_s: float | None = None
-
-
-def _setup_log(data: Path) -> Path:
-    """Warnings and errors to <data>/logs/coach.log: drops, lost devices, recoveries."""
-    logs = data / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    path = logs / "coach.log"
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.setLevel(logging.INFO)
-    root = logging.getLogger("coach")
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    return path
 
 
 def _live_devices(s: Settings, lo: LiveOptions, data: Path) -> tuple[dict[Speaker, InputDevice] | None, tuple[InputDevice, int] | None]:
@@ -437,7 +422,6 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     s, data = load_settings(opts)
     lock = InstanceLock(data / "live.lock").acquire()  # before touching devices or session files
     devices, stereo = _live_devices(s, lo, data)
-    _setup_log(data)
     gui = has_display() if gui is None else gui
     console = Console()
     src = LiveSource(devices, stereo, lo.duration_s, on_notice=console.notice)

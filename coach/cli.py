@@ -72,16 +72,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # faster-whisper and onnxruntime log to the root logger; a user sees our lines only
-    logging.basicConfig(level=logging.WARNING if os.environ.get("COACH_DEBUG") else logging.ERROR)
-    # our own records go to the log file, not the terminal: the console says what matters in one line
-    coach_log = logging.getLogger("coach")
-    coach_log.propagate = bool(os.environ.get("COACH_DEBUG"))
-    coach_log.addHandler(logging.NullHandler())
     args = _parser().parse_args(argv)
     # recordings, transcripts, settings and logs are the agent's and the customer's: every
     # folder this process creates is 0700 and every file 0600
     os.umask(0o077)
+    from coach import logs, paths
+
+    logs.quiet_terminal()
+    try:
+        logs.setup(logs.log_dir(paths.data_dir(getattr(args, "data_dir", None))))
+    except OSError as e:
+        print(f"coach: error: cannot write the log: {e.strerror or e} ({e.filename})", file=sys.stderr)
+        return 2
+    log = logging.getLogger("coach")
+    log.info("start: %s", " ".join(sys.argv[1:] if argv is None else argv))
+    code = _dispatch(args)
+    log.info("exit %s", code)
+    return code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     from coach import app  # heavy imports after argument errors have had their chance
 
     try:

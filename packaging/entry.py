@@ -1,5 +1,5 @@
 """Entry point of the frozen app: the same commands as `coach`, plus what a desktop app
-owes its users: logs in the OS's log folder, and a readable error instead of a silent exit."""
+owes its users: a readable error (and a dialog) instead of a silent exit, with the details in the log."""
 
 import ctypes.util
 import logging
@@ -17,14 +17,6 @@ if getattr(sys, "frozen", False):
         ctypes.util.find_library = lambda name: bundled if name == "portaudio" else _find(name)
 
 
-def _log_file() -> str:
-    import platformdirs
-
-    folder = os.environ.get("COACH_LOG_DIR") or platformdirs.user_log_dir("call-coach")
-    os.makedirs(folder, exist_ok=True)
-    return os.path.join(folder, "coach.log")
-
-
 def _show(message: str) -> None:
     print(message, file=sys.stderr)
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("win32", "darwin"):
@@ -39,20 +31,16 @@ def _show(message: str) -> None:
 
 
 def run() -> int:
-    log = _log_file()
-    logging.basicConfig(filename=log, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("coach").info("start: %s", " ".join(sys.argv[1:]))
     try:
-        from coach.cli import main
+        from coach.cli import main  # logs every command to <data dir>/logs/coach.log (or COACH_LOG_DIR)
 
-        code = main()
-        logging.getLogger("coach").info("exit %s", code)
-        return code
+        return main()
     except SystemExit:
         raise
     except BaseException as e:  # noqa: BLE001 - the last line of defence: log it, say it, exit non-zero
         logging.getLogger("coach").error("unexpected error\n%s", traceback.format_exc())
-        _show(f"coach: unexpected error: {type(e).__name__}: {e} (details in {log})")
+        where = next((h.baseFilename for h in logging.getLogger().handlers if hasattr(h, "baseFilename")), "the log")
+        _show(f"coach: unexpected error: {type(e).__name__}: {e} (details in {where})")
         return 1
 
 

@@ -158,3 +158,34 @@ def test_a_second_live_instance_is_refused_clearly(tmp_path: Path):
     finally:
         lock.release()
     assert "already coaching" not in coach("live", "--headless", "--agent-device", "x", data_dir=tmp_path).stderr
+
+
+def test_every_command_logs_its_start_and_exit_code(tmp_path: Path):
+    assert coach("sessions", "list", data_dir=tmp_path).returncode == 0
+    assert coach("analyze", str(tmp_path / "missing.wav"), "--json", "-", data_dir=tmp_path).returncode == 2
+    log = (tmp_path / "logs" / "coach.log").read_text()
+    assert "start: sessions list" in log and "exit 0" in log
+    assert "start: analyze" in log and "exit 2" in log
+
+
+def test_an_unwritable_log_folder_is_one_line_exit_2(tmp_path: Path):
+    (tmp_path / "logs").write_text("a file where the log folder should be")
+    r = coach("sessions", "list", data_dir=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("coach: error: cannot write the log")
+
+
+def test_the_log_rotates(tmp_path: Path):
+    import logging
+
+    from coach import logs
+
+    path = logs.setup(tmp_path)
+    try:
+        noisy = logging.getLogger("coach.test")
+        for _ in range(logs.MAX_BYTES // 100 + 100):
+            noisy.info("x" * 100)
+        logging.getLogger("faster_whisper").info("a decode: not ours, below warning, not kept")
+        assert (tmp_path / "coach.log.1").exists() and path.stat().st_size < logs.MAX_BYTES
+        assert "a decode" not in path.read_text()
+    finally:
+        logs.stop()

@@ -114,6 +114,8 @@ def test_analysis_error_exits_non_zero_with_one_line(tmp_path: Path, call: tuple
     assert r.returncode == 1, (r.stdout, r.stderr)
     assert "simulated analysis failure" in r.stderr and "Traceback" not in r.stderr
     assert json.dumps(r.stderr).count("\\n") <= 3
+    log = (tmp_path / "data" / "logs" / "coach.log").read_text()
+    assert "start: demo" in log and "Traceback" in log and "simulated analysis failure" in log and "exit 1" in log
 
 
 def test_everything_written_is_private(tmp_path: Path):
