@@ -19,7 +19,7 @@ from coach.audio.devices import InputDevice
 from coach.audio.file_source import FileSource, SourceInfo
 from coach.console import Console
 from coach.errors import UserError
-from coach.events import Cue, Flag, Partial, Speaker, Utterance
+from coach.events import Cue, Flag, Partial, Speaker, Utterance, VoiceLevel
 from coach.live_state import LiveState
 from coach.pipeline import Event, Pipeline
 from coach.runner import RunnerStopped, SimClock, SimulatedRunner, ThreadedRunner
@@ -262,7 +262,9 @@ class Coaching:
                 self.state.on_flag(e)
             elif isinstance(e, Partial):
                 self.state.on_partial(e)
-        if not isinstance(e, Partial):
+            elif isinstance(e, VoiceLevel):
+                self.state.on_voice(e)
+        if not isinstance(e, (Partial, VoiceLevel)):
             self.snapshot()
 
     def snapshot(self, force: bool = False) -> None:

@@ -67,6 +67,17 @@ class Utterance:
 
 
 @dataclass(frozen=True)
+class VoiceLevel:
+    """The customer's voice arousal over the last seconds, for the mood meter (coach/analysis/voice.py).
+    On the escalation score's scale; never computed for the agent."""
+
+    t: float
+    level: float
+    loud_db: float | None
+    pitch_st: float | None
+
+
+@dataclass(frozen=True)
 class Cue:
     id: str
     label: str

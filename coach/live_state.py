@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from coach.analysis.catalog import CATALOG
-from coach.events import Cue, Flag, Partial, Utterance
+from coach.events import Cue, Flag, Partial, Utterance, VoiceLevel
 from coach.privacy.redact import is_number_word
 
 
@@ -46,6 +46,8 @@ class LiveState:
         self._s = Snapshot(wpm_limit=wpm_limit)
         self._lines: deque[tuple[str, str]] = deque(maxlen=lines)
         self._open: dict[str, str] = {}  # words of speech still going on, per speaker (partial decodes)
+        self._words_score: float | None = None  # the customer's latest utterance, words and all
+        self._voice_score = 0.0  # the customer's voice over the last seconds, mid-turn
 
     def snapshot(self) -> Snapshot:
         with self._lock:
@@ -78,13 +80,25 @@ class LiveState:
             self._open.pop(u.speaker, None)
             self._lines.append((u.speaker, u.text))
             if escalation is not None:
-                prev = self._s.escalation or 0.0
-                self._s.escalation_trend = 1 if escalation > prev + 0.1 else -1 if escalation < prev - 0.1 else 0
-                self._s.escalation = escalation
+                self._words_score = escalation
+                self._mood()
             if agent_wpm is not None:
                 self._s.agent_wpm = agent_wpm
             if agent_share is not None:
                 self._s.agent_share = agent_share
+
+    def on_voice(self, v: VoiceLevel) -> None:
+        """The meter moves with the customer's voice while they are still talking."""
+        with self._lock:
+            self._voice_score = v.level
+            self._mood()
+
+    def _mood(self) -> None:
+        """The meter shows the stronger of the words' latest verdict and the voice's."""
+        score = max(self._words_score or 0.0, self._voice_score)
+        prev = self._s.escalation or 0.0
+        self._s.escalation_trend = 1 if score > prev + 0.1 else -1 if score < prev - 0.1 else 0
+        self._s.escalation = score
 
     def on_flag(self, flag: Flag) -> None:
         with self._lock:

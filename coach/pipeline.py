@@ -21,9 +21,10 @@ from coach.analysis.pace import rate
 from coach.analysis.rules import Rules
 from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import TurnTracker
+from coach.analysis.voice import VoiceMeter
 from coach.audio.history import History
 from coach.conversation import Conversation
-from coach.events import SAMPLE_RATE, SPEAKERS, AudioChunk, CallMetrics, Cue, Flag, Partial, Speaker, SpeakerMetrics, Utterance
+from coach.events import SAMPLE_RATE, SPEAKERS, AudioChunk, CallMetrics, Cue, Flag, Partial, Speaker, SpeakerMetrics, Utterance, VoiceLevel
 from coach.privacy.redact import CARD, CARD_CONTEXT, redact
 from coach.settings import Settings
 from coach.speech.agreement import Agreement
@@ -40,7 +41,7 @@ HISTORY_S = 60
 FLAG_BEFORE_S = 10.0  # an automatic flag covers the lead-up ...
 FLAG_AFTER_S = 20.0  # ... and what the agent did next
 
-Event = Utterance | Partial | Cue | Flag
+Event = Utterance | Partial | Cue | Flag | VoiceLevel
 
 
 @dataclass(order=True)
@@ -85,6 +86,9 @@ class Pipeline:
         self.rules = Rules(settings.cues, settings.phrases)
         self.engine = CueEngine(settings.cues)
         self.conversation = Conversation(speakers)
+        es = settings.cues.customer_escalating
+        # the customer's voice only: the agent's voice and emotions are never scored
+        self._voice = VoiceMeter(es.voice, v.threshold, es.score_threshold) if "customer" in speakers and es.voice.enabled else None
         self._card_talk_until = float("-inf")
         self.utterances: list[Utterance] = []  # redacted, in time order: what may be shown and stored
         self.flags: list[Flag] = []
@@ -115,7 +119,10 @@ class Pipeline:
         for s in self.speakers:
             x = chunk.channels[s]
             self._hist[s].write(x)
-            self._probs[s] = np.concatenate([self._probs[s], self._vad[s].feed(x)])
+            probs = self._vad[s].feed(x)
+            self._probs[s] = np.concatenate([self._probs[s], probs])
+            if s == "customer" and self._voice is not None:
+                self._hear_voice(x, probs)
         n = min(len(p) for p in self._probs.values())
         for k in range(n):
             active, speaking = {}, {}
@@ -136,6 +143,14 @@ class Pipeline:
         self.position = chunk.t1
         self._release()  # VAD progress alone can show that nothing earlier is coming
         return jobs
+
+    def _hear_voice(self, x: np.ndarray, probs: np.ndarray) -> None:
+        assert self._voice is not None
+        for r in self._voice.feed(x, probs):
+            if r.loud_db is None:
+                continue  # no baseline yet: nothing to say about this caller's voice
+            self.on_event(VoiceLevel(r.t, r.level, r.loud_db, r.pitch_st))
+            self._propose(self.rules.on_voice(r))
 
     def finish(self) -> list[Job]:
         """End of stream: close open utterances."""

@@ -62,6 +62,26 @@ class VadSettings:
 
 
 @dataclass
+class VoiceSettings:
+    """Escalation from the customer's voice alone (coach/analysis/voice.py; README 'Voice escalation')."""
+
+    enabled: bool = opt(True, "a raised voice escalates on its own, without angry words (issue #18: contact-centre tools do)")
+    baseline_s: float = opt(15.0, "the caller's normal voice is learnt from this much of their first speech; no verdict before")
+    loud_db: float = opt(6.0, "louder than the caller's baseline by this much counts as effort (acted anger: +5-15 dB normal, "
+                              "+20-28 dB strong, issue #18)")
+    bright_db: float = opt(3.0, "or brighter by this much (energy above 1 kHz against below): effort that gain control "
+                                "cannot flatten (spectral tilt flattens with vocal effort)")
+    pitch_semitones: float = opt(3.0, "and pitch raised by this much, always required: a louder line or a caller nearer "
+                                      "the phone is louder, not higher (acted anger: +70-190 Hz, +5-12 semitones)")
+    listen_s: float = opt(3.0, "the verdict pools the caller's last this much speech: one laugh, a cough or an exclamation is "
+                               "shorter, and a raised voice is heard within a few seconds")
+    window_s: float = opt(20.0, "speech older than this no longer counts in the pool")
+    adapt_s: float = opt(6.0, "while the pitch is normal, loudness and brightness become the caller's normal over about "
+                               "this much speech (a louder line, a caller nearer the phone); calm pitch over 4x as long")
+    block_s: float = opt(1.0, "the voice is judged a second at a time: the mood meter moves within a second or two")
+
+
+@dataclass
 class EscalationSettings:
     enabled: bool = opt(True, "alert: the customer's recent turns show rising anger (CUES.md)")
     cooldown_s: float = opt(45.0, "per-cue cooldown 30-60 s (CUES.md)")
@@ -70,6 +90,7 @@ class EscalationSettings:
     loud_db: float = opt(3.0, "loudness this far above the customer's own median counts as arousal (FACTS.md)")
     pitch_semitones: float = opt(2.0, "pitch this far above the customer's own median counts as arousal (FACTS.md)")
     rate_ratio: float = opt(1.25, "speech rate this much above the customer's own median counts as arousal (FACTS.md)")
+    voice: VoiceSettings = table(VoiceSettings, "escalation from the voice alone, second by second")
 
 
 @dataclass
@@ -309,6 +330,12 @@ def validate(s: Settings) -> Settings:
         raise UserError("settings: 'audio.mono_speaker' must be 'agent' or 'customer'")
     if not 0.0 < s.vad.threshold < 1.0:
         raise UserError("settings: 'vad.threshold' must be between 0 and 1")
+    v = s.cues.customer_escalating.voice
+    for name in ("baseline_s", "loud_db", "bright_db", "pitch_semitones", "listen_s", "window_s", "adapt_s", "block_s"):
+        if not getattr(v, name) > 0:
+            raise UserError(f"settings: 'cues.customer_escalating.voice.{name}' must be above 0")
+    if v.listen_s > v.window_s:
+        raise UserError("settings: 'cues.customer_escalating.voice.listen_s' must be at most window_s")
     if s.model.threads < 1:
         raise UserError("settings: 'model.threads' must be at least 1")
     return s

@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 
 from coach.audio.history import History
 from coach.speech.vad import FRAME, Endpointer, SileroStream
@@ -21,7 +22,7 @@ def test_streaming_matches_whole_file_pass():
 
     x = speech_16k()
     whole = get_vad_model()(np.pad(x, (0, FRAME - len(x) % FRAME))).reshape(-1)
-    stream = SileroStream()
+    stream = SileroStream(level_target_db=None)  # the level guard is the one intended difference
     # odd chunk sizes on purpose: state and leftovers must carry across
     parts = [stream.feed(x[i:i + 1234]) for i in range(0, len(x), 1234)]
     got = np.concatenate(parts)
@@ -84,3 +85,30 @@ def test_history_ring_reads_back_recent_audio():
     np.testing.assert_array_equal(h.read(200, 250), data[200:250])
     np.testing.assert_array_equal(h.read(100, 160), data[150:160])  # older part is gone
     assert len(h.read(240, 400)) == 10
+
+
+def test_a_loud_caller_is_still_speech():
+    """The real call's caller peaks near full scale; at that level Silero heard none of her excited
+    closing ("oh my gosh, that's great, thank you so much", 209-235 s). Through the level guard it does,
+    and the same audio 20 dB quieter gives about the same speech."""
+    x, sr = sf.read(DATA / "auto_repairs_49_stereo.flac", dtype="float32")
+    caller = soxr.resample(x[:, 1], sr, 16000).astype(np.float32)
+    t = np.arange(len(caller) // FRAME) * FRAME / 16000
+    closing = (t > 205) & (t < 236)
+
+    def speech(audio: np.ndarray, **kw) -> np.ndarray:
+        s = SileroStream(**kw)
+        return np.concatenate([s.feed(audio[i:i + 1600]) for i in range(0, len(audio), 1600)]) >= 0.5
+
+    raw, guarded, quiet = speech(caller, level_target_db=None), speech(caller), speech(caller * 0.1)
+    assert raw[closing].sum() < 20  # what Silero alone makes of it
+    assert guarded[closing].sum() > 100  # over 3 s of speech
+    assert abs(int(guarded.sum()) - int(quiet.sum())) < 0.1 * quiet.sum()
+
+
+def test_the_level_guard_does_not_depend_on_chunk_sizes():
+    x = speech_16k() * 4  # loud enough for the guard to act
+    a, b = SileroStream(), SileroStream()
+    pa = np.concatenate([a.feed(x[i:i + 1600]) for i in range(0, len(x), 1600)])
+    pb = np.concatenate([b.feed(x[i:i + 777]) for i in range(0, len(x), 777)])
+    np.testing.assert_allclose(pa, pb[: len(pa)], atol=1e-5)

@@ -22,6 +22,7 @@ from coach.analysis.pace import PaceTracker, Stretch
 from coach.analysis.phrases import content_words, find, said_at, tokens
 from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import Interruption, TurnTracker
+from coach.analysis.voice import VoiceReading
 from coach.events import SPEAKERS, Speaker, Utterance, Word
 from coach.settings import CueSettings, PhraseSettings
 
@@ -122,6 +123,16 @@ class Rules:
         if repeated is not None:
             out.append(Proposal("offer_options", "customer", repeated, u.end))
         return out
+
+    def on_voice(self, r: VoiceReading) -> list[Proposal]:
+        """A second of the customer's voice: sustained arousal escalates on its own, mid-turn."""
+        if not r.escalating:
+            return []
+        self.escalated_at, self.turns_since_escalation = r.t, 0
+        v = self.s.customer_escalating.voice
+        return [Proposal("customer_escalating", "customer",
+                         f"voice {r.loud_db:+.0f} dB, pitch {r.pitch_st:+.0f} semitones, brightness {r.bright_db:+.0f} dB "
+                         f"over {r.speech_s:.0f} s of speech against your caller's first {v.baseline_s:.0f} s", r.t)]
 
     def on_said(self, u: Utterance) -> list[Proposal]:
         """Rules about the exchange: called with the conversation in time order."""

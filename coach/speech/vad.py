@@ -35,10 +35,24 @@ def _session():  # noqa: ANN202 - onnxruntime type
     )
 
 
-class SileroStream:
-    """Speech probability per 32 ms frame, fed with chunks of any length."""
+LEVEL_TARGET_DB = -30.0  # loudest 16 ms of recent speech is brought down to this for the VAD
+LEVEL_RELEASE_DB_S = 1.0
 
-    def __init__(self) -> None:
+
+class SileroStream:
+    """Speech probability per 32 ms frame, fed with chunks of any length.
+
+    Silero misses loud speech: on a real 8 kHz call whose caller peaks near full scale, it
+    found 831 frames of the caller's speech at the recording's level and 1,638 at -20 dB
+    (an excited "oh my gosh, that's great, thank you so much" was not speech at all), while
+    quieter recordings gave the same frames at any level. A shouting customer must not fall
+    silent, so the VAD hears the audio through a level guard: a peak follower (instant attack,
+    1 dB/s release) that only ever attenuates, to LEVEL_TARGET_DB. Only the VAD's input is
+    scaled; the recognizer and the voice meter hear the audio as it is."""
+
+    def __init__(self, level_target_db: float | None = LEVEL_TARGET_DB) -> None:
+        self._target = level_target_db
+        self._level = -120.0
         self._sess = _session()
         self._h = np.zeros((1, 1, 128), np.float32)
         self._c = np.zeros((1, 1, 128), np.float32)
@@ -52,12 +66,25 @@ class SileroStream:
         if n == 0:
             return np.zeros(0, np.float32)
         frames = x[: n * FRAME].reshape(n, FRAME)
+        if self._target is not None:
+            frames = frames * self._gains(frames)[:, None]
         ctx = np.vstack([self._ctx[None, :], frames[:-1, -_CONTEXT:]])
         self._ctx = frames[-1, -_CONTEXT:].copy()
         probs, self._h, self._c = self._sess.run(
             None, {"input": np.hstack([ctx, frames]), "h": self._h, "c": self._c}
         )
         return probs.reshape(-1)
+
+    def _gains(self, frames: np.ndarray) -> np.ndarray:
+        assert self._target is not None
+        halves = frames.reshape(len(frames), 2, FRAME // 2).astype(np.float64)
+        peak = 10 * np.log10(np.max(np.mean(halves**2, axis=2), axis=1) + 1e-12)
+        out = np.empty(len(frames), np.float32)
+        release = LEVEL_RELEASE_DB_S * FRAME_S
+        for i, p in enumerate(peak):
+            self._level = max(float(p), self._level - release)
+            out[i] = 10 ** (min(0.0, self._target - self._level) / 20)
+        return out
 
 
 @dataclass(frozen=True)
