@@ -406,8 +406,8 @@ def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool =
     """Trainer demo: play a call at real-time pace through the live pipeline."""
     s, data = load_settings(opts)
     path = call or str(paths.sample_call())
-    if speed <= 0:
-        raise UserError("--speed must be above 0")
+    if not 0.1 <= speed <= 16:  # also NaN
+        raise UserError(f"--speed must be from 0.1 to 16, got {speed:g}")
     src = open_source(path, s, opts, realtime=True, speed=speed)
     gui = has_display() if gui is None else gui
     state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s) if gui else None

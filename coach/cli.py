@@ -6,9 +6,24 @@ import argparse
 import logging
 import os
 import sys
+from typing import NoReturn
 
 from coach import __version__
 from coach.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line, like every other bad input (`coach CMD --help` shows usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"coach: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _session_id(text: str) -> int:
+    n = int(text) if text.strip().lstrip("+").isdigit() else -1
+    if not 1 <= n < 2**63:  # SQLite's integer keys
+        raise argparse.ArgumentTypeError(f"no session {text!r}: ids are whole numbers from 1, as `coach sessions list` shows")
+    return n
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     audio.add_argument("--agent-channel", type=int, metavar="N", help="channel holding the agent (stereo: 0 or 1; default 0)")
     audio.add_argument("--speaker", choices=["agent", "customer"], help="who speaks in a mono file (default customer)")
 
-    p = argparse.ArgumentParser(prog="coach", description="Call Coach: real-time, on-device coaching for phone agents.")
+    p = _Parser(prog="coach", description="Call Coach: real-time, on-device coaching for phone agents.")
     p.add_argument("--version", action="version", version=f"coach {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -55,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("devices", parents=[common], help="list audio input/output devices and likely loopback sources")
 
     rp = sub.add_parser("replay", parents=[common], help="supervisor window: sessions, timeline, flagged moments, playback")
-    rp.add_argument("session", type=int, nargs="?", help="open this session")
+    rp.add_argument("session", type=_session_id, nargs="?", help="open this session")
 
     ss = sub.add_parser("sessions", parents=[common], help="the stored sessions: list, show, export, delete")
     ssub = ss.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -64,9 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     sl.add_argument("--search", metavar="TEXT", help="words said in the call")
     sl.add_argument("--cue", metavar="ID", help="only sessions where this cue fired")
     for name, helptext in (("show", "a session's transcript with cues and flags"), ("delete", "delete a session for real")):
-        ssub.add_parser(name, parents=[inner], help=helptext).add_argument("id", type=int)
+        ssub.add_parser(name, parents=[inner], help=helptext).add_argument("id", type=_session_id)
     se = ssub.add_parser("export", parents=[inner], help="a session's analysis JSON")
-    se.add_argument("id", type=int)
+    se.add_argument("id", type=_session_id)
     se.add_argument("out", nargs="?", default="-", help="file to write ('-' = stdout)")
     return p
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import sys
 import tomllib
 from collections.abc import Callable
@@ -21,11 +22,12 @@ import tomli_w
 from coach.errors import UserError
 
 
-def opt(default: Any, doc: str) -> Any:
-    """A settings field with its default and the comment written beside it in the TOML."""
+def opt(default: Any, doc: str, lo: float | None = 0.0, hi: float | None = None) -> Any:
+    """A settings field with its default and the comment written beside it in the TOML.
+    Numbers must be finite and within [lo, hi] (lo=None: no lower bound); validate() checks."""
     if isinstance(default, list):
         return field(default_factory=lambda: copy.copy(default), metadata={"doc": doc})
-    return field(default=default, metadata={"doc": doc})
+    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi})
 
 
 def table(cls: type, doc: str = "") -> Any:
@@ -36,17 +38,17 @@ def table(cls: type, doc: str = "") -> Any:
 class ModelSettings:
     name: str = opt("tiny.en", "bundled and offline; base.en / small.en are more accurate and slower, downloaded once")
     compute_type: str = opt("int8", "int8 ~20 % faster than float32 on CPU, same text (FACTS.md)")
-    threads: int = opt(2, "2 beat 1 by ~1.4x on a 2-core machine (FACTS.md)")
+    threads: int = opt(2, "2 beat 1 by ~1.4x on a 2-core machine (FACTS.md)", lo=1, hi=64)
     encoder_window: str = opt("auto", "auto: window sized to the utterance (1.4-1.7x faster, see make bench); full: Whisper's 30 s")
     partial_every_s: float = opt(1.0, "re-decode speech still going on every this many seconds, so cues need not wait for the "
-                                      "speaker to stop (0 = off; see make bench for word latency and CPU)")
+                                      "speaker to stop (0 = off; see make bench for word latency and CPU)", hi=30)
     partial_after_s: float = opt(2.0, "the first partial decode after this much speech: shorter turns get their final text "
-                                      "about as soon (see make bench)")
+                                      "about as soon (see make bench)", hi=30)
 
 
 @dataclass
 class AudioSettings:
-    agent_channel: int = opt(0, "which channel of a stereo recording is the agent: no standard says which side is left")
+    agent_channel: int = opt(0, "which channel of a stereo recording is the agent: no standard says which side is left", hi=1)
     mono_speaker: str = opt("customer", "who speaks in a mono recording")
     agent_device: str = opt("", "live: the agent's microphone, 'name (host API)' as `coach devices` prints it; remembered")
     customer_device: str = opt("", "live: the softphone's output as an input (a loopback / .monitor source); remembered")
@@ -55,10 +57,10 @@ class AudioSettings:
 
 @dataclass
 class VadSettings:
-    threshold: float = opt(0.5, "Silero VAD's documented default speech probability")
-    end_silence_s: float = opt(0.5, "end-of-speech wait: ~0.3-0.5 s (ARCHITECTURE.md); also the pause excluded from pace")
-    max_utterance_s: float = opt(14.0, "cap long turns at ~12-15 s so text keeps flowing (ARCHITECTURE.md)")
-    min_utterance_s: float = opt(0.25, "shorter blips are clicks and breaths; Whisper invents text on them (FACTS.md)")
+    threshold: float = opt(0.5, "Silero VAD's documented default speech probability", lo=0.01, hi=0.99)
+    end_silence_s: float = opt(0.5, "end-of-speech wait: ~0.3-0.5 s (ARCHITECTURE.md); also the pause excluded from pace", lo=0.05, hi=5)
+    max_utterance_s: float = opt(14.0, "cap long turns at ~12-15 s so text keeps flowing (ARCHITECTURE.md)", lo=2, hi=30)
+    min_utterance_s: float = opt(0.25, "shorter blips are clicks and breaths; Whisper invents text on them (FACTS.md)", hi=2)
 
 
 @dataclass
@@ -78,7 +80,7 @@ class VoiceSettings:
     window_s: float = opt(20.0, "speech older than this no longer counts in the pool")
     adapt_s: float = opt(6.0, "while the pitch is normal, loudness and brightness become the caller's normal over about "
                                "this much speech (a louder line, a caller nearer the phone); calm pitch over 4x as long")
-    block_s: float = opt(1.0, "the voice is judged a second at a time: the mood meter moves within a second or two")
+    block_s: float = opt(1.0, "the voice is judged a second at a time: the mood meter moves within a second or two", lo=0.25, hi=5)
 
 
 @dataclass
@@ -86,7 +88,7 @@ class EscalationSettings:
     enabled: bool = opt(True, "alert: the customer's recent turns show rising anger (CUES.md)")
     cooldown_s: float = opt(45.0, "per-cue cooldown 30-60 s (CUES.md)")
     score_threshold: float = opt(0.6, "sum of the signals below needed to fire; a manager request plus one more signal does it")
-    negative_sentiment: float = opt(-0.3, "VADER compound at or below this counts as negative")
+    negative_sentiment: float = opt(-0.3, "VADER compound at or below this counts as negative", lo=-1, hi=1)
     loud_db: float = opt(3.0, "loudness this far above the customer's own median counts as arousal (FACTS.md)")
     pitch_semitones: float = opt(2.0, "pitch this far above the customer's own median counts as arousal (FACTS.md)")
     rate_ratio: float = opt(1.25, "speech rate this much above the customer's own median counts as arousal (FACTS.md)")
@@ -98,7 +100,7 @@ class CalmingSettings:
     enabled: bool = opt(True, "positive: after an escalation the customer's sentiment and voice recover (CUES.md)")
     cooldown_s: float = opt(60.0, "per-cue cooldown (CUES.md)")
     turns: int = opt(2, "customer turns after the escalation before calming may show: one polite word is not recovery")
-    sentiment: float = opt(0.3, "VADER compound at or above this counts as positive")
+    sentiment: float = opt(0.3, "VADER compound at or above this counts as positive", lo=-1, hi=1)
 
 
 @dataclass
@@ -107,7 +109,7 @@ class AcknowledgeSettings:
     cooldown_s: float = opt(45.0, "per-cue cooldown (CUES.md)")
     min_reply_words: int = opt(6, "judge the agent's reply once it has this many words; shorter replies are backchannels")
     negative_sentiment: float = opt(-0.6, "sentiment alone means an emotion only when this negative ('wrong postcode' is -0.5); "
-                                          "emotion words count at any sentiment")
+                                          "emotion words count at any sentiment", lo=-1, hi=1)
 
 
 @dataclass
@@ -158,7 +160,7 @@ class PauseListenSettings:
     enabled: bool = opt(True, "info: the agent talked too long or too much (CUES.md)")
     cooldown_s: float = opt(120.0, "per-cue cooldown: a long-running signal, so a long cooldown")
     monologue_s: float = opt(45.0, "continuous agent talk past this is a monologue (CUES.md)")
-    talk_share: float = opt(0.7, "agents above ~65 % talk share do worse (Gong, FACTS.md); CUES.md ~70 %")
+    talk_share: float = opt(0.7, "agents above ~65 % talk share do worse (Gong, FACTS.md); CUES.md ~70 %", hi=1)
     share_window_s: float = opt(120.0, "talk share over the last two minutes (CUES.md)")
     min_talk_s: float = opt(40.0, "judge the share once this much speech is in the window")
 
@@ -182,7 +184,7 @@ class ConfirmResolutionSettings:
 @dataclass
 class CueSettings:
     global_gap_s: float = opt(8.0, "minimum gap between cues; only a more urgent cue may follow sooner (CUES.md)")
-    visible_s: float = opt(6.0, "how long a cue stays on screen before it fades (CUES.md: a few seconds)")
+    visible_s: float = opt(6.0, "how long a cue stays on screen before it fades (CUES.md: a few seconds)", lo=0.5, hi=120)
     customer_escalating: EscalationSettings = table(EscalationSettings)
     customer_calming: CalmingSettings = table(CalmingSettings)
     acknowledge_feelings: AcknowledgeSettings = table(AcknowledgeSettings)
@@ -277,8 +279,8 @@ class StoreSettings:
 
 @dataclass
 class UiSettings:
-    x: int = opt(-1, "overlay position; -1 = top right of the primary screen")
-    y: int = opt(-1, "overlay position")
+    x: int = opt(-1, "overlay position; -1 = top right of the primary screen", lo=None)
+    y: int = opt(-1, "overlay position", lo=None)
     screen: str = opt("", "the screen the overlay was last on (positions are kept per screen)")
     expanded: bool = opt(False, "show the last transcript lines under the meters")
     click_through: bool = opt(False, "clicks pass through the overlay to the softphone beneath")
@@ -321,23 +323,36 @@ def _from_dict(cls: type, data: dict[str, Any], where: str, unknown: list[str]) 
     return cls(**kwargs)
 
 
+def _check_ranges(obj: Any, where: str = "") -> None:
+    """Every number finite and within its field's bounds: a negative wait or a NaN gap would
+    otherwise be accepted and misbehave far from where it was typed."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            _check_ranges(value, f"{where}{f.name}.")
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        lo, hi = f.metadata.get("lo", 0.0), f.metadata.get("hi")
+        ok = math.isfinite(value) and (lo is None or value >= lo) and (hi is None or value <= hi)
+        if not ok:
+            span = f"from {lo:g} to {hi:g}" if lo is not None and hi is not None else \
+                f"at least {lo:g}" if lo is not None else f"at most {hi:g}" if hi is not None else "a finite number"
+            raise UserError(f"settings: '{where}{f.name}' must be {span}, got {value!r}")
+
+
 def validate(s: Settings) -> Settings:
+    _check_ranges(s)
     if s.model.encoder_window not in ("auto", "full"):
         raise UserError("settings: 'model.encoder_window' must be 'auto' or 'full'")
-    if s.audio.agent_channel not in (0, 1):
-        raise UserError("settings: 'audio.agent_channel' must be 0 or 1")
     if s.audio.mono_speaker not in ("agent", "customer"):
         raise UserError("settings: 'audio.mono_speaker' must be 'agent' or 'customer'")
-    if not 0.0 < s.vad.threshold < 1.0:
-        raise UserError("settings: 'vad.threshold' must be between 0 and 1")
     v = s.cues.customer_escalating.voice
     for name in ("baseline_s", "loud_db", "bright_db", "pitch_semitones", "listen_s", "window_s", "adapt_s", "block_s"):
         if not getattr(v, name) > 0:
             raise UserError(f"settings: 'cues.customer_escalating.voice.{name}' must be above 0")
     if v.listen_s > v.window_s:
         raise UserError("settings: 'cues.customer_escalating.voice.listen_s' must be at most window_s")
-    if s.model.threads < 1:
-        raise UserError("settings: 'model.threads' must be at least 1")
     return s
 
 
@@ -350,6 +365,8 @@ def load(path: Path, warn: Callable[[str], None] | None = None) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"settings file {path} is not valid TOML: {e}") from None
+    except OSError as e:  # a folder in its place, no permission
+        raise UserError(f"cannot read the settings file {path}: {e.strerror}") from None
     unknown: list[str] = []
     s = validate(_from_dict(Settings, data, "", unknown))
     if unknown:

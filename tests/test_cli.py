@@ -189,3 +189,30 @@ def test_the_log_rotates(tmp_path: Path):
         assert "a decode" not in path.read_text()
     finally:
         logs.stop()
+
+
+@pytest.mark.parametrize("case", ["rate 8 Hz", "speed nan", "session id 2**64", "settings is a folder", "data dir is a file",
+                                  "negative wait", "100000 threads", "nan gap", "negative utterance cap", "unknown command"])
+def test_each_bad_input_is_one_line_exit_2(tmp_path: Path, case: str):
+    """Inputs that used to hang, loop at 100 % CPU or end in a traceback."""
+    data = tmp_path / "data"
+    data.mkdir()
+    slow = tmp_path / "slow.wav"
+    sf.write(slow, np.zeros((80, 2), np.float32), 8)  # 8 samples a second: a block of 0.1 s is no samples
+    settings = {"negative wait": "[vad]\nend_silence_s = -5\n", "100000 threads": "[model]\nthreads = 100000\n",
+                "nan gap": "[cues]\nglobal_gap_s = nan\n", "negative utterance cap": "[vad]\nmax_utterance_s = -1\n"}
+    args = {"rate 8 Hz": ["analyze", str(slow), "--json", "-"],
+            "speed nan": ["demo", str(slow), "--speed", "nan", "--headless", "--no-audio"],
+            "session id 2**64": ["sessions", "show", str(2**64)],
+            "unknown command": ["frobnicate"]}.get(case, ["sessions", "list"])
+    if case in settings:
+        (data / "settings.toml").write_text(settings[case])
+    if case == "settings is a folder":
+        (data / "settings.toml").mkdir()
+    if case == "data dir is a file":
+        data.rmdir()
+        data.write_text("not a folder")
+    r = coach(*args, data_dir=data, timeout=60)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("coach: error:") and "Traceback" not in r.stderr, r.stderr

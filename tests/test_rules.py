@@ -170,6 +170,15 @@ def test_you_need_to_is_harsh_to_an_upset_customer():
     assert "soften_wording" in feed(r, utt("agent", "you need to wait ten days", 4, 6))
 
 
+@pytest.mark.parametrize("text", ["i am sorry you have to call three times", "i am so sorry that you have to wait",
+                                  "what a pity you have to wait for it"])
+def test_sympathy_before_you_have_to_is_not_an_order(text: str):
+    """tiny.en heard "sorry you have had to call three times" as "sorry you have to call three times"."""
+    r = rules()
+    feed(r, utt("customer", "this is ridiculous i am so angry", 0, 3))
+    assert "soften_wording" not in feed(r, utt("agent", text, 4, 8))
+
+
 # -- offer_options --------------------------------------------------------------------------------
 
 def test_offer_options_on_a_repeated_demand():

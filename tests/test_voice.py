@@ -127,6 +127,14 @@ def test_the_real_caller_as_recorded_and_louder_never_escalates(caller: np.ndarr
         assert escalations(rs) == []
 
 
+def test_a_calm_mono_conversation_is_not_escalation():
+    """Two real voices, a man's and a woman's, in one channel played as the customer: a change
+    of speaker changes the pitch, not the effort."""
+    x, sr = sf.read(DATA / "katiesteve.flac", dtype="float32")
+    rs = meter_over(x)
+    assert rs[-1].baseline_s >= 15 and escalations(rs) == []
+
+
 @pytest.mark.parametrize("from_s,semitones,gain_db", [(60, 4, 8), (60, 6, 10), (100, 5, 8)])
 def test_the_real_caller_raising_her_voice_escalates_within_5_s(caller: np.ndarray, from_s: float, semitones: float,
                                                                    gain_db: float):

@@ -103,8 +103,9 @@ def _phrase(p: str) -> tuple[str, ...]:
     return tuple("*" if w == "wildcardword" else w for w in tokens(p.replace("*", " wildcardword ")))
 
 
-def find_at(text_tokens: list[str], phrases: Iterable[str]) -> list[tuple[str, int]]:
-    """The phrases that occur (fuzzily, not negated), each with the index of its last token (first occurrence)."""
+def find_at(text_tokens: list[str], phrases: Iterable[str], unless_after: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
+    """The phrases that occur (fuzzily, not negated, nor within three words after one of
+    `unless_after`), each with the index of its last token (first occurrence)."""
     found = []
     for p in phrases:
         ph = _phrase(p)
@@ -116,6 +117,8 @@ def find_at(text_tokens: list[str], phrases: Iterable[str]) -> list[tuple[str, i
                 before = text_tokens[max(0, i - 2):i]
                 if not negated_phrase and any(b in NEGATORS_EXPANDED for b in before):
                     continue
+                if unless_after and unless_after.intersection(text_tokens[max(0, i - 3):i]):
+                    continue
                 found.append((p, i + len(ph) - 1))
                 break
     return found
@@ -126,7 +129,7 @@ def find(text_tokens: list[str], phrases: Iterable[str]) -> list[str]:
     return [p for p, _ in find_at(text_tokens, phrases)]
 
 
-def said_at(words: Sequence[Word], phrases: Iterable[str]) -> dict[str, float]:
+def said_at(words: Sequence[Word], phrases: Iterable[str], unless_after: frozenset[str] = frozenset()) -> dict[str, float]:
     """The phrases said in these timed words, each with the stream time its last word ended:
     a cue's latency runs from there, not from the end of the utterance."""
     toks: list[str] = []
@@ -135,7 +138,7 @@ def said_at(words: Sequence[Word], phrases: Iterable[str]) -> dict[str, float]:
         for t in tokens(w.w):
             toks.append(t)
             owner.append(k)
-    return {p: words[owner[j]].end for p, j in find_at(toks, phrases)}
+    return {p: words[owner[j]].end for p, j in find_at(toks, phrases, unless_after)}
 
 
 def has(text: str, phrases: Iterable[str]) -> list[str]:

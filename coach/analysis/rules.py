@@ -42,9 +42,14 @@ def _quote(phrases: list[str]) -> str:
     return ", ".join(f"'{p}'" for p in phrases)
 
 
-def _harsh(words: list[Word], phrases: list[str], to_whom: str = "") -> list[Proposal]:
+# "I'm sorry you have to call again" is sympathy, not an order (tiny.en drops the "had" of
+# "sorry you have had to call"): an instruction phrase right after these words does not count
+SYMPATHY = frozenset({"sorry", "apologise", "apologize", "apologies", "shame", "pity"})
+
+
+def _harsh(words: list[Word], phrases: list[str], to_whom: str = "", unless_after: frozenset[str] = frozenset()) -> list[Proposal]:
     """soften_wording for harsh phrases in these words, dated from the first of them."""
-    said = said_at(words, phrases)
+    said = said_at(words, phrases, unless_after)
     return [Proposal("soften_wording", "agent", f"you said {_quote(list(said))}{to_whom}", min(said.values()))] if said else []
 
 
@@ -145,7 +150,7 @@ class Rules:
                 self._exchange = _Exchange()
             self._exchange.customer.append(u)
             return []
-        out = _harsh(u.words, self.ph.harsh_when_upset, " to an upset customer") if self.customer_upset else []
+        out = _harsh(u.words, self.ph.harsh_when_upset, " to an upset customer", SYMPATHY) if self.customer_upset else []
         return out + self._reply(u)
 
     def _escalation_evidence_end(self, u: Utterance) -> float:

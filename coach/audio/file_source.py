@@ -23,6 +23,7 @@ from coach.errors import UserError
 from coach.events import SAMPLE_RATE, AudioChunk, Speaker
 
 CHUNK_S = 0.1  # 100 ms blocks: what a PortAudio callback would deliver, give or take
+MIN_RATE = 4000  # telephone audio is 8 kHz; below 4 kHz there is no intelligible speech
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ class FileSource:
             rate, channels, frames = info.samplerate, info.channels, info.frames
         except sf.LibsndfileError:
             rate, channels, frames = self._probe_with_av()
+        if rate < MIN_RATE:  # also keeps the block size (rate x 0.1 s) above zero
+            raise UserError(f"{self.path} has a sample rate of {rate} Hz; a call needs at least {MIN_RATE} Hz")
         self.info = SourceInfo(
             path=str(self.path),
             duration_s=frames / rate,
