@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import resource
@@ -17,6 +18,7 @@ from coach import paths, report
 from coach import settings as settings_mod
 from coach.audio.devices import InputDevice
 from coach.audio.file_source import FileSource, SourceInfo
+from coach.audio.source import AudioSource
 from coach.console import Console
 from coach.errors import UserError
 from coach.events import Cue, Flag, Partial, Speaker, Utterance, VoiceLevel
@@ -24,11 +26,11 @@ from coach.live_state import LiveState
 from coach.pipeline import Event, Pipeline
 from coach.runner import RunnerStopped, SimClock, SimulatedRunner, ThreadedRunner
 from coach.settings import Settings
+from coach.settings_store import SettingsStore
 from coach.speech.models import ResolvedModel, resolve_model
 from coach.speech.transcriber import Transcriber
 
 if TYPE_CHECKING:
-    from coach.audio.live_source import LiveSource
     from coach.session import SessionWriter
     from coach.store.db import Store
 
@@ -43,30 +45,33 @@ class Options:
     overrides: list[str] | None = None  # --set KEY=VALUE, this run only
 
 
-def load_settings(opts: Options) -> tuple[Settings, Path]:
+def settings_store(opts: Options) -> tuple[SettingsStore, Path]:
+    """The user's settings.toml, with this run's command-line and COACH_SET overrides on top."""
     data = paths.data_dir(opts.data_dir)
-    path = paths.settings_path(data)
-    s = settings_mod.load(path)
-    if not path.exists():
-        try:  # first run: write the defaults where the user can find and edit them
-            settings_mod.save(s, path)
-        except OSError as e:
-            raise UserError(f"cannot create the data folder {data}: {e.strerror}") from None
+    # COACH_SET="KEY=VALUE;KEY=VALUE" is --set for every command of a shell or test run
+    # (make test-asr-variants runs the suite with other compute types this way)
+    env = [a for a in os.environ.get("COACH_SET", "").split(";") if a.strip()]
+
+    def this_run(s: Settings) -> None:
+        if opts.model:
+            s.model.name = opts.model
+        if opts.encoder_window:
+            s.model.encoder_window = opts.encoder_window
+        for assignment in [*env, *(opts.overrides or [])]:
+            settings_mod.override(s, assignment)
+
+    store = SettingsStore(paths.settings_path(data), this_run)
     try:  # a data folder made by an earlier version (0755) becomes private too
         if data.stat().st_mode & 0o077:
             data.chmod(0o700)
     except OSError:
         pass  # not ours to change (a shared folder given with --data-dir): the files inside still are 0600
-    if opts.model:
-        s.model.name = opts.model
-    if opts.encoder_window:
-        s.model.encoder_window = opts.encoder_window
-    # COACH_SET="KEY=VALUE;KEY=VALUE" is --set for every command of a shell or test run
-    # (make test-asr-variants runs the suite with other compute types this way)
-    env = [a for a in os.environ.get("COACH_SET", "").split(";") if a.strip()]
-    for assignment in [*env, *(opts.overrides or [])]:
-        settings_mod.override(s, assignment)
-    return settings_mod.validate(s), data
+    return store, data
+
+
+def load_settings(opts: Options) -> tuple[Settings, Path]:
+    store, data = settings_store(opts)
+    return store.effective(), data
 
 
 def open_source(path: str, s: Settings, opts: Options, realtime: bool = False, speed: float = 1.0) -> FileSource:
@@ -136,7 +141,7 @@ def has_display() -> bool:
     return True
 
 
-def _stop_on_signals(stop: threading.Event, src: FileSource | LiveSource) -> None:
+def _stop_on_signals(stop: threading.Event, src: AudioSource) -> None:
     def handler(signum: int, frame: object) -> None:
         stop.set()
         src.stop()
@@ -162,7 +167,7 @@ class LiveOptions:
     duration_s: float | None = None
 
 
-def _live_devices(s: Settings, lo: LiveOptions, data: Path) -> tuple[dict[Speaker, InputDevice] | None, tuple[InputDevice, int] | None]:
+def _live_devices(s: Settings, lo: LiveOptions, store: SettingsStore) -> tuple[dict[Speaker, InputDevice] | None, tuple[InputDevice, int] | None]:
     """Devices from the command line, else the remembered ones; command-line choices are remembered."""
     from coach.audio.devices import list_inputs, resolve
 
@@ -175,7 +180,7 @@ def _live_devices(s: Settings, lo: LiveOptions, data: Path) -> tuple[dict[Speake
         channel = lo.agent_channel if lo.agent_channel is not None else s.audio.agent_channel
         if channel not in (0, 1):
             raise UserError("--agent-channel must be 0 or 1")
-        _remember(data, stereo_device=dev.label, agent_channel=channel)
+        _remember(store, stereo_device=dev.label, agent_channel=channel)
         return None, (dev, channel)
     agent_q = lo.agent_device or s.audio.agent_device
     customer_q = lo.customer_device or s.audio.customer_device
@@ -193,29 +198,28 @@ def _live_devices(s: Settings, lo: LiveOptions, data: Path) -> tuple[dict[Speake
         agent = mics[0] if len(mics) == 1 else resolve("default", devices=inputs)
     if agent == customer:
         raise UserError(f"the agent and the customer cannot both be {agent.label}")
-    _remember(data, agent_device=agent.label, customer_device=customer.label, stereo_device="")
+    _remember(store, agent_device=agent.label, customer_device=customer.label, stereo_device="")
     return {"agent": agent, "customer": customer}, None
 
 
-def _remember(data: Path, **audio: object) -> None:
-    """Persist device choices into the file as it is, so this run's --set values stay this run's."""
-    path = paths.settings_path(data)
-    stored = settings_mod.load(path, warn=lambda m: None)
-    for key, value in audio.items():
-        setattr(stored.audio, key, value)
-    settings_mod.save(stored, path)
+def _remember(store: SettingsStore, **audio: object) -> None:
+    """Persist device choices in settings.toml (this run's --set values stay this run's)."""
+    store.update(lambda st: [setattr(st.audio, key, value) for key, value in audio.items()])
 
 
 class Coaching:
     """One coaching session, the same for demo and live, headless or with the overlay:
     source -> recording -> runner -> pipeline -> console, overlay state and session file."""
 
-    def __init__(self, s: Settings, data: Path, src: FileSource | LiveSource, speakers: list[Speaker],
+    def __init__(self, s: Settings, data: Path, src: AudioSource, speakers: list[Speaker],
                  console: Console, state: LiveState | None = None, record: bool = False, live: bool = False,
-                 store: bool = False) -> None:
+                 store: bool = False, settings: SettingsStore | None = None) -> None:
         self.s, self.data, self.src, self.speakers = s, data, src, speakers
         self.console, self.state = console, state
         self.record, self.live, self.store = record, live, store
+        self.settings = settings  # the stored settings the overlay and dialog change; this session hears of it
+        if settings is not None:
+            settings.subscribe(self.apply_settings)
         self.session_id: int | None = None
         self._told_disk = False
         self.stop = threading.Event()
@@ -234,7 +238,7 @@ class Coaching:
         if self.record:
             from coach.session import SessionWriter
 
-            self.session = SessionWriter(self.data)
+            self.session = SessionWriter(self.data, on_error=self._disk_trouble)
 
     def _failed(self, e: BaseException) -> None:
         """The one error path of a session: shown at once, logged by the runner, and the run
@@ -275,16 +279,18 @@ class Coaching:
         assert self.model is not None
         doc = report.build(self.pipe, info, {"name": self.model.name, "compute_type": self.s.model.compute_type,
                                              "origin": self.model.origin}, self.src.now(), 0.0)
+        h = self.src.health()
         doc["live"] = {"dropped_chunks": self.runner.dropped_chunks, "dropped_utterances": self.runner.dropped_utterances,
-                       "dropped_blocks": getattr(self.src, "dropped_blocks", 0),
-                       "padded_s": {k: round(v / 16000, 2) for k, v in getattr(self.src, "padded", {}).items()},
-                       "drift_ppm": round(self.src.drift_ppm(), 1) if hasattr(self.src, "drift_ppm") else 0.0}
+                       "dropped_blocks": h.dropped_blocks, "padded_s": h.padded_s, "drift_ppm": h.drift_ppm}
         try:
             self.session.save(self._unpaused(doc), force=force)
         except UserError as e:  # a full disk must not stop the coaching
-            if not self._told_disk:
-                self._told_disk = True
-                self.console.notice(f"{e}; coaching continues")
+            self._disk_trouble(str(e))
+
+    def _disk_trouble(self, message: str) -> None:
+        if not self._told_disk:
+            self._told_disk = True
+            self.console.notice(f"{message}; coaching continues")
 
     def set_recording_paused(self, on: bool) -> None:
         """While paused (e.g. the customer reads out card details), coaching continues but
@@ -305,6 +311,19 @@ class Coaching:
         doc["cues"] = [c for c in doc["cues"] if not hidden(c["t"] - c["latency_s"], c["t"])]
         doc["recording_paused"] = [[round(a, 2), round(b, 2) if b != float("inf") else None] for a, b in self.pauses]
         return doc
+
+    def apply_settings(self, new: Settings) -> None:
+        """A change from the settings dialog: cue thresholds, phrases and the overlay's limits apply
+        now (the pipeline gets its own copy on its own thread); model, VAD and devices next session."""
+        self.s = new
+        if self.state is not None:
+            self.state.set(wpm_limit=new.cues.slow_down.max_wpm)
+            self.state.visible_s = new.cues.visible_s
+        if self.runner is not None:
+            try:
+                self.runner.put_settings(copy.deepcopy(new))
+            except RunnerStopped:
+                pass
 
     def flag(self, note: str = "") -> None:
         """A flag from the agent (overlay shortcut or tray): the last 20 s and the next 10 s."""
@@ -355,19 +374,19 @@ class Coaching:
         if self.session is not None:
             doc = json.loads(self.session.json_path.read_text())
             audio = str(self.session.recorder.path)
-        else:
+        else:  # not recorded: a demo of a file, whose own audio is the session's
             src = self.src
-            doc = self._unpaused(report.build(self.pipe, src.info, {"name": self.model.name,  # type: ignore[union-attr]
-                                                                    "compute_type": self.s.model.compute_type}, self.src.now(), 0.0))
-            audio = src.info.path  # type: ignore[union-attr]
+            assert isinstance(src, FileSource)
+            doc = self._unpaused(report.build(self.pipe, src.info, {"name": self.model.name,
+                                                                    "compute_type": self.s.model.compute_type}, src.now(), 0.0))
+            audio = src.info.path
         store = open_store(self.s, self.data)
         self.session_id = store.save(doc, "live" if self.live else "demo", audio=audio)
         store.close()
 
     def _health(self, position: float, lag: float) -> None:
         assert self.state is not None
-        status = getattr(self.src, "status", {})
-        lost = [side for side, v in status.items() if v == "lost"]
+        lost = self.src.health().lost
         if lost:
             self.state.set(position=position, health="lost", health_text=f"{' and '.join(lost)} device lost")
         elif lag > 2.0 or (self.runner is not None and self.runner.dropped_chunks):
@@ -391,8 +410,7 @@ def _run(c: Coaching, announce: str, duration: float | None, gui: bool) -> int:
         print(f"loading model '{c.s.model.name}' ...", flush=True)
         c.load()
         _stop_on_signals(c.stop, c.src)
-        if hasattr(c.src, "start"):
-            c.src.start()
+        c.src.start()
         print(announce + (f"; saving to {c.session.folder}" if c.session else ""), flush=True)
         c.run(duration)
         print("\n" + c.summary(), flush=True)
@@ -404,14 +422,15 @@ def _run(c: Coaching, announce: str, duration: float | None, gui: bool) -> int:
 
 def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool = False, gui: bool | None = None) -> int:
     """Trainer demo: play a call at real-time pace through the live pipeline."""
-    s, data = load_settings(opts)
+    settings, data = settings_store(opts)
+    s = settings.effective()
     path = call or str(paths.sample_call())
     if not 0.1 <= speed <= 16:  # also NaN
         raise UserError(f"--speed must be from 0.1 to 16, got {speed:g}")
     src = open_source(path, s, opts, realtime=True, speed=speed)
     gui = has_display() if gui is None else gui
     state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s) if gui else None
-    c = Coaching(s, data, src, list(src.info.speakers), Console(transcript=transcript), state, store=True)
+    c = Coaching(s, data, src, list(src.info.speakers), Console(transcript=transcript), state, store=True, settings=settings)
     announce = f"playing {Path(path).name} ({src.info.duration_s:.0f} s) at {speed:g}x; Ctrl-C stops"
     return _run(c, announce, src.info.duration_s, gui)
 
@@ -421,14 +440,15 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     from coach.audio.live_source import LiveSource
     from coach.instance import InstanceLock
 
-    s, data = load_settings(opts)
+    settings, data = settings_store(opts)
+    s = settings.effective()
     lock = InstanceLock(data / "live.lock").acquire()  # before touching devices or session files
-    devices, stereo = _live_devices(s, lo, data)
+    devices, stereo = _live_devices(s, lo, settings)
     gui = has_display() if gui is None else gui
     console = Console()
     src = LiveSource(devices, stereo, lo.duration_s, on_notice=console.notice)
     state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s) if gui else None
-    c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True, store=True)
+    c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True, store=True, settings=settings)
     sides = (f"stereo {stereo[0].label}, agent on channel {stereo[1]}" if stereo
              else f"agent = {devices['agent'].label}, customer = {devices['customer'].label}")  # type: ignore[index]
     try:

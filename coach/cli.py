@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from coach import logs, paths
 
     logs.quiet_terminal()
+    logs.catch_the_rest()
     try:
         logs.setup(logs.log_dir(paths.data_dir(getattr(args, "data_dir", None))))
     except OSError as e:

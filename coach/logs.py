@@ -48,6 +48,30 @@ def setup(folder: Path) -> Path:
     return path
 
 
+def catch_the_rest() -> None:
+    """An exception nobody caught, on any thread, goes to the log with its traceback; the
+    terminal gets one line (the CLI's own handler covers the main path; this is the net)."""
+    import sys
+    import threading
+
+    log = logging.getLogger("coach")
+
+    def main_hook(kind: type[BaseException], e: BaseException, tb: object) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            return sys.__excepthook__(kind, e, tb)  # type: ignore[arg-type]
+        log.critical("uncaught %s: %s", kind.__name__, e, exc_info=(kind, e, tb))  # type: ignore[arg-type]
+        print(f"coach: error: {kind.__name__}: {e} (details in the log)", file=sys.stderr)
+
+    def thread_hook(a: threading.ExceptHookArgs) -> None:
+        if a.exc_type is SystemExit:
+            return
+        log.error("thread %s died: %s", a.thread.name if a.thread else "?", a.exc_value,
+                  exc_info=(a.exc_type, a.exc_value, a.exc_traceback))  # type: ignore[arg-type]
+
+    sys.excepthook = main_hook
+    threading.excepthook = thread_hook
+
+
 def quiet_terminal() -> None:
     """No log records on the terminal (the CLI prints its own one-line messages), unless COACH_DEBUG is set."""
     root = logging.getLogger()

@@ -103,6 +103,16 @@ class Pipeline:
         self._seq = itertools.count()
         self.position = 0.0
 
+    def apply_settings(self, s: Settings) -> None:
+        """New settings mid-session (on this pipeline's thread, a copy nobody else holds): cue
+        thresholds, cooldowns, phrases and the voice thresholds apply from now on; the VAD, the
+        model and partial decoding keep what they started with until the next session."""
+        self.settings = s
+        self.rules.s, self.rules.ph = s.cues, s.phrases
+        self.engine.settings = s.cues
+        if self._voice is not None:
+            self._voice.s = s.cues.customer_escalating.voice
+
     # -- audio path: cheap, runs for every chunk -------------------------------------
 
     def feed(self, chunk: AudioChunk) -> list[Job]:

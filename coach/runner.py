@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from coach.events import AudioChunk, Flag
 from coach.pipeline import Job, Pipeline
+from coach.settings import Settings
 from coach.speech.transcriber import Transcript
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,11 @@ class _End:
 class _Decoded:
     job: Job
     transcript: Transcript | None  # None: skipped, too old to help anyone
+
+
+@dataclass
+class _NewSettings:
+    settings: Settings
 
 
 class Mailbox:
@@ -255,6 +261,10 @@ class ThreadedRunner:
         """A user's flag joins the pipeline's own thread, like everything that touches its state; never blocks."""
         self.inbox.put_control(flag)
 
+    def put_settings(self, settings: Settings) -> None:
+        """New settings (a copy nobody else holds) reach the pipeline on its own thread; never blocks."""
+        self.inbox.put_control(_NewSettings(settings))
+
     def lag_s(self) -> float:
         """How far analysis trails the audio: chunks waiting, at 100 ms each."""
         return self.inbox.audio_waiting() * 0.1
@@ -307,6 +317,8 @@ class ThreadedRunner:
                 self.p.complete(item.job, item.transcript)
             elif isinstance(item, Flag):
                 self.p.add_flag(item)
+            elif isinstance(item, _NewSettings):
+                self.p.apply_settings(item.settings)
             elif isinstance(item, _End) and not ending:
                 ending = True
                 for job in self.p.finish():

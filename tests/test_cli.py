@@ -216,3 +216,22 @@ def test_each_bad_input_is_one_line_exit_2(tmp_path: Path, case: str):
     assert r.returncode == 2, (r.returncode, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("coach: error:") and "Traceback" not in r.stderr, r.stderr
+
+
+def test_an_error_on_a_thread_reaches_the_log(tmp_path: Path):
+    """A thread that dies (not one of the runner's, which report their own) leaves its traceback in the log."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys, threading\n"
+        "from coach import cli, app\n"
+        "def boom(*a, **k):\n"
+        "    t = threading.Thread(target=lambda: 1 / 0, name='helper'); t.start(); t.join()\n"
+        "    return 0\n"
+        "app.devices = boom\n"
+        "sys.exit(cli.main(['devices']))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["COACH_DATA_DIR"] = str(tmp_path)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    log = (tmp_path / "logs" / "coach.log").read_text()
+    assert "thread helper died: division by zero" in log and "ZeroDivisionError" in log

@@ -149,7 +149,7 @@ def test_lost_device_is_reported_padded_and_reconnected():
     caps["agent"].send(1.0)
     clock.t += 1.0
     pump(src, it, 5)
-    assert old.closed and src.status["customer"] == "lost"
+    assert old.closed and src.status["customer"] == "lost" and src.health().lost == ["customer"]
     assert any("stopped delivering audio" in n and "recorded as silence" in n for n in notes)
     present["ok"] = True
     clock.t += 3.0

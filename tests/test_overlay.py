@@ -136,8 +136,15 @@ def test_tray_actions_emit(qtbot):
 
 
 def test_settings_dialog_round_trip(qtbot, tmp_path: Path):
-    s = settings_mod.Settings()
+    """The dialog edits the stored settings: saved to the file, handed to the running session as a
+    new copy; this run's --set stays this run's and is never written."""
+    from coach.settings_store import SettingsStore
+
     path = tmp_path / "settings.toml"
+    store = SettingsStore(path, this_run=lambda st: settings_mod.override(st, "cues.global_gap_s=3"))
+    heard: list[settings_mod.Settings] = []
+    store.subscribe(heard.append)
+    s = store.stored()
     class Probe:
         opened: list[str] = []
 
@@ -151,7 +158,7 @@ def test_settings_dialog_round_trip(qtbot, tmp_path: Path):
         def close(self) -> None:
             self.closed = True
 
-    d = SettingsDialog(s, path, tmp_path, ["tiny.en", "base.en"], ["mic (ALSA)", "speakers.monitor (PulseAudio)"], Probe)
+    d = SettingsDialog(s, store.replace, tmp_path, ["tiny.en", "base.en"], ["mic (ALSA)", "speakers.monitor (PulseAudio)"], Probe)
     qtbot.addWidget(d)
     d.toggles["check_in"].setChecked(False)
     d.spins[("cues.slow_down", "max_wpm")].setValue(250)
@@ -164,9 +171,11 @@ def test_settings_dialog_round_trip(qtbot, tmp_path: Path):
     probes = [p for p, _ in d.probes]
     d.accept()
     assert all(p.closed for p in probes) and not d.timer.isActive()  # devices released with the dialog
-    assert s.cues.check_in.enabled is False  # applied to the running settings at once
+    assert len(heard) == 1 and heard[0].cues.check_in.enabled is False  # the session hears at once ...
+    assert heard[0].cues.global_gap_s == 3  # ... with this run's overrides on top
     back = settings_mod.load(path)
     assert back.cues.check_in.enabled is False and back.cues.slow_down.max_wpm == 250.0
+    assert back.cues.global_gap_s == settings_mod.Settings().cues.global_gap_s  # --set is never saved
     assert back.model.name == "base.en" and back.audio.customer_device == "speakers.monitor (PulseAudio)"
 
 

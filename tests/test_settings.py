@@ -85,3 +85,42 @@ def test_set_overrides_one_run():
         settings.override(s, "cues.slow_down.max_wpm=fast")
     with pytest.raises(UserError, match="KEY=VALUE"):
         settings.override(s, "cues.slow_down.max_wpm")
+
+
+@pytest.fixture(scope="module")
+def long_hold(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from conftest import render_one
+
+    return render_one(tmp_path_factory, "scenarios.json", "d6_long_hold")
+
+
+def run_with_change(call: tuple[Path, Path], change: bool) -> list[str]:
+    """A scripted call through the threaded runner; optionally check_in is switched off in the dialog
+    after the first second, as the tray's settings would do mid-call."""
+    import copy
+
+    from fakes import ScriptedTranscriber
+
+    from coach.audio.file_source import FileSource
+    from coach.pipeline import Pipeline
+    from coach.runner import ThreadedRunner
+
+    s = settings.Settings()
+    s.model.partial_every_s = 0.0
+    p = Pipeline(s, ScriptedTranscriber.from_truth(call[1]), ["agent", "customer"], lambda: p.position)
+    r = ThreadedRunner(p)
+    r.start()
+    for chunk in FileSource(str(call[0])).chunks():
+        r.put(chunk)
+        if change and chunk.t0 == 1.0:
+            new = copy.deepcopy(s)
+            new.cues.check_in.enabled = False
+            r.put_settings(new)
+    r.close()
+    assert p.settings is not s or not change  # the pipeline holds its own copy, not the caller's
+    return [c.id for c in p.engine.fired]
+
+
+def test_a_setting_changed_mid_call_applies_from_then_on(long_hold: tuple[Path, Path]):
+    assert "check_in" in run_with_change(long_hold, change=False)
+    assert "check_in" not in run_with_change(long_hold, change=True)

@@ -19,6 +19,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from coach.audio.source import SourceHealth
 from coach.errors import UserError
 from coach.events import SAMPLE_RATE, AudioChunk, Speaker
 
@@ -273,6 +274,16 @@ class FileSource:
             if self._start_wall is not None:
                 self._start_wall -= seconds / self.speed
         self._changed.set()
+
+    @property
+    def speakers(self) -> list[Speaker]:
+        return list(self.info.speakers)
+
+    def start(self) -> None:
+        """Nothing to open: the file was probed when the source was made."""
+
+    def health(self) -> SourceHealth:
+        return SourceHealth()
 
     def stop(self) -> None:
         self._stopped = True

@@ -21,6 +21,7 @@ import soxr
 
 from coach.audio.capture import Capture, PortAudioCapture
 from coach.audio.devices import InputDevice, pulse_sources
+from coach.audio.source import SourceHealth
 from coach.errors import UserError
 from coach.events import SAMPLE_RATE, AudioChunk, Speaker
 
@@ -132,6 +133,11 @@ class LiveSource:
     @property
     def dropped_blocks(self) -> int:
         return sum(c.dropped_blocks for c in self._caps.values())
+
+    def health(self) -> SourceHealth:
+        return SourceHealth(lost=[s for s, v in self.status.items() if v == "lost"], dropped_blocks=self.dropped_blocks,
+                            padded_s={s: round(v / SAMPLE_RATE, 2) for s, v in self.padded.items()},
+                            drift_ppm=round(self.drift_ppm(), 1))
 
     # -- the loop ----------------------------------------------------------------------
 

@@ -3,16 +3,18 @@ on a worker thread. The overlay is on screen before the model has loaded."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import signal
 import threading
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from coach import paths
 from coach import settings as settings_mod
+from coach.audio.file_source import FileSource
 from coach.errors import UserError
 from coach.ui.overlay import Overlay
 from coach.ui.settings_dialog import SettingsDialog
@@ -20,6 +22,14 @@ from coach.ui.tray import Tray
 
 if TYPE_CHECKING:
     from coach.app import Coaching
+
+
+def route_qt_messages() -> None:
+    """Qt's warnings (a missing platform plugin, a bad stylesheet) go to the log, not the terminal."""
+    log = logging.getLogger("coach.qt")
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO, QtMsgType.QtWarningMsg: logging.WARNING,
+              QtMsgType.QtCriticalMsg: logging.ERROR, QtMsgType.QtFatalMsg: logging.CRITICAL}
+    qInstallMessageHandler(lambda kind, ctx, msg: log.log(levels.get(kind, logging.WARNING), "%s", msg))
 
 
 def place(overlay: Overlay, ui: settings_mod.UiSettings) -> None:
@@ -35,21 +45,21 @@ def place(overlay: Overlay, ui: settings_mod.UiSettings) -> None:
 
 def build(c: Coaching) -> tuple[Overlay, Tray]:
     s = c.s
-    assert c.state is not None
+    assert c.state is not None and c.settings is not None
+    store = c.settings
     overlay = Overlay(c.state, s.cues.visible_s)
     tray = Tray()
     place(overlay, s.ui)
     overlay.set_expanded(s.ui.expanded)
+    store.subscribe(lambda new: setattr(overlay, "visible_s", new.cues.visible_s))
 
     def remember(x: int, y: int) -> None:
         screen = QGuiApplication.screenAt(overlay.frameGeometry().center())
-        s.ui.x, s.ui.y, s.ui.screen = x, y, screen.name() if screen else ""
-        settings_mod.save(s, paths.settings_path(c.data))
+        store.update(lambda st: setattr(st, "ui", dataclasses.replace(st.ui, x=x, y=y, screen=screen.name() if screen else "")))
 
     def click_through(on: bool) -> None:
-        s.ui.click_through = on
         overlay.set_click_through(on)
-        settings_mod.save(s, paths.settings_path(c.data))
+        store.update(lambda st: setattr(st.ui, "click_through", on))
 
     def toggle() -> None:
         c.paused = not c.paused
@@ -65,7 +75,7 @@ def build(c: Coaching) -> tuple[Overlay, Tray]:
             inputs = [d.label for d in list_inputs()]
         except UserError:
             inputs = []
-        dialog = SettingsDialog(s, paths.settings_path(c.data), c.data, known_models(), inputs, LevelProbe)
+        dialog = SettingsDialog(store.stored(), store.replace, c.data, known_models(), inputs, LevelProbe)
         dialog.exec()
 
     overlay.moved.connect(remember)
@@ -78,13 +88,14 @@ def build(c: Coaching) -> tuple[Overlay, Tray]:
     tray.quit.connect(lambda: (c.stop.set(), c.src.stop(), QApplication.quit()))
     if s.ui.click_through:
         tray.act_click.setChecked(True)
-    if hasattr(c.src, "skip"):  # a recorded call: the trainer's controls
+    if isinstance(c.src, FileSource):  # a recorded call: the trainer's controls
         tray.add_demo_controls(c.src)
     return overlay, tray
 
 
 def run_overlay(c: Coaching, announce: str, duration: float | None, linger_s: float = 4.0) -> int:
     app = QApplication.instance() or QApplication([])
+    route_qt_messages()
     overlay, tray = build(c)
     overlay.show()
     errors: list[BaseException] = []
@@ -92,8 +103,7 @@ def run_overlay(c: Coaching, announce: str, duration: float | None, linger_s: fl
     def work() -> None:
         try:
             c.load()
-            if hasattr(c.src, "start"):
-                c.src.start()
+            c.src.start()
             print(announce, flush=True)
             c.run(duration)
         except BaseException as e:  # re-raised on the main thread, so the process exits non-zero

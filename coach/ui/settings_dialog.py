@@ -7,6 +7,7 @@ Saved to the TOML file on OK.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -27,7 +28,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coach import settings as settings_mod
 from coach.analysis.catalog import CATALOG
 from coach.errors import UserError
 from coach.settings import Settings
@@ -54,11 +54,12 @@ def _section(s: Settings, dotted: str) -> object:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, path: Path, data_dir: Path, models: list[str],
+    def __init__(self, settings: Settings, save: Callable[[Settings], object], data_dir: Path, models: list[str],
                  inputs: list[str] | None = None, probe: Callable[[str], Probe] | None = None) -> None:
+        """`settings`: a copy of the stored settings to edit; `save` stores the edited copy."""
         super().__init__()
         self.setWindowTitle("Call Coach settings")
-        self.s, self.path = settings, path
+        self.s, self.save = settings, save
         self.probe_factory = probe
         self.probes: list[tuple[Probe, QProgressBar]] = []
         self.timer = QTimer(self)
@@ -167,7 +168,7 @@ class SettingsDialog(QDialog):
             self.s.audio.agent_device = self.agent_dev.currentText()
         if self.customer_dev.currentText():
             self.s.audio.customer_device = self.customer_dev.currentText()
-        settings_mod.save(self.s, self.path)
+        self.save(copy.deepcopy(self.s))
 
     def accept(self) -> None:
         self.apply()
