@@ -184,6 +184,8 @@ class ConfirmResolutionSettings:
 @dataclass
 class CueSettings:
     global_gap_s: float = opt(8.0, "minimum gap between cues; only a more urgent cue may follow sooner (CUES.md)")
+    repeat_backoff: float = opt(2.0, "a warning or tip already shown this call waits this many times its cooldown before "
+                                     "showing again (x2, then x4 at most; alerts never wait longer): against nagging", lo=1, hi=10)
     visible_s: float = opt(6.0, "how long a cue stays on screen before it fades (CUES.md: a few seconds)", lo=0.5, hi=120)
     customer_escalating: EscalationSettings = table(EscalationSettings)
     customer_calming: CalmingSettings = table(CalmingSettings)

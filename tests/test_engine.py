@@ -27,3 +27,12 @@ def test_engine_cooldown_gap_priority_and_switches():
     s.check_in.enabled = False
     assert e.offer(prop("check_in"), 200.0) is None
     assert [x[1] for x in e.suppressed] == ["check_in", "slow_down"]
+
+
+def test_a_repeated_nudge_waits_longer_each_time_but_an_alert_does_not():
+    e = CueEngine(CueSettings())
+    fired = [t for t in range(0, 600, 10) if e.offer(prop("slow_down"), float(t)) is not None]
+    assert fired == [0, 60, 180, 420]  # cooldown 60 s, then 120 s, then 240 s (x4 at most)
+    e = CueEngine(CueSettings())
+    alerts = [t for t in range(0, 200, 5) if e.offer(prop("customer_escalating"), float(t)) is not None]
+    assert alerts == [0, 45, 90, 135, 180]  # its 45 s cooldown, every time

@@ -2,7 +2,9 @@
 
 Cue overload is the top complaint about live coaching (CUES.md), so a cue is dropped
 when it is switched off, inside its own cooldown, or inside the global gap after another
-cue unless it is more urgent than that one.
+cue unless it is more urgent than that one. A warning or tip that has already been shown waits
+`repeat_backoff` times longer before each repeat (x2, x4 at most): the same nudge every minute
+is what agents learn to ignore.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class CueEngine:
     fired: list[Cue] = field(default_factory=list)
     suppressed: list[tuple[float, str, str]] = field(default_factory=list)  # (t, id, why)
     _last: dict[str, float] = field(default_factory=dict)
+    _count: dict[str, int] = field(default_factory=dict)  # times each cue has fired this call
 
     def _rule(self, cue_id: str):  # noqa: ANN202 - per-cue settings dataclass or None
         return getattr(self.settings, cue_id, None)
@@ -42,6 +45,8 @@ class CueEngine:
         if not self.enabled(p.id):
             return None
         cooldown = rule.cooldown_s if rule is not None else 45.0
+        if spec.severity != "alert":  # a repeated nudge is a nag: each repeat waits longer (alerts never do)
+            cooldown *= self.settings.repeat_backoff ** min(self._count.get(p.id, 1) - 1, 2)
         last = self._last.get(p.id)
         if last is not None and t - last < cooldown:
             self.suppressed.append((t, p.id, "cooldown"))
@@ -56,5 +61,6 @@ class CueEngine:
             skill=spec.skill, tip=spec.tip, reason=p.reason, latency_s=round(max(0.0, t - p.evidence_end), 3),
         )
         self._last[p.id] = t
+        self._count[p.id] = self._count.get(p.id, 0) + 1
         self.fired.append(cue)
         return cue
