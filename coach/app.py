@@ -343,26 +343,33 @@ class Coaching:
             for chunk in self.src.chunks():
                 if self.stop.is_set():
                     break
+                analysed = False
+                if not self.paused:
+                    try:
+                        analysed = self.runner.put(chunk)
+                    except RunnerStopped:
+                        break  # close() below raises the error that stopped it
                 if self.session is not None:
-                    self.session.recorder.write(chunk)  # the recording never drops, whatever analysis does
+                    # held until redaction has seen it; what analysis never saw is recorded as silence
+                    self.session.recorder.write(chunk, analysed=analysed)
+                    self.session.recorder.release(self.pipe.checked_until)
                     if self.session.recorder.failed and not self._told_disk:
                         self._told_disk = True
                         self.console.notice(self.session.recorder.failed + "; coaching continues")
-                if not self.paused:
-                    try:
-                        self.runner.put(chunk)
-                    except RunnerStopped:
-                        break  # close() below raises the error that stopped it
                 lag = self.runner.lag_s() if self.live else max(0.0, self.src.now() - self.pipe.position)
                 self.console.progress(chunk.t1, duration, lag, dropped=self.runner.dropped_chunks * 0.1,
                                       partials_skipped=self.pipe.partials_dropped)
                 if self.state is not None:
                     self._health(chunk.t1, lag)
         finally:
-            self.runner.close()
-            if self.session is not None:
-                self.snapshot(force=True)
-                self.session.close()
+            try:
+                self.runner.close()
+            finally:
+                if self.session is not None:
+                    if self.runner.error is None:
+                        self.snapshot(force=True)
+                    # after a failed analysis, audio never redacted is written as silence
+                    self.session.close(self.pipe.checked_until)
             if self.store:
                 self._store()
             if self.state is not None:

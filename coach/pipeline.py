@@ -38,6 +38,7 @@ CARD_TALK_S = 20.0  # after card words or card digits, this long of both speaker
 PARTIAL_TAIL_S = 4  # a partial decode hears at least the last 4 s ...
 PARTIAL_MAX_S = 10  # ... and at most the last 10 s of the open utterance
 HISTORY_S = 60
+CHECK_MARGIN_S = PAD_BEFORE / SAMPLE_RATE + 0.1
 FLAG_BEFORE_S = 10.0  # an automatic flag covers the lead-up ...
 FLAG_AFTER_S = 20.0  # ... and what the agent did next
 
@@ -90,6 +91,7 @@ class Pipeline:
         # the customer's voice only: the agent's voice and emotions are never scored
         self._voice = VoiceMeter(es.voice, v.threshold, es.score_threshold) if "customer" in speakers and es.voice.enabled else None
         self._card_talk_until = float("-inf")
+        self.checked_until = 0.0  # stream time before which every utterance has been redacted (read by the recorder)
         self.utterances: list[Utterance] = []  # redacted, in time order: what may be shown and stored
         self.flags: list[Flag] = []
         self.decode_s: list[float] = []
@@ -269,6 +271,10 @@ class Pipeline:
     def _release(self, final: bool = False) -> None:
         for u in self.conversation.release(final):
             self._said(u)
+        # audio before this has been transcribed and redacted (its spans silenced): the recorder
+        # may write it. Words can start in the 0.2 s padding before a VAD onset.
+        mark = float("inf") if final else self.conversation.watermark() - CHECK_MARGIN_S
+        self.checked_until = max(self.checked_until, mark)
 
     def _said(self, raw: Utterance) -> None:
         """One utterance in time order: payment data is masked (its audio silenced) before

@@ -84,9 +84,9 @@ class SessionWriter:
             except UserError as e:  # a full disk must not stop the coaching
                 self.on_error(str(e))
 
-    def close(self) -> None:
+    def close(self, checked_until: float = float("inf")) -> None:
         with self._cv:
             self._closed = True
             self._cv.notify()
         self._thread.join(timeout=10)
-        self.recorder.close()
+        self.recorder.close(checked_until)

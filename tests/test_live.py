@@ -125,7 +125,7 @@ def test_kill_9_leaves_a_readable_recording(pulse: VirtualPulse, sides: dict, tm
     p = start_live(pulse, tmp_path, "--duration", "120")
     _, t_listen = wait_for(p, "listening")
     players = [pulse.play(sides["customer"], "softphone_out"), pulse.play(sides["agent"], "mic_feed")]
-    time.sleep(8)
+    time.sleep(12)
     p.send_signal(signal.SIGKILL)
     t_kill = time.monotonic()
     p.wait(timeout=10)
@@ -134,7 +134,9 @@ def test_kill_9_leaves_a_readable_recording(pulse: VirtualPulse, sides: dict, tm
     path = session_dir(tmp_path) / "audio.wav"
     with wave.open(str(path)) as w:  # Python's wave is the strictest reader (FACTS.md)
         seconds = w.getnframes() / w.getframerate()
-    assert abs(seconds - (t_kill - t_listen)) < 1.0
+    # what was transcribed and redacted before the kill, never more (speech still open or
+    # being decoded was only in memory)
+    assert 2.0 < seconds <= t_kill - t_listen + 0.5
     audio, sr = sf.read(path)
     assert len(audio) / sr == pytest.approx(seconds, abs=0.01)
     assert np.max(np.abs(audio[:, 0])) > 0.1  # the agent's first words are in it
