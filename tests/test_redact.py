@@ -125,6 +125,16 @@ class PausingSource:
     def stop(self) -> None:
         self.inner.stop()
 
+    def start(self) -> None:
+        self.inner.start()
+
+    def health(self):  # noqa: ANN201
+        return self.inner.health()
+
+    @property
+    def speakers(self) -> list:
+        return self.inner.speakers
+
 
 def test_pause_recording_keeps_coaching_but_stores_nothing(rendered: Path, tmp_path: Path):
     truth = json.loads((rendered / "d1_refund_escalation.truth.json").read_text())
