@@ -102,6 +102,17 @@ def open_store(s: Settings, data: Path) -> Store:
     return store
 
 
+def _recover(s: Settings, data: Path) -> None:
+    """Sessions a crash (or kill -9) left behind join the store, so replay, delete and retention see them."""
+    store = open_store(s, data)
+    try:
+        for folder, sid in store.adopt_orphans():
+            print(f"recovered the unfinished session in {folder.name} as session {sid}" if sid is not None
+                  else f"removed {folder.name}: a session that ended before anything was saved", flush=True)
+    finally:
+        store.close()
+
+
 def analyze(call: str, out: str, opts: Options, progress: bool = True, save: bool = False) -> dict[str, Any]:
     """Push a recorded call through the live pipeline as fast as possible; write the JSON."""
     s, data = load_settings(opts)
@@ -450,6 +461,7 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     settings, data = settings_store(opts)
     s = settings.effective()
     lock = InstanceLock(data / "live.lock").acquire()  # before touching devices or session files
+    _recover(s, data)
     devices, stereo = _live_devices(s, lo, settings)
     gui = has_display() if gui is None else gui
     console = Console()
@@ -497,7 +509,8 @@ def sessions(opts: Options, action: str, sid: int | None = None, out: str | None
         if action == "delete":
             if not store.delete(sid):
                 raise UserError(f"no session {sid}")
-            print(f"deleted session {sid}")
+            print(f"deleted session {sid}" + ("; its text leaves the store file once the replay window closes "
+                                                "(finished by the next command)" if store.purge_pending else ""))
             return 0
     finally:
         store.close()

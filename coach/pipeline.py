@@ -94,6 +94,7 @@ class Pipeline:
         self.checked_until = 0.0  # stream time before which every utterance has been redacted (read by the recorder)
         self.utterances: list[Utterance] = []  # redacted, in time order: what may be shown and stored
         self.flags: list[Flag] = []
+        self.redactions: list[tuple[float, float]] = []  # audio spans silenced for payment data, stored with the session
         self.decode_s: list[float] = []
         self.partial_decode_s: list[float] = []
         self.partials_dropped = 0  # partial decodes skipped: superseded, too late, or behind
@@ -287,7 +288,9 @@ class Pipeline:
         for (a, b), kind in zip(red.spans, red.kinds):
             # Whisper drops digits from a long read-out; what it missed is still card data,
             # so the audio is silenced from the first masked digit to the end of the utterance
-            self.on_redact((a, max(b, raw.end) if kind == CARD else b))
+            span = (round(a, 3), round(max(b, raw.end) if kind == CARD else b, 3))
+            self.redactions.append(span)
+            self.on_redact(span)
         u = dataclasses.replace(raw, text=red.text, words=red.words)
         self.utterances.append(u)
         proposals = self.rules.on_said(u)  # first, so listeners see meters that include u

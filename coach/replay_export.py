@@ -25,6 +25,7 @@ def export_segment(doc: dict[str, Any], start: float, end: float, out_dir: Path)
     with sf.SoundFile(audio) as f:
         f.seek(int(start * f.samplerate))
         clip = f.read(int((end - start) * f.samplerate), dtype="float32", always_2d=True)
+        silence_redactions(clip, f.samplerate, doc, offset=start)
         sf.write(out_dir / "clip.wav", clip, f.samplerate, subtype="PCM_16")
     seg = {
         "session": doc.get("session"), "start": start, "end": end,
@@ -89,4 +90,13 @@ def audio_array(doc: dict[str, Any]) -> tuple[np.ndarray, int] | None:
     if not audio or not Path(audio).exists():
         return None
     data, rate = sf.read(audio, dtype="float32", always_2d=True)
+    silence_redactions(data, rate, doc)
     return data, rate
+
+
+def silence_redactions(audio: np.ndarray, rate: int, doc: dict[str, Any], offset: float = 0.0) -> None:
+    """Zero the session's payment-data spans (0.1 s margin, both channels) in audio starting at `offset`."""
+    for a, b in doc.get("redactions", []):
+        lo, hi = max(0, int((a - 0.1 - offset) * rate)), int((b + 0.1 - offset) * rate)
+        if lo < min(hi, len(audio)):
+            audio[lo:hi] = 0

@@ -44,6 +44,9 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
         "cues": [dataclasses.asdict(c) for c in p.engine.fired],
         "suppressed_cues": [{"t": round(t, 3), "id": i, "why": why} for t, i, why in p.engine.suppressed],
         "flags": [dataclasses.asdict(f) for f in p.flags],
+        # payment-data spans: silenced in the recording, and by every export and playback of
+        # whatever audio file the session points to (a demo's is the original call)
+        "redactions": [list(span) for span in p.redactions],
         "metrics": {
             "agent": dataclasses.asdict(m.agent),
             "customer": dataclasses.asdict(m.customer),

@@ -118,3 +118,21 @@ def test_at_no_moment_does_the_card_reach_disk(payment: tuple[Path, Path], tmp_p
     assert np.max(np.abs(x[int(greeting["start"] * SR):int(greeting["end"] * SR), 0])) > 0.1  # the rest is kept
     for a, b, _ in secrets:
         assert np.all(x[int(a * SR):int(b * SR), 1] == 0)
+    stored = json.loads(c.session.json_path.read_text())["redactions"]  # kept with the session for exports
+    for a, b, _ in secrets:
+        assert any(lo - 0.1 <= a + 0.3 and hi + 0.1 >= b - 0.3 for lo, hi in stored), (a, b, stored)
+
+
+def test_exports_and_playback_silence_the_stored_spans(tmp_path: Path):
+    """A demo or `analyze --save` session points at the original call file: its clips and its
+    playback are silenced from the spans stored with the session, whatever file they read."""
+    from coach.replay_export import audio_array, export_segment
+
+    call = tmp_path / "call.wav"
+    sf.write(call, np.full((10 * SR, 2), 0.5, np.float32), SR)
+    doc = {"source": {"path": str(call), "duration_s": 10.0}, "utterances": [], "cues": [], "flags": [],
+           "redactions": [[4.0, 6.0]]}
+    clip, _ = sf.read(export_segment(doc, 2.0, 8.0, tmp_path / "seg") / "clip.wav")
+    assert np.all(clip[int(1.9 * SR):int(4.1 * SR)] == 0) and np.all(clip[: int(1.8 * SR)] != 0)
+    data, _ = audio_array(doc)
+    assert np.all(data[int(3.9 * SR):int(6.1 * SR)] == 0) and np.all(data[int(6.2 * SR):] != 0)

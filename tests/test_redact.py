@@ -47,6 +47,14 @@ def test_security_code_and_expiry_only_near_card_talk():
     assert "4111" in bad_luhn.text  # not a card number, and no card talk: kept
 
 
+@pytest.mark.parametrize("reply", ["4111 1111 1111 1112", "four one one one one one one one one one one one one one one two",
+                                   "yes it is 4111111111111112 and it runs out in april"])
+def test_a_misheard_card_failing_luhn_is_masked_even_beside_the_expiry_question(reply: str):
+    r = redact(words(reply), "thanks, and what is the expiry date on the card?", answer=True)
+    assert r.kinds[:1] == ["[card number]"] and not any(c.isdigit() for c in r.text)
+    assert "one one one" not in r.text
+
+
 def test_a_misheard_answer_to_the_security_code_question_is_masked():
     asked = "thank you and the three digit security code on the back"
     r = redact(words("sanven 3 sanven"), asked, answer=True)

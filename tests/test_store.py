@@ -102,3 +102,48 @@ def test_sessions_from_the_command_line(tmp_path: Path, rendered: Path):
     assert coach("sessions", "delete", "1", data_dir=tmp_path).returncode == 0
     r = coach("sessions", "show", "1", data_dir=tmp_path)
     assert r.returncode == 2 and r.stderr.strip().startswith("coach: error: no session 1")
+
+
+def bytes_of_store(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in folder.glob("sessions.db*") if p.is_file())
+
+
+def test_delete_removes_the_session_folder_and_finishes_after_a_reader_lets_go(tmp_path: Path):
+    """`sessions delete` while the replay window holds the store open: the text leaves the
+    database and its WAL once the reader lets go (at the latest, when the next store opens)."""
+    folder = tmp_path / "sessions" / "20261125-090000"
+    folder.mkdir(parents=True)
+    (folder / "audio.wav").write_bytes(b"RIFF....")
+    (folder / "session.json").write_text(json.dumps(doc("xylophonic postcode words")))
+    st = Store(tmp_path / "sessions.db")
+    sid = st.save(doc("xylophonic postcode words"), "live", audio=str(folder / "audio.wav"))
+    reader = sqlite3.connect(tmp_path / "sessions.db", isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT COUNT(*) FROM utterances").fetchone()[0] == 2  # a snapshot held open
+    assert st.delete(sid)
+    assert not folder.exists()  # the recording and the session.json with the transcript
+    assert st.purge_pending and b"xylophonic" in bytes_of_store(tmp_path)  # the WAL cannot be folded yet
+    st.close()
+    reader.execute("COMMIT")
+    reader.close()
+    Store(tmp_path / "sessions.db").close()  # the next command finishes the purge
+    assert b"xylophonic" not in bytes_of_store(tmp_path)
+    assert not (tmp_path / "sessions.db.purge-pending").exists()
+
+
+def test_sessions_left_by_a_crash_are_registered_or_removed(tmp_path: Path):
+    root = tmp_path / "sessions"
+    saved = root / "20261125-100000"  # killed after a snapshot: redacted text exists
+    saved.mkdir(parents=True)
+    (saved / "audio.wav").write_bytes(b"RIFF....")
+    (saved / "session.json").write_text(json.dumps(doc("the boiler makes a noise")))
+    early = root / "20261125-110000"  # killed before the first snapshot
+    early.mkdir()
+    (early / "audio.wav").write_bytes(b"RIFF....")
+    st = Store(tmp_path / "sessions.db")
+    adopted = dict(st.adopt_orphans())
+    assert adopted[early] is None and not early.exists()
+    sid = adopted[saved]
+    assert sid is not None and st.get(sid)["session"]["started"] == "2026-11-25T10:00:00"
+    assert [r["id"] for r in st.list(text="boiler")] == [sid]
+    assert st.adopt_orphans() == []  # once

@@ -34,6 +34,8 @@ def test_repetition_guard_cuts_loops_keeps_real_repeats():
     assert len(repetition_guard(words("yes yes yes yes yes"))) == 2
     human = words("no problem no problem let me check that for you")
     assert repetition_guard(human) == human
+    card = words("it is five five five five five five five five 4 4 4 4 double one one one")
+    assert repetition_guard(card) == card  # a read-out: every digit must reach redaction
 
 
 def test_jfk_is_transcribed(transcriber):

@@ -46,6 +46,15 @@ def _plain(word: str) -> str:
     return re.sub(r"[^\w/-]", "", word.lower()).strip("-")
 
 
+PLAIN_DIGITS = frozenset("zero nought one two three four five six seven eight nine double triple".split())
+
+
+def is_plain_digit(word: str) -> bool:
+    """A digit as said, not as misheard ("for", "free", "won" are also words): "4", "four", "double"."""
+    w = _plain(word)
+    return w.isdigit() or w in PLAIN_DIGITS
+
+
 def is_number_word(word: str) -> bool:
     """Does this word say (part of) a number, as a recognizer writes it? ("4", "forty-one", "twenty-ish", "double")"""
     w = _plain(word)
@@ -130,8 +139,10 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
                 kind = CODE
             elif reading_out and len(run) >= 2 and not _near(out, i, j, EXPIRY_WORDS + ("code", "cvv", "cvc", "back", "security"), before):
                 kind = CARD
-            elif card_talk and len(run) >= 6 and not _near(out, i, j, EXPIRY_WORDS, before):
-                kind = CARD  # part of a card number (ASR drops digits) is still card data
+            elif card_talk and (len(run) >= 7 or (len(run) == 6 and not _near(out, i, j, EXPIRY_WORDS, before))):
+                # part of a card number (ASR drops digits) is still card data, and so is a misheard
+                # one that fails Luhn, even beside the expiry question: no date has 7 digits
+                kind = CARD
             elif card_talk and len(run) in (3, 4) and _near(out, i, j, ("code", "cvv", "cvc", "back", "security"), before):
                 kind = CODE
             elif card_talk and len(run) in (3, 4, 6) and _near(out, i, j, EXPIRY_WORDS, before):

@@ -14,6 +14,7 @@ import ctranslate2
 import numpy as np
 
 from coach.events import SAMPLE_RATE, Speaker, Word
+from coach.privacy.redact import is_plain_digit
 from coach.speech.stt import Transcript
 
 HOP = 160  # mel frame = 10 ms
@@ -43,11 +44,15 @@ def _norm(w: str) -> str:
 def repetition_guard(words: list[Word]) -> list[Word]:
     """Cut a decoder loop. People say "no no no" and "no problem, no problem"; they do not
     say a word four times running, a short phrase three times, or repeat a phrase of five
-    or more words verbatim. Keep two copies of a short loop, one of a long one."""
+    or more words verbatim. Keep two copies of a short loop, one of a long one.
+    Numbers are the exception: "one one one one" is a card read out, and cutting it would
+    hide digits from redaction (a real decoder loop on digits is masked whole as card data)."""
     toks = [_norm(w.w) for w in words]
     for i in range(len(toks)):
         for n in range(1, (len(toks) - i) // 2 + 1):
             need = 4 if n == 1 else 3 if n < 5 else 2
+            if all(is_plain_digit(t) for t in toks[i:i + n]):
+                continue
             if all(toks[i + k * n:i + (k + 1) * n] == toks[i:i + n] for k in range(1, need)):
                 return words[: i + (n if n >= 5 else 2 * n)]
     return words

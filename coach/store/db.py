@@ -9,6 +9,7 @@ deleted text in its segments until then (FACTS.md).
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,8 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA secure_delete=ON")
             self._migrate()
+            if self.purge_pending:
+                self._purge()
         except sqlite3.DatabaseError as e:
             raise UserError(f"the session store {path} is damaged ({e}); move it aside to start a new one") from None
 
@@ -113,9 +116,39 @@ class Store:
             self.db.execute("DELETE FROM utterances WHERE session_id=?", (sid,))  # fires the FTS delete trigger
             self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
         if row["audio"] and row["mode"] == "live":  # live recordings belong to the store; a demo's call file does not
-            Path(row["audio"]).unlink(missing_ok=True)
+            self._remove_recording(Path(row["audio"]))
         self._purge()
         return True
+
+    def adopt_orphans(self) -> list[tuple[Path, int | None]]:
+        """Session folders a crash left out of the store (a live session registers itself when it
+        ends). One with a session.json (already redacted: only redacted text is ever written) is
+        registered as a live session; one without is removed. Call only while no live session
+        runs (the live instance lock). Returns (folder, new id or None if removed)."""
+        root = self.path.parent / "sessions"
+        if not root.is_dir():
+            return []
+        known = {Path(r[0]).parent.resolve() for r in self.db.execute("SELECT audio FROM sessions WHERE audio IS NOT NULL")}
+        out: list[tuple[Path, int | None]] = []
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.resolve() not in known):
+            try:
+                doc = json.loads((folder / "session.json").read_text())
+                started = datetime.strptime(folder.name[:15], "%Y%m%d-%H%M%S")
+            except (OSError, ValueError):
+                shutil.rmtree(folder, ignore_errors=True)
+                out.append((folder, None))
+                continue
+            out.append((folder, self.save(doc, "live", audio=str(folder / "audio.wav"), started=started)))
+        return out
+
+    def _remove_recording(self, audio: Path) -> None:
+        """The recording and, when it sits in a session folder of this store, the whole folder
+        (its session.json holds the transcript too)."""
+        folder = audio.parent
+        if folder.parent.resolve() == (self.path.parent / "sessions").resolve():
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            audio.unlink(missing_ok=True)
 
     def apply_retention(self, days: int, now: datetime | None = None) -> int:
         """Delete sessions older than `days` for real; returns how many."""
@@ -127,10 +160,30 @@ class Store:
             self.delete(sid)
         return len(ids)
 
-    def _purge(self) -> None:
-        """Make deleted text unrecoverable from the file: merge the FTS segments, then checkpoint."""
+    @property
+    def _pending_marker(self) -> Path:
+        return self.path.with_name(self.path.name + ".purge-pending")
+
+    def _purge(self) -> bool:
+        """Make deleted text unrecoverable from the files: merge the FTS segments, then fold the
+        WAL (which still holds the old pages) into the database and truncate it. A reader with
+        an open snapshot (the replay window) blocks that; then the purge is marked pending and
+        finished by the next store that opens. Returns whether it is complete."""
         self.db.execute("INSERT INTO utterances_fts(utterances_fts) VALUES ('optimize')")
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.execute("PRAGMA busy_timeout=1000")  # a reader between two queries lets go within moments
+        try:
+            busy, _, _ = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self.db.execute("PRAGMA busy_timeout=10000")
+        if busy:
+            self._pending_marker.touch()
+            return False
+        self._pending_marker.unlink(missing_ok=True)
+        return True
+
+    @property
+    def purge_pending(self) -> bool:
+        return self._pending_marker.exists()
 
     # -- reading ---------------------------------------------------------------------
 
