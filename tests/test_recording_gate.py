@@ -109,7 +109,7 @@ def test_at_no_moment_does_the_card_reach_disk(payment: tuple[Path, Path], tmp_p
     s, data = app.load_settings(opts)
     s.model.partial_every_s = 0.0
     src = app.open_source(str(wav), s, opts, realtime=True, speed=6.0)  # paced: analysis keeps up, as live
-    c = app.Coaching(s, data, src, list(src.info.speakers), app.Console(), record=True)
+    c = app.Coaching(s, data, src, list(src.info.speakers), app.Console(), record=True, store=True)
     c.load()
     c.run()
     assert checks["written_s"] > truth["turns"][3]["end"] - 1  # the checks saw the file grow past both secrets
@@ -121,6 +121,20 @@ def test_at_no_moment_does_the_card_reach_disk(payment: tuple[Path, Path], tmp_p
     stored = json.loads(c.session.json_path.read_text())["redactions"]  # kept with the session for exports
     for a, b, _ in secrets:
         assert any(lo - 0.1 <= a + 0.3 and hi + 0.1 >= b - 0.3 for lo, hi in stored), (a, b, stored)
+    # and no byte anywhere under the data folder (store, WAL, JSON, logs, an exported segment) says them
+    from coach.replay_export import export_segment
+    from coach.store.db import Store
+
+    store = Store(data / "sessions.db")
+    export_segment(store.get(c.session_id), 0.0, truth["duration_s"], data / "export")
+    store.close()
+    everything = b"".join(p.read_bytes() for p in data.rglob("*") if p.is_file() and p.suffix != ".wav").lower()
+    for secret in (b"4111", b"1111", b"7 3 7", b"one one one one", b"seven three seven"):  # (737 alone could be a time)
+        assert secret not in everything, secret
+    for wav_file in data.rglob("*.wav"):
+        x, _ = sf.read(wav_file, dtype="float32", always_2d=True)
+        for a, b, _ in secrets:
+            assert np.all(x[int(a * SR):int(b * SR)] == 0), wav_file
 
 
 def test_exports_and_playback_silence_the_stored_spans(tmp_path: Path):
