@@ -21,7 +21,7 @@ from coach.audio.file_source import FileSource, SourceInfo
 from coach.audio.source import AudioSource
 from coach.console import Console
 from coach.errors import UserError
-from coach.events import Cue, Flag, Partial, Speaker, Utterance, VoiceLevel
+from coach.events import Cue, Flag, Meters, Partial, Speaker, Utterance, VoiceLevel
 from coach.live_state import LiveState
 from coach.pipeline import Event, Pipeline
 from coach.runner import RunnerStopped, SimClock, SimulatedRunner, ThreadedRunner
@@ -271,15 +271,16 @@ class Coaching:
             if isinstance(e, Cue):
                 self.state.on_cue(e)
             elif isinstance(e, Utterance):
-                self.state.on_utterance(e, p.rules.last_escalation_score if e.speaker == "customer" else None,
-                                        p.rules.pace["agent"].recent(self.s.cues.slow_down.window_s)[0], p.turns.share("agent")[0])
+                self.state.on_utterance(e)
+            elif isinstance(e, Meters):
+                self.state.on_meters(e)
             elif isinstance(e, Flag):
                 self.state.on_flag(e)
             elif isinstance(e, Partial):
                 self.state.on_partial(e)
             elif isinstance(e, VoiceLevel):
                 self.state.on_voice(e)
-        if not isinstance(e, (Partial, VoiceLevel)):
+        if not isinstance(e, (Partial, VoiceLevel, Meters)):
             self.snapshot()
 
     def snapshot(self, force: bool = False) -> None:
@@ -418,7 +419,7 @@ class Coaching:
         if self.session_id is not None:
             where += f" (session {self.session_id}: `coach sessions show {self.session_id}`)"
         return f"{'stopped' if self.stop.is_set() else 'done'}: {len(p.utterances) if p else 0} utterances, " \
-               f"{len(p.engine.fired) if p else 0} cues{where}"
+               f"{len(p.cues) if p else 0} cues{where}"
 
 
 def _run(c: Coaching, announce: str, duration: float | None, gui: bool) -> int:

@@ -78,6 +78,16 @@ class VoiceLevel:
 
 
 @dataclass(frozen=True)
+class Meters:
+    """The overlay's meters after an utterance in time order, published by the pipeline (so
+    nothing outside it reads its rules or turn-taking state)."""
+
+    escalation: float | None  # the customer's latest escalation score (None: an agent utterance, unchanged)
+    agent_wpm: float | None  # the agent's recent pace
+    agent_share: float | None  # the agent's recent talk share
+
+
+@dataclass(frozen=True)
 class Cue:
     id: str
     label: str

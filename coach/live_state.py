@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from coach.analysis.catalog import CATALOG
-from coach.events import Cue, Flag, Partial, Utterance, VoiceLevel
+from coach.events import Cue, Flag, Meters, Partial, Utterance, VoiceLevel
 from coach.privacy.redact import is_number_word
 
 
@@ -75,17 +75,22 @@ class LiveState:
         with self._lock:
             self._open[p.speaker] = " ".join("•" if is_number_word(w.w) else w.w for w in p.words)
 
-    def on_utterance(self, u: Utterance, escalation: float | None, agent_wpm: float | None, agent_share: float | None) -> None:
+    def on_utterance(self, u: Utterance, escalation: float | None = None, agent_wpm: float | None = None,
+                     agent_share: float | None = None) -> None:
         with self._lock:
             self._open.pop(u.speaker, None)
             self._lines.append((u.speaker, u.text))
-            if escalation is not None:
-                self._words_score = escalation
+        self.on_meters(Meters(escalation, agent_wpm, agent_share))
+
+    def on_meters(self, m: Meters) -> None:
+        with self._lock:
+            if m.escalation is not None:
+                self._words_score = m.escalation
                 self._mood()
-            if agent_wpm is not None:
-                self._s.agent_wpm = agent_wpm
-            if agent_share is not None:
-                self._s.agent_share = agent_share
+            if m.agent_wpm is not None:
+                self._s.agent_wpm = m.agent_wpm
+            if m.agent_share is not None:
+                self._s.agent_share = m.agent_share
 
     def on_voice(self, v: VoiceLevel) -> None:
         """The meter moves with the customer's voice while they are still talking."""

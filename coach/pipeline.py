@@ -24,7 +24,7 @@ from coach.analysis.turns import TurnTracker
 from coach.analysis.voice import VoiceMeter
 from coach.audio.history import History
 from coach.conversation import Conversation
-from coach.events import SAMPLE_RATE, SPEAKERS, AudioChunk, CallMetrics, Cue, Flag, Partial, Speaker, SpeakerMetrics, Utterance, VoiceLevel
+from coach.events import SAMPLE_RATE, SPEAKERS, AudioChunk, CallMetrics, Cue, Flag, Meters, Partial, Speaker, SpeakerMetrics, Utterance, VoiceLevel
 from coach.privacy.redact import CARD, CARD_CONTEXT, redact
 from coach.settings import Settings
 from coach.speech.agreement import Agreement
@@ -42,7 +42,7 @@ CHECK_MARGIN_S = PAD_BEFORE / SAMPLE_RATE + 0.1
 FLAG_BEFORE_S = 10.0  # an automatic flag covers the lead-up ...
 FLAG_AFTER_S = 20.0  # ... and what the agent did next
 
-Event = Utterance | Partial | Cue | Flag | VoiceLevel
+Event = Utterance | Partial | Cue | Flag | VoiceLevel | Meters
 
 
 @dataclass(order=True)
@@ -293,8 +293,13 @@ class Pipeline:
             self.on_redact(span)
         u = dataclasses.replace(raw, text=red.text, words=red.words)
         self.utterances.append(u)
-        proposals = self.rules.on_said(u)  # first, so listeners see meters that include u
+        proposals = self.rules.on_said(u)  # first, so the meters include u
         self.on_event(u)
+        self.on_event(Meters(
+            escalation=self.rules.last_escalation_score if u.speaker == "customer" else None,
+            agent_wpm=self.rules.pace["agent"].recent(self.settings.cues.slow_down.window_s)[0],
+            agent_share=self.turns.share("agent")[0],
+        ))
         self._propose(proposals)
 
     # -- cues ------------------------------------------------------------------------
@@ -324,6 +329,16 @@ class Pipeline:
         self.on_event(flag)
 
     # -- results ---------------------------------------------------------------------
+
+    @property
+    def cues(self) -> list[Cue]:
+        """The cues shown so far, in order."""
+        return self.engine.fired
+
+    @property
+    def suppressed(self) -> list[tuple[float, str, str]]:
+        """Cues the discipline held back: (time, id, why)."""
+        return self.engine.suppressed
 
     def metrics(self) -> CallMetrics:
         t = self.turns

@@ -24,7 +24,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, cpu_s: float) -> dict[str, Any]:
-    cue_lat = [c.latency_s for c in p.engine.fired]
+    cue_lat = [c.latency_s for c in p.cues]
     text_lat = [max(0.0, u.t_ready - u.end) for u in p.utterances]
     # a word's text exists once a partial decode committed it, or else once its utterance was decoded
     word_lat = [max(0.0, (w.t_ready if w.t_ready is not None else u.t_ready) - w.end) for u in p.utterances for w in u.words]
@@ -41,8 +41,8 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
              "sentiment": u.sentiment, "wpm": u.wpm, "loudness_db": u.loudness_db, "t_ready": u.t_ready}
             for u in p.utterances
         ],
-        "cues": [dataclasses.asdict(c) for c in p.engine.fired],
-        "suppressed_cues": [{"t": round(t, 3), "id": i, "why": why} for t, i, why in p.engine.suppressed],
+        "cues": [dataclasses.asdict(c) for c in p.cues],
+        "suppressed_cues": [{"t": round(t, 3), "id": i, "why": why} for t, i, why in p.suppressed],
         "flags": [dataclasses.asdict(f) for f in p.flags],
         # payment-data spans: silenced in the recording, and by every export and playback of
         # whatever audio file the session points to (a demo's is the original call)

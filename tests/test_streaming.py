@@ -84,3 +84,27 @@ def test_the_overlay_transcript_shows_words_as_they_arrive_with_numbers_hidden()
 
     st.on_utterance(Utterance("customer", 5.0, 9.0, "my card is [card number]", []), None, None, None)
     assert st.snapshot().transcript == [("customer", "my card is [card number]")]
+
+
+def test_the_pipeline_publishes_the_overlay_meters(tmp_path_factory):
+    """The overlay's meters come from the pipeline's own Meters events, after each utterance in
+    time order; nothing outside reads its rules or turn-taking state."""
+    from coach.events import Meters
+    from coach.live_state import LiveState
+    from coach.runner import SimClock
+
+    call, truth = render_one(tmp_path_factory, "scenarios.json", "d1_refund_escalation")
+    src, clock, state, seen = FileSource(str(call)), SimClock(), LiveState(), []
+
+    def on_event(e: object) -> None:
+        if isinstance(e, Meters):
+            seen.append(e)
+            state.on_meters(e)
+
+    s = Settings()
+    s.model.partial_every_s = 0.0
+    p = Pipeline(s, ScriptedTranscriber.from_truth(truth), list(src.info.speakers), clock, on_event=on_event)
+    SimulatedRunner(p, clock).run(src.chunks())
+    assert len(seen) == len(p.utterances)
+    assert max(m.escalation or 0.0 for m in seen) >= 0.6  # the angry turn
+    assert state.snapshot().escalation is not None and state.snapshot().agent_wpm is not None
