@@ -79,9 +79,34 @@ def payment(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return render_one(tmp_path_factory, "scenarios_payment.json", "p1_card_payment")
 
 
-def test_at_no_moment_does_the_card_reach_disk(payment: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+class PauseDuring:
+    """The call, with "pause coaching" pressed over a span (c.paused, as the tray does)."""
+
+    def __init__(self, inner, ref: list, span: tuple[float, float] | None) -> None:
+        self.inner, self.ref, self.span = inner, ref, span
+        self.info, self.speakers = inner.info, inner.speakers
+
+    def chunks(self):
+        for chunk in self.inner.chunks():
+            if self.span is not None:
+                self.ref[0].paused = self.span[0] <= chunk.t0 < self.span[1]
+            yield chunk
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("speed,pause", [
+    (6.0, False),
+    (6.0, True),
+    pytest.param(1.0, False, marks=pytest.mark.slow),  # real time
+    pytest.param(None, False, marks=pytest.mark.slow),  # as fast as the file can be read: analysis far behind
+])
+def test_at_no_moment_does_the_card_reach_disk(payment: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              speed: float | None, pause: bool):
     """A recorded session of the payment call: after every write the file is read as a kill -9
-    would leave it; the customer's card digits and code are never in it, at any moment."""
+    would leave it; the customer's card digits and code are never in it, at any moment; with
+    coaching paused over the read-out, that audio is recorded as silence."""
     wav, truth_path = payment
     truth = json.loads(truth_path.read_text())
     stt = ScriptedTranscriber.from_truth(truth_path)
@@ -108,16 +133,24 @@ def test_at_no_moment_does_the_card_reach_disk(payment: tuple[Path, Path], tmp_p
     opts = app.Options(data_dir=str(tmp_path))
     s, data = app.load_settings(opts)
     s.model.partial_every_s = 0.0
-    src = app.open_source(str(wav), s, opts, realtime=True, speed=6.0)  # paced: analysis keeps up, as live
-    c = app.Coaching(s, data, src, list(src.info.speakers), app.Console(), record=True, store=True)
+    inner = app.open_source(str(wav), s, opts, realtime=speed is not None, speed=speed or 1.0)  # paced: as live
+    ref: list = []
+    card = truth["turns"][1]
+    src = PauseDuring(inner, ref, (card["start"] - 0.5, card["end"] + 0.5) if pause else None)
+    c = app.Coaching(s, data, src, list(inner.info.speakers), app.Console(), record=True, store=True)
+    ref.append(c)
     c.load()
     c.run()
-    assert checks["written_s"] > truth["turns"][3]["end"] - 1  # the checks saw the file grow past both secrets
+    if speed is not None:
+        assert checks["written_s"] > truth["turns"][3]["end"] - 1  # the checks saw the file grow past both secrets
     x = on_disk(c.session.recorder.path)
     greeting = truth["turns"][0]
     assert np.max(np.abs(x[int(greeting["start"] * SR):int(greeting["end"] * SR), 0])) > 0.1  # the rest is kept
     for a, b, _ in secrets:
         assert np.all(x[int(a * SR):int(b * SR), 1] == 0)
+    if pause:
+        assert np.all(x[int(card["start"] * SR):int(card["end"] * SR)] == 0)  # never analysed: never stored
+        secrets = secrets[1:]
     stored = json.loads(c.session.json_path.read_text())["redactions"]  # kept with the session for exports
     for a, b, _ in secrets:
         assert any(lo - 0.1 <= a + 0.3 and hi + 0.1 >= b - 0.3 for lo, hi in stored), (a, b, stored)
