@@ -12,7 +12,7 @@ import soundfile as sf
 from conftest import render_one
 from fakes import ScriptedTranscriber
 
-from coach import app
+from coach import app, coaching
 from coach.audio import recorder as recorder_mod
 from coach.audio.recorder import Recorder
 from coach.events import AudioChunk
@@ -110,7 +110,7 @@ def test_at_no_moment_does_the_card_reach_disk(payment: tuple[Path, Path], tmp_p
     wav, truth_path = payment
     truth = json.loads(truth_path.read_text())
     stt = ScriptedTranscriber.from_truth(truth_path)
-    monkeypatch.setattr(app, "load_model", lambda s, data: (stt, ResolvedModel("scripted", Path("."), "test")))
+    monkeypatch.setattr(coaching, "load_model", lambda s, data: (stt, ResolvedModel("scripted", Path("."), "test")))
     secrets = []
     for turn in (truth["turns"][1], truth["turns"][3]):  # from the first digit word (the scripted recognizer spreads words evenly)
         toks = turn["text"].split()

@@ -21,7 +21,7 @@ from coach.ui.settings_dialog import SettingsDialog
 from coach.ui.tray import Tray
 
 if TYPE_CHECKING:
-    from coach.app import Coaching
+    from coach.coaching import Coaching
 
 
 def route_qt_messages() -> None:
