@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coach import paths, report
 from coach import settings as settings_mod
@@ -28,6 +28,9 @@ from coach.pipeline import Pipeline
 from coach.runner import SimClock, SimulatedRunner
 from coach.settings import Settings
 from coach.settings_store import SettingsStore
+
+if TYPE_CHECKING:
+    from coach.team.link import TeamLink
 
 
 @dataclass
@@ -212,6 +215,15 @@ def _run(c: Coaching, announce: str, duration: float | None, gui: bool) -> int:
     return run_overlay(c, announce, duration)
 
 
+def team_link(s: Settings, data: Path) -> TeamLink | None:
+    """The team server link when the agent opted in ([team] server), else None: nothing leaves the PC."""
+    if not s.team.server:
+        return None
+    from coach.team.link import TeamLink
+
+    return TeamLink(s.team, paths.outbox_dir(data))
+
+
 def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool = False, gui: bool | None = None) -> int:
     """Trainer demo: play a call at real-time pace through the live pipeline."""
     settings, data = settings_store(opts)
@@ -222,7 +234,8 @@ def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool =
     src = open_source(path, s, opts, realtime=True, speed=speed)
     gui = has_display() if gui is None else gui
     state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s) if gui else None
-    c = Coaching(s, data, src, list(src.info.speakers), Console(transcript=transcript), state, store=True, settings=settings)
+    c = Coaching(s, data, src, list(src.info.speakers), Console(transcript=transcript), state, store=True, settings=settings,
+                 team=team_link(s, data))
     announce = f"playing {Path(path).name} ({src.info.duration_s:.0f} s) at {speed:g}x; Ctrl-C stops"
     return _run(c, announce, src.info.duration_s, gui)
 
@@ -241,7 +254,8 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     console = Console()
     src = LiveSource(devices, stereo, lo.duration_s, on_notice=console.notice)
     state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s) if gui else None
-    c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True, store=True, settings=settings)
+    c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True, store=True, settings=settings,
+                 team=team_link(s, data))
     sides = (f"stereo {stereo[0].label}, agent on channel {stereo[1]}" if stereo
              else f"agent = {devices['agent'].label}, customer = {devices['customer'].label}")  # type: ignore[index]
     try:

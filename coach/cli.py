@@ -83,6 +83,33 @@ def _parser() -> argparse.ArgumentParser:
     se = ssub.add_parser("export", parents=[inner], help="a session's analysis JSON")
     se.add_argument("id", type=_session_id)
     se.add_argument("out", nargs="?", default="-", help="file to write ('-' = stdout)")
+
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", metavar="URL", help="PostgreSQL URL (env COACH_DB; default: a local cluster in the data folder)")
+    sv = sub.add_parser("server", parents=[common, db], help="team server: agents' flagged moments for supervisors (PostgreSQL)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8470, help="port (default 8470)")
+    sv.add_argument("--certfile", metavar="PEM", help="TLS certificate (required off loopback unless behind a TLS proxy)")
+    sv.add_argument("--keyfile", metavar="PEM", help="TLS private key")
+    sv.add_argument("--insecure-behind-proxy", action="store_true", help="plain HTTP off loopback: a TLS proxy is in front")
+    sv.add_argument("--retention-days", type=float, default=90.0, metavar="N", help="delete calls and segments after N days (0 = keep)")
+    sv.add_argument("--workers", type=int, default=1, metavar="N", help="server processes (default 1)")
+
+    tm = sub.add_parser("team", parents=[common, db], help="team server admin: teams, people, device tokens, retention")
+    tsub = tm.add_subparsers(dest="action", metavar="ACTION", required=True)
+    tsub.add_parser("create-team", help="a new team").add_argument("name")
+    tu = tsub.add_parser("create-user", help="an agent, supervisor or admin")
+    tu.add_argument("name")
+    tu.add_argument("--role", choices=["agent", "supervisor", "admin"], required=True)
+    tu.add_argument("--team", help="the agent's team")
+    tu.add_argument("--supervises", action="append", metavar="TEAM", help="a team this supervisor sees (repeatable)")
+    tu.add_argument("--password-stdin", action="store_true", help="read the password from stdin (default: generate one)")
+    td = tsub.add_parser("device-token", help="a token for an agent's PC (shown once)")
+    td.add_argument("agent")
+    td.add_argument("--name", dest="device_name", default="agent PC", help="what the device is called")
+    tsub.add_parser("revoke-device", help="the device's token stops working at once").add_argument("device", type=int)
+    tsub.add_parser("purge", help="delete calls and segments older than N days").add_argument("--days", type=float, required=True)
+    tsub.add_parser("list", help="people and devices")
     return p
 
 
@@ -121,6 +148,15 @@ def _dispatch(args: argparse.Namespace) -> int:
             if args.save:
                 print(f"saved as session {doc['session_id']}", file=sys.stderr)
             return 0
+        if args.command in ("server", "team"):
+            from coach import paths
+            from coach.server import main as server
+
+            data = paths.data_dir(args.data_dir)
+            if args.command == "server":
+                return server.serve(args.db, data, args.host, args.port, args.certfile, args.keyfile, args.insecure_behind_proxy,
+                                    args.retention_days, args.workers)
+            return server.team(args.db, data, args.action, vars(args))
         if args.command == "replay":
             return app.replay(opts, args.session)
         if args.command == "sessions":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from coach.speech.transcriber import Transcriber
 if TYPE_CHECKING:
     from coach.session import SessionWriter
     from coach.store.db import Store
+    from coach.team.link import TeamLink
 
 
 def load_model(s: Settings, data: Path) -> tuple[Transcriber, ResolvedModel]:
@@ -54,9 +56,15 @@ class Coaching:
 
     def __init__(self, s: Settings, data: Path, src: AudioSource, speakers: list[Speaker],
                  console: Console, state: LiveState | None = None, record: bool = False, live: bool = False,
-                 store: bool = False, settings: SettingsStore | None = None) -> None:
+                 store: bool = False, settings: SettingsStore | None = None, team: TeamLink | None = None) -> None:
         self.s, self.data, self.src, self.speakers = s, data, src, speakers
         self.console, self.state = console, state
+        self.team = team  # the team server link (opt-in), None when nothing leaves this PC
+        self.call_id = str(uuid.uuid4())  # the call's id on the team server: repeated uploads are one
+        if team is not None:
+            if state is None and s.team.share_live:  # headless, the live push still needs the overlay's view
+                self.state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s)
+            team.on_status = self._team_status
         self.record, self.live, self.store = record, live, store
         self.settings = settings  # the stored settings the overlay and dialog change; this session hears of it
         if settings is not None:
@@ -176,8 +184,23 @@ class Coaching:
             except RunnerStopped:
                 pass  # the session has already failed, and said so
 
+    def _team_status(self, text: str) -> None:
+        if self.state is not None:
+            self.state.set(team=text)
+
+    def live_summary(self) -> dict[str, Any]:
+        """What the team server's live floor shows of this call: no words, no audio."""
+        assert self.state is not None
+        snap = self.state.snapshot()
+        cue = self.state.cue_showing()
+        return {"on_call": snap.phase in ("listening", "paused"), "call_id": self.call_id, "duration_s": round(snap.position, 1),
+                "mood": None if snap.escalation is None else round(min(snap.escalation, 10.0), 3), "trend": snap.escalation_trend,
+                "cue": cue.id if cue else None, "cue_severity": cue.severity if cue else None, "flags": snap.flags}
+
     def run(self, duration: float | None = None) -> None:
         assert self.runner is not None and self.pipe is not None
+        if self.team is not None:
+            self.team.start(self.live_summary if self.state is not None else None)
         self.runner.start()
         if self.state is not None:
             self.state.set(phase="listening", health="ok", health_text="audio OK")
@@ -212,13 +235,28 @@ class Coaching:
                         self.snapshot(force=True)
                     # after a failed analysis, audio never redacted is written as silence
                     self.session.close(self.pipe.checked_until)
-            if self.store:
-                self._store()
+            doc = self._store() if self.store else None
             if self.state is not None:
                 self.state.set(phase="stopped")
+            if self.team is not None:
+                self._share(doc)
 
-    def _store(self) -> None:
-        """The finished session joins the store, looking like any other."""
+    def _share(self, doc: dict[str, Any] | None) -> None:
+        """After the call: its summary and flagged segments go to the outbox, then to the server."""
+        assert self.team is not None
+        try:
+            if doc is not None and self.runner is not None and self.runner.error is None:
+                n = self.team.after_call(doc, self.call_id)
+                if n:
+                    self.console.notice(f"team: sharing this call's summary and {len(doc['flags'])} flagged segment(s)")
+        finally:
+            self.team.stop()
+            left = self.team.outbox.count()
+            if left:
+                self.console.notice(f"team: {left} upload(s) queued; they go at the next start")
+
+    def _store(self) -> dict[str, Any]:
+        """The finished session joins the store, looking like any other; returns its document."""
         assert self.pipe is not None and self.model is not None
         if self.session is not None:
             doc = json.loads(self.session.json_path.read_text())
@@ -230,8 +268,11 @@ class Coaching:
                                                                     "compute_type": self.s.model.compute_type}, src.now(), 0.0))
             audio = src.info.path
         store = open_store(self.s, self.data)
-        self.session_id = store.save(doc, "live" if self.live else "demo", audio=audio)
-        store.close()
+        try:
+            self.session_id = store.save(doc, "live" if self.live else "demo", audio=audio)
+            return store.get(self.session_id)
+        finally:
+            store.close()
 
     def _health(self, position: float, lag: float) -> None:
         assert self.state is not None

@@ -33,6 +33,7 @@ class Snapshot:
     health_text: str = "loading the speech model"
     transcript: list[tuple[str, str]] = field(default_factory=list)
     flags: int = 0
+    team: str = ""  # the team server link's trouble, if any ("team: offline, 3 queued")
 
 
 class LiveState:
@@ -68,6 +69,12 @@ class LiveState:
             if visible and CATALOG[cur.id].priority < CATALOG[cue.id].priority:
                 return
             self._s.cue, self._s.cue_at, self._cue_wall = cue, cue.t, self.clock()
+
+    def cue_showing(self) -> Cue | None:
+        """The cue on the overlay now, if any."""
+        with self._lock:
+            cur = self._s.cue
+            return cur if cur is not None and self.clock() - self._cue_wall < self.visible_s else None
 
     def on_partial(self, p: Partial) -> None:
         """Committed words of speech still going on. Not yet redacted (that needs the whole

@@ -28,6 +28,11 @@ def data_dir(override: str | None = None) -> Path:
     return Path(chosen).expanduser() if chosen else Path(platformdirs.user_data_dir(APP))
 
 
+def outbox_dir(data: Path) -> Path:
+    """Uploads waiting for the team server."""
+    return data / "outbox"
+
+
 def settings_path(data: Path) -> Path:
     return data / "settings.toml"
 

@@ -18,23 +18,33 @@ COLORS = {"alert": "#d64541", "warn": "#e8a33d", "info": "#3d8fe8", "positive": 
 
 def export_segment(doc: dict[str, Any], start: float, end: float, out_dir: Path) -> Path:
     """Write clip.wav, and segment.json with the utterances and cues inside [start, end]."""
+    clip, rate = segment_clip(doc, start, end)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sf.write(out_dir / "clip.wav", clip, rate, subtype="PCM_16")
+    (out_dir / "segment.json").write_text(json.dumps(segment_doc(doc, start, end), indent=1))
+    return out_dir
+
+
+def segment_clip(doc: dict[str, Any], start: float, end: float) -> tuple[np.ndarray, int]:
+    """The session's audio in [start, end], payment-data spans silenced."""
     audio = doc.get("session", {}).get("audio") or doc["source"]["path"]
     if not audio or not Path(audio).exists():
         raise UserError(f"the session's audio file {audio} is missing; the transcript can still be exported")
-    out_dir.mkdir(parents=True, exist_ok=True)
     with sf.SoundFile(audio) as f:
-        f.seek(int(start * f.samplerate))
-        clip = f.read(int((end - start) * f.samplerate), dtype="float32", always_2d=True)
+        f.seek(min(int(start * f.samplerate), f.frames))
+        clip = f.read(max(0, int((end - start) * f.samplerate)), dtype="float32", always_2d=True)
         silence_redactions(clip, f.samplerate, doc, offset=start)
-        sf.write(out_dir / "clip.wav", clip, f.samplerate, subtype="PCM_16")
-    seg = {
+        return clip, f.samplerate
+
+
+def segment_doc(doc: dict[str, Any], start: float, end: float) -> dict[str, Any]:
+    """The utterances, cues and flags of a session inside [start, end]."""
+    return {
         "session": doc.get("session"), "start": start, "end": end,
         "utterances": [u for u in doc["utterances"] if u["end"] > start and u["start"] < end],
         "cues": [c for c in doc["cues"] if start <= c["t"] <= end],
         "flags": [f for f in doc["flags"] if f["end"] > start and f["start"] < end],
     }
-    (out_dir / "segment.json").write_text(json.dumps(seg, indent=1))
-    return out_dir
 
 
 def timeline_svg(doc: dict[str, Any], width: int = 900, height: int = 180) -> str:

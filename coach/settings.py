@@ -280,6 +280,18 @@ class StoreSettings:
 
 
 @dataclass
+class TeamSettings:
+    server: str = opt("", "team server URL, e.g. https://coach.example.com; empty = nothing ever leaves this PC")
+    token: str = opt("", "this PC's device token (`coach team device-token AGENT` on the server); this file is private to you")
+    share_live: bool = opt(True, "during a call, send every live_every_s: on a call or not, call length, customer mood and trend, "
+                                 "the cue on screen, flag count (no words, no audio)")
+    share_flagged: bool = opt(True, "after a call, send its summary (length, metrics, cues, flags) and each flagged segment: "
+                                    "its redacted transcript and its audio with payment data silenced; never the rest of the call")
+    live_every_s: float = opt(2.0, "seconds between live updates", lo=0.5, hi=60.0)
+    ca_file: str = opt("", "a CA certificate (PEM) to trust for the server, if it is not signed by a public CA")
+
+
+@dataclass
 class UiSettings:
     x: int = opt(-1, "overlay position; -1 = top right of the primary screen", lo=None)
     y: int = opt(-1, "overlay position", lo=None)
@@ -298,6 +310,7 @@ class Settings:
     metrics: MetricSettings = table(MetricSettings)
     ui: UiSettings = table(UiSettings)
     store: StoreSettings = table(StoreSettings)
+    team: TeamSettings = table(TeamSettings, "the team server (opt-in): what this PC shares with supervisors")
 
 
 def _from_dict(cls: type, data: dict[str, Any], where: str, unknown: list[str]) -> Any:

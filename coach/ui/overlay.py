@@ -202,7 +202,7 @@ class Overlay(QWidget):
         dot = {"ok": "#3dae5c", "behind": "#e8a33d", "lost": "#d64541", "error": "#d64541", "loading": "#9aa5b1"}.get(s.health, "#9aa5b1")
         word = {"ok": "audio OK", "behind": "falling behind", "lost": "device lost", "error": "stopped by an error",
                 "loading": "loading"}.get(s.health, s.health)
-        extra = f" · {s.flags} flagged" if s.flags else ""
+        extra = (f" · {s.flags} flagged" if s.flags else "") + (f" · {s.team}" if s.team else "")
         self.health.setText(f"<span style='color:{dot}'>●</span> {word}{extra}")
         self.health.setToolTip(s.health_text)
         if self.expanded:

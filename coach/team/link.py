@@ -1,0 +1,174 @@
+"""The agent's side of team mode: one background thread that pushes the live state every
+few seconds while a call is coached and drains the outbox to the team server.
+
+Standard library only (urllib): agents' PCs get no web framework. The thread waits on an
+event between rounds (woken by new uploads or stop), never sleeps in a loop. The server
+being down, slow or restarted only delays uploads: each stays in the outbox until a 2xx.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from coach.errors import UserError
+from coach.settings import TeamSettings
+from coach.team import payload
+from coach.team.outbox import Outbox
+
+log = logging.getLogger("coach.team")
+LIVE_TIMEOUT_S = 5.0
+UPLOAD_TIMEOUT_S = 30.0
+BACKOFF_MAX_S = 60.0
+
+
+def check_server_url(url: str) -> str:
+    """https://..., or http:// to this PC only: redacted calls still never cross a network in clear."""
+    u = urllib.parse.urlsplit(url)
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise UserError(f"team.server must be an https:// URL, got {url!r}")
+    if u.scheme == "http":
+        host = u.hostname
+        try:
+            loop = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loop = False
+        if not loop:
+            raise UserError(f"team.server {url!r}: plain http is allowed to this PC only; use https://")
+    return url.rstrip("/")
+
+
+class TeamLink:
+    def __init__(self, settings: TeamSettings, folder: Path, on_status: Callable[[str], None] | None = None) -> None:
+        self.s = settings
+        self.base = check_server_url(settings.server)
+        if not settings.token:
+            raise UserError("team.server is set but team.token is empty: ask your admin for this PC's device token")
+        self.outbox = Outbox(folder)
+        self.on_status = on_status
+        self._ctx = ssl.create_default_context(cafile=settings.ca_file or None)
+        self._live: Callable[[], dict[str, Any]] | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.state = "starting"  # ok | offline | refused
+        self._status_text = ""
+        self.sent = 0
+
+    # --- the session's side --------------------------------------------------------------
+
+    def start(self, live: Callable[[], dict[str, Any]] | None = None) -> None:
+        """Start sending; `live` gives the state to push (None: share no live state)."""
+        self._live = live if self.s.share_live else None
+        self._thread = threading.Thread(target=self._run, name="team-link", daemon=True)
+        self._thread.start()
+
+    def after_call(self, doc: dict[str, Any], call_id: str) -> int:
+        """Queue the finished call's summary and flagged segments; return how many requests."""
+        if not self.s.share_flagged:
+            return 0
+        reqs = payload.requests(doc, call_id)
+        for method, path, body, ctype in reqs:
+            self.outbox.put(method, path, body, ctype)
+        self._wake.set()
+        return len(reqs)
+
+    def stop(self, flush_s: float = 10.0) -> None:
+        """Send the last live state ('off the call') and what is queued, for up to `flush_s`;
+        what is left stays in the outbox for the next start."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(flush_s)
+
+    def status(self) -> str:
+        """For the overlay's health line: empty while all is well."""
+        return self._status_text
+
+    # --- the thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = 1.0
+        next_live = time.monotonic()
+        while True:
+            stopping = self._stopping.is_set()
+            now = time.monotonic()
+            if self._live is not None and (now >= next_live or stopping):
+                self._push_live(self._live(), off=stopping)
+                next_live = now + self.s.live_every_s
+            if self._drain():
+                backoff = 1.0
+                wait = next_live - time.monotonic() if self._live is not None else None
+            else:
+                wait = backoff if self._live is None else min(backoff, max(0.0, next_live - time.monotonic()))
+                backoff = min(BACKOFF_MAX_S, backoff * 2)
+            self._report()
+            if stopping:
+                return
+            self._wake.wait(None if wait is None else max(0.0, wait))
+            self._wake.clear()
+
+    def _push_live(self, state: dict[str, Any], off: bool) -> None:
+        if off:
+            state = {**state, "on_call": False, "cue": None, "cue_severity": None}
+        self._send("PUT", "/api/agent/live", json.dumps(state).encode(), "application/json", LIVE_TIMEOUT_S)
+
+    def _drain(self) -> bool:
+        """Send queued requests oldest first; False when the server cannot be reached now."""
+        for item in self.outbox.pending():
+            try:
+                method, path, ctype, body = Outbox.read(item)
+            except (OSError, ValueError) as e:
+                log.warning("unreadable outbox item %s: %s", item.name, e)
+                self.outbox.reject(item, f"unreadable: {e}")
+                continue
+            code = self._send(method, path, body, ctype, UPLOAD_TIMEOUT_S)
+            if code is None or code in (401, 403, 408, 429) or code >= 500:
+                return False  # try again later, in order
+            if 200 <= code < 300:
+                Outbox.done(item)
+                self.sent += 1
+            else:
+                log.warning("the team server refused %s %s with %s; set aside", method, path, code)
+                self.outbox.reject(item, f"HTTP {code}")
+        return True
+
+    def _send(self, method: str, path: str, body: bytes, ctype: str, timeout: float) -> int | None:
+        req = urllib.request.Request(self.base + path, data=body, method=method,
+                                     headers={"Authorization": f"Bearer {self.s.token}", "Content-Type": ctype})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=self._ctx if self.base.startswith("https") else None) as r:
+                code = r.status
+        except urllib.error.HTTPError as e:
+            code = e.code
+        except (urllib.error.URLError, OSError, TimeoutError) as e:
+            self._set_state("offline", str(getattr(e, "reason", e)))
+            return None
+        self._set_state("refused" if code in (401, 403) else "ok", f"HTTP {code}")
+        return code
+
+    def _set_state(self, state: str, why: str) -> None:
+        with self._lock:
+            if state != self.state:
+                log.info("team server %s: %s (%s)", self.base, state, why)
+            self.state = state
+
+    def _report(self) -> None:
+        n = self.outbox.count()
+        text = {"offline": f"team: offline, {n} queued", "refused": "team: device token refused"}.get(
+            self.state, f"team: sending {n}" if n else "")
+        if text != self._status_text:
+            self._status_text = text
+            if self.on_status is not None:
+                self.on_status(text)

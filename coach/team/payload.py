@@ -1,0 +1,71 @@
+"""What a coached call shares with the team server, built from its (already redacted)
+session document: a summary, and each flagged segment with its clip. Nothing else of
+the call is sent: not the other utterances, not the rest of the audio."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import soundfile as sf
+
+from coach.errors import UserError
+from coach.replay_export import segment_clip, segment_doc
+
+Request = tuple[str, str, bytes, str]  # method, path, body, content type
+
+_METRICS = ("talk_s", "talk_ratio", "wpm", "longest_monologue_s", "sentiment_mean")
+
+
+def _cue(c: dict[str, Any]) -> dict[str, Any]:
+    return {"id": c["id"], "label": c.get("label", ""), "t": c["t"], "severity": c.get("severity", ""), "reason": c.get("reason", "")}
+
+
+def summary(doc: dict[str, Any]) -> dict[str, Any]:
+    m = doc.get("metrics", {})
+    return {
+        "started": (doc.get("session") or {}).get("started"),
+        "duration_s": doc["source"]["duration_s"],
+        "mode": (doc.get("session") or {}).get("mode", ""),
+        # numbers only: talk share and pace of both, mood of the customer (never the agent's: not computed)
+        "metrics": {sp: {k: m.get(sp, {}).get(k) for k in _METRICS} for sp in ("agent", "customer") if sp in m},
+        "cues": [_cue(c) for c in doc["cues"]],
+        "flags": [{k: f.get(k, "") for k in ("start", "end", "reason", "by", "note")} for f in doc["flags"]],
+    }
+
+
+def segment(doc: dict[str, Any], call_id: str, flag: dict[str, Any]) -> dict[str, Any]:
+    start, end = max(0.0, flag["start"]), min(flag["end"], doc["source"]["duration_s"])
+    seg = segment_doc(doc, start, end)
+    return {
+        "call_id": call_id, "start": start, "end": end, "reason": flag.get("reason", "")[:200], "by": flag.get("by", ""),
+        "note": flag.get("note", ""), "cues": [_cue(c) for c in seg["cues"]],
+        "utterances": [{"speaker": u["speaker"], "start": u["start"], "end": u["end"], "text": u["text"],
+                        "sentiment": u.get("sentiment")} for u in seg["utterances"]],
+    }
+
+
+def flac(doc: dict[str, Any], start: float, end: float) -> bytes | None:
+    try:
+        clip, rate = segment_clip(doc, start, end)
+    except UserError:
+        return None  # no audio (a file that has gone): the transcript still goes
+    if not len(clip):
+        return None
+    buf = io.BytesIO()
+    sf.write(buf, clip, rate, format="FLAC", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def requests(doc: dict[str, Any], call_id: str) -> list[Request]:
+    """The call's summary, then per flag its segment and then its clip (the server wants that order)."""
+    out: list[Request] = [("PUT", f"/api/agent/calls/{call_id}", json.dumps(summary(doc)).encode(), "application/json")]
+    for i, f in enumerate(doc["flags"]):
+        seg = segment(doc, call_id, f)
+        sid = f"{call_id}:{i}"
+        out.append(("PUT", f"/api/agent/segments/{sid}", json.dumps(seg).encode(), "application/json"))
+        audio = flac(doc, seg["start"], seg["end"])
+        if audio:
+            out.append(("PUT", f"/api/agent/segments/{sid}/clip", audio, "audio/flac"))
+    return out
