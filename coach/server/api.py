@@ -159,6 +159,7 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
     pool = AsyncConnectionPool(dsn, min_size=2, max_size=pool_max, open=False, kwargs={"autocommit": True})
     clip_store = clips or PostgresClips()
     hub = Hub()
+    failed_logins = guards.FailedLogins()
 
     async def listen() -> None:
         while True:
@@ -249,13 +250,17 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
 
     @app.post("/api/login")
     async def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+        if failed_logins.blocked(body.name):
+            raise HTTPException(429, "too many failed logins for this name; wait 15 minutes", headers={"Retry-After": "900"})
         async with pool.connection() as c:
             row = await (await c.execute("SELECT id, password_hash, role FROM users WHERE name = %s AND NOT disabled",
                                          (body.name,))).fetchone()
             ok = await run_in_threadpool(accounts.check_password, row[1] if row else None, body.password)
             if not (row and ok):
+                failed_logins.failed(body.name)
                 await _audit(c, row[0] if row else None, None, "login failed", body.name, request)
                 raise HTTPException(401, "wrong name or password")
+            failed_logins.succeeded(body.name)
             token = accounts.new_token("l")
             await c.execute("INSERT INTO logins (token_hash, user_id, expires) VALUES (%s, %s, now() + make_interval(hours => %s))",
                             (accounts.hash_token(token), row[0], LOGIN_HOURS))

@@ -73,10 +73,11 @@ class BodyLimit:
 class RateLimit:
     """Token buckets per credential (the bearer token or session cookie) or, without one, per
     client address: `rate` requests a second with bursts of `burst`. Logins have their own,
-    much slower bucket per address. Kept per server process: with several processes behind a
+    much slower bucket per address (a whole office may share one; failed logins are also
+    limited per name, by the login endpoint). Kept per server process: with several processes behind a
     load balancer the limit a client sees is at most processes x this."""
 
-    def __init__(self, app: ASGIApp, rate: float = 10.0, burst: float = 60.0, login_per_min: float = 10.0,
+    def __init__(self, app: ASGIApp, rate: float = 10.0, burst: float = 60.0, login_per_min: float = 60.0,
                  keys: int = 200_000) -> None:
         self.app, self.rate, self.burst = app, rate, burst
         self.login_rate, self.login_burst = login_per_min / 60.0, login_per_min
@@ -113,6 +114,33 @@ class RateLimit:
             if not self.allow(key, rate, burst, time.monotonic()):
                 return await _reply(send, 429, "too many requests; slow down", [(b"retry-after", b"2")])
         await self.app(scope, receive, send)
+
+
+class FailedLogins:
+    """Failed logins per name: after `limit` in `window_s`, that name is refused until the
+    window passes, whatever address the guesses come from."""
+
+    def __init__(self, limit: int = 5, window_s: float = 900.0) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._fails: OrderedDict[str, list[float]] = OrderedDict()
+
+    def blocked(self, name: str) -> bool:
+        now = time.monotonic()
+        recent = [t for t in self._fails.get(name, []) if now - t < self.window_s]
+        if recent:
+            self._fails[name] = recent
+        else:
+            self._fails.pop(name, None)
+        return len(recent) >= self.limit
+
+    def failed(self, name: str) -> None:
+        self._fails.setdefault(name, []).append(time.monotonic())
+        self._fails.move_to_end(name)
+        if len(self._fails) > 100_000:
+            self._fails.popitem(last=False)
+
+    def succeeded(self, name: str) -> None:
+        self._fails.pop(name, None)
 
 
 class SecurityHeaders:

@@ -1,0 +1,423 @@
+"""Team mode end to end on real components: a PostgreSQL cluster the tests start themselves,
+real `coach server` processes over loopback, the agent's real outbox and link, and (slow
+tier) a real `coach demo` session sharing its flagged segment."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+import soundfile as sf
+
+from coach.errors import UserError
+from coach.server import accounts
+from coach.settings import TeamSettings
+from coach.team.link import TeamLink, check_server_url
+from tests.team_server import Server, call, remove_cluster, start_cluster
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def pg():
+    cluster, dsn = start_cluster()
+    yield dsn
+    remove_cluster(cluster)
+
+
+@pytest.fixture(scope="module")
+def server(pg, tmp_path_factory):
+    s = Server(pg, tmp_path_factory.mktemp("server-data")).start()
+    yield s
+    s.stop()
+
+
+class Floor:
+    """Two teams, an agent and a supervisor in each, and an admin; unique names per test."""
+
+    def __init__(self, dsn: str) -> None:
+        tag = uuid.uuid4().hex[:6]
+        self.dsn, self.pw = dsn, "correct horse battery"
+        with psycopg.connect(dsn, autocommit=True) as c:
+            self.team_a, self.team_b = f"a-{tag}", f"b-{tag}"
+            self.team_a_id = accounts.create_team(c, self.team_a)
+            self.team_b_id = accounts.create_team(c, self.team_b)
+            self.agent_a, self.agent_b = f"agent-a-{tag}", f"agent-b-{tag}"
+            self.agent_a_id = accounts.create_user(c, self.agent_a, "agent", team=self.team_a)
+            accounts.create_user(c, self.agent_b, "agent", team=self.team_b)
+            self.sup_a, self.sup_b, self.admin = f"sup-a-{tag}", f"sup-b-{tag}", f"admin-{tag}"
+            accounts.create_user(c, self.sup_a, "supervisor", self.pw, supervises=[self.team_a])
+            accounts.create_user(c, self.sup_b, "supervisor", self.pw, supervises=[self.team_b])
+            accounts.create_user(c, self.admin, "admin", self.pw)
+            self.device_a, self.token_a = accounts.issue_device_token(c, self.agent_a, "pc-a")
+            self.device_b, self.token_b = accounts.issue_device_token(c, self.agent_b, "pc-b")
+
+    def login(self, server: Server, name: str) -> str:
+        code, body = call(server.url + "/api/login", "POST", {"name": name, "password": self.pw})
+        assert code == 200, body
+        return body["token"]
+
+    def rows(self, sql: str, *args: object) -> list[tuple]:
+        with psycopg.connect(self.dsn, autocommit=True) as c:
+            return c.execute(sql, args).fetchall()
+
+
+@pytest.fixture
+def floor(pg) -> Floor:
+    return Floor(pg)
+
+
+def call_doc(tmp_path: Path) -> dict:
+    """A finished call as the session store gives it: 60 s stereo audio, one flagged span,
+    one payment-data span inside it, utterances inside and outside the flag."""
+    rate = 16000
+    t = np.arange(60 * rate) / rate
+    audio = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.3 * np.sin(2 * np.pi * 330 * t)], axis=1).astype(np.float32)
+    path = tmp_path / "call.wav"
+    sf.write(path, audio, rate)
+    return {
+        "source": {"path": str(path), "duration_s": 60.0},
+        "session": {"id": 1, "started": "2026-11-25T10:00:00", "mode": "live", "audio": str(path)},
+        "metrics": {"agent": {"talk_ratio": 0.5, "wpm": 150.0}, "customer": {"talk_ratio": 0.5, "sentiment_mean": -0.3}},
+        "utterances": [
+            {"speaker": "customer", "start": 2.0, "end": 5.0, "text": "my account number is private chat before the flag"},
+            {"speaker": "customer", "start": 31.0, "end": 36.0, "text": "this is the third time I call, it is unacceptable"},
+            {"speaker": "agent", "start": 37.0, "end": 40.0, "text": "I understand, let me fix that now"},
+        ],
+        "cues": [{"id": "customer_escalating", "label": "customer escalating", "t": 36.5, "severity": "alert",
+                  "reason": "said 'third time'", "latency_s": 0.5}],
+        "flags": [{"start": 30.0, "end": 45.0, "reason": "customer_escalating", "by": "rule", "note": ""}],
+        "redactions": [[41.0, 43.0]],
+    }
+
+
+def link_for(server: Server, token: str, folder: Path, **kw) -> TeamLink:
+    return TeamLink(TeamSettings(server=server.url, token=token, **kw), folder)
+
+
+def wait_for(cond, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# --- uploads -----------------------------------------------------------------------------
+
+
+def test_a_flagged_segment_arrives_redacted_and_only_the_flagged_part(server, floor, tmp_path):
+    doc = call_doc(tmp_path)
+    link = link_for(server, floor.token_a, tmp_path / "outbox")
+    call_id = str(uuid.uuid4())
+    assert link.after_call(doc, call_id) == 3  # summary, segment, clip
+    link.start()
+    link.stop(flush_s=20)
+    assert link.outbox.count() == 0 and link.sent == 3
+
+    tok = floor.login(server, floor.sup_a)
+    code, listed = call(server.url + f"/api/segments?team={floor.team_a_id}", token=tok)
+    assert code == 200 and [s["call_id"] for s in listed] == [call_id]
+    seg_id = listed[0]["id"]
+    code, seg = call(server.url + f"/api/segments/{seg_id}", token=tok)
+    assert code == 200 and seg["cues"] == ["customer_escalating"]
+    texts = [u["text"] for u in seg["doc"]["utterances"]]
+    assert texts == ["this is the third time I call, it is unacceptable", "I understand, let me fix that now"]
+    assert "private chat" not in json.dumps(seg)  # outside the flag: never sent
+
+    code, clip = call(server.url + f"/api/segments/{seg_id}/clip", token=tok)
+    assert code == 200
+    audio, rate = sf.read(io.BytesIO(clip), dtype="float32")
+    assert rate == 16000 and abs(len(audio) / rate - 15.0) < 0.01  # the flag's 15 s, not the 60 s call
+    red = audio[int((41.0 - 30.0) * rate):int((43.0 - 30.0) * rate)]
+    assert np.abs(red).max() == 0.0  # payment-data span silenced before it left the PC
+    assert np.abs(audio[: 5 * rate]).max() > 0.1
+
+    code, found = call(server.url + "/api/segments?q=unacceptable", token=tok)
+    assert [s["id"] for s in found] == [seg_id]
+    # every read and listen is in the audit log: who, what
+    actions = floor.rows("SELECT a.action FROM audit a JOIN users u ON u.id = a.user_id WHERE u.name = %s AND a.object = %s",
+                         floor.sup_a, seg_id)
+    assert sorted(r[0] for r in actions) == ["listen", "read"]
+
+
+def test_live_state_reaches_the_floor_and_the_event_stream_of_another_server_process(server, floor, pg, tmp_path):
+    other = Server(pg, tmp_path / "data2").start()  # a second process on the same database
+    try:
+        tok = floor.login(other, floor.sup_a)
+        got: list[dict] = []
+        req = urllib.request.Request(other.url + "/api/live/events", headers={"Authorization": f"Bearer {tok}"})
+        resp = urllib.request.urlopen(req, timeout=20)
+        assert resp.readline().startswith(b": connected")
+
+        def read() -> None:
+            for line in resp:
+                if line.startswith(b"data: "):
+                    got.append(json.loads(line[6:]))
+                    return
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        state = {"on_call": True, "duration_s": 12.0, "mood": 0.8, "trend": 1, "cue": "customer_escalating",
+                 "cue_severity": "alert", "flags": 1}
+        # agent B pushes first: supervisor A must not see it
+        assert call(server.url + "/api/agent/live", "PUT", {**state, "mood": 0.1}, floor.token_b)[0] == 204
+        assert call(server.url + "/api/agent/live", "PUT", state, floor.token_a)[0] == 204
+        reader.join(10)
+        resp.close()
+        assert got and got[0]["agent_id"] == floor.agent_a_id and got[0]["mood"] == 0.8
+        code, tiles = call(other.url + "/api/floor", token=tok)
+        assert code == 200 and [t["agent"] for t in tiles] == [floor.agent_a]
+        assert tiles[0]["state"]["cue"] == "customer_escalating"
+    finally:
+        other.stop()
+
+
+def test_a_server_killed_mid_upload_and_restarted_gets_exactly_one_copy(pg, floor, tmp_path):
+    srv = Server(pg, tmp_path / "data").start()
+    doc = call_doc(tmp_path)
+    doc["flags"].append({"start": 0.0, "end": 29.0, "reason": "flagged by the agent", "by": "user", "note": ""})
+    link = link_for(srv, floor.token_a, tmp_path / "outbox", share_live=False)
+    call_id = str(uuid.uuid4())
+    n = link.after_call(doc, call_id)
+    link.start()
+    assert wait_for(lambda: link.outbox.count() < n)  # the upload is under way ...
+    srv.kill()  # ... when the server dies
+    left = link.outbox.count()
+    assert 0 < left < n
+    assert wait_for(lambda: link.status().startswith("team: offline"), 30), link.status()
+    srv.start()  # same port, same database
+    link._wake.set()
+    assert wait_for(lambda: link.outbox.count() == 0, 90), link.status()
+    link.stop()
+    assert floor.rows("SELECT count(*) FROM calls WHERE id = %s", call_id)[0][0] == 1
+    assert floor.rows("SELECT count(*) FROM segments WHERE call_id = %s", call_id)[0][0] == 2
+    assert floor.rows("SELECT count(*) FROM clips k JOIN segments s ON s.id = k.segment_id WHERE s.call_id = %s", call_id)[0][0] == 2
+    # an upload repeated after a lost reply is still one copy
+    seg = json.dumps({"call_id": call_id, "start": 1, "end": 2, "reason": "again"}).encode()
+    assert call(srv.url + f"/api/agent/segments/{call_id}:0", "PUT", seg, floor.token_a)[0] == 204
+    assert floor.rows("SELECT reason FROM segments WHERE id = %s", f"{call_id}:0") == [("customer_escalating",)]
+    srv.stop()
+
+
+def test_uploads_wait_on_disk_while_the_server_is_down(floor, pg, tmp_path):
+    from tests.team_server import free_port
+
+    port = free_port()
+    down = Server(pg, tmp_path / "data", port)
+    link = link_for(down, floor.token_a, tmp_path / "outbox")
+    statuses: list[str] = []
+    link.on_status = statuses.append
+    call_id = str(uuid.uuid4())
+    link.after_call(call_doc(tmp_path), call_id)
+    link.start(lambda: {"on_call": True, "duration_s": 1.0, "flags": 0})
+    assert wait_for(lambda: "team: offline, 3 queued" in statuses)
+    link.stop(flush_s=5)
+    assert link.outbox.count() == 3  # nothing lost when the app closes
+    # the next start of the app sends them
+    down.start()
+    try:
+        again = link_for(down, floor.token_a, tmp_path / "outbox")
+        again.start()
+        assert wait_for(lambda: again.outbox.count() == 0)
+        again.stop()
+        assert floor.rows("SELECT count(*) FROM segments WHERE call_id = %s", call_id)[0][0] == 1
+    finally:
+        down.stop()
+
+
+# --- who may do what ---------------------------------------------------------------------
+
+
+def test_wrong_or_revoked_token_is_401_and_nothing_is_stored(server, floor, tmp_path):
+    admin = floor.login(server, floor.admin)
+    cid = str(uuid.uuid4())
+    summary = {"duration_s": 10.0, "cues": [], "flags": []}
+    for token in ("ccd_" + "x" * 43, "", "not-a-token", floor.login(server, floor.sup_a)):
+        assert call(server.url + f"/api/agent/calls/{cid}", "PUT", summary, token or None)[0] == 401
+        assert call(server.url + "/api/agent/live", "PUT", {"on_call": True}, token or None)[0] == 401
+    assert call(server.url + f"/api/admin/devices/{floor.device_a}", "DELETE", token=admin)[0] == 204
+    assert call(server.url + f"/api/agent/calls/{cid}", "PUT", summary, floor.token_a)[0] == 401
+    assert floor.rows("SELECT count(*) FROM calls WHERE id = %s", cid)[0][0] == 0
+    assert floor.rows("SELECT count(*) FROM live WHERE agent_id = %s", floor.agent_a_id)[0][0] == 0
+    assert call(server.url + "/api/login", "POST", {"name": floor.sup_a, "password": "wrong password"})[0] == 401
+    assert floor.rows("SELECT count(*) FROM audit WHERE action = 'login failed' AND object = %s", floor.sup_a)[0][0] == 1
+
+
+def test_a_supervisor_sees_only_their_teams_on_every_endpoint(server, floor, tmp_path):
+    link = link_for(server, floor.token_b, tmp_path / "outbox", share_live=False)
+    link.after_call(call_doc(tmp_path), str(uuid.uuid4()))
+    link.start()
+    link.stop(flush_s=20)
+    call(server.url + "/api/agent/live", "PUT", {"on_call": True, "mood": 0.9}, floor.token_b)
+    seg_b = floor.rows("SELECT s.id FROM segments s JOIN users u ON u.id = s.agent_id WHERE u.name = %s", floor.agent_b)[0][0]
+    tokens = {"sup_a": floor.login(server, floor.sup_a), "sup_b": floor.login(server, floor.sup_b),
+              "admin": floor.login(server, floor.admin), "device_b": floor.token_b, "nobody": None}
+    u = server.url
+    # (method, path, body, {who: status}); who is not listed -> 401/403/404 all count as refused
+    table = [
+        ("GET", f"/api/segments/{seg_b}", None, {"sup_b": 200, "admin": 200}),
+        ("GET", f"/api/segments/{seg_b}/clip", None, {"sup_b": 200, "admin": 200}),
+        ("POST", f"/api/segments/{seg_b}/review", {"note": "ok"}, {"sup_b": 204, "admin": 204}),
+        ("GET", "/api/segments", None, {"sup_a": 200, "sup_b": 200, "admin": 200}),
+        ("GET", "/api/floor", None, {"sup_a": 200, "sup_b": 200, "admin": 200}),
+        ("GET", "/api/admin/audit", None, {"admin": 200}),
+        ("POST", "/api/admin/teams", {"name": f"t-{uuid.uuid4().hex[:6]}"}, {"admin": 201}),
+        ("POST", "/api/admin/devices", {"agent": floor.agent_b}, {"admin": 201}),
+        ("GET", "/api/me", None, {"sup_a": 200, "sup_b": 200, "admin": 200}),
+    ]
+    for method, path, body, allowed in table:
+        for who, tok in tokens.items():
+            code, got = call(u + path, method, body, tok)
+            if who in allowed:
+                assert code == allowed[who], (method, path, who, code, got)
+            else:
+                assert code in (401, 403, 404), (method, path, who, code, got)
+                assert seg_b.encode() not in (got if isinstance(got, bytes) else json.dumps(got).encode())
+    # lists are filtered, not refused: supervisor A sees none of team B
+    for path in ("/api/segments", f"/api/segments?team={floor.team_b_id}", "/api/segments?q=unacceptable", "/api/floor"):
+        code, got = call(u + path, token=tokens["sup_a"])
+        assert code == 200 and floor.agent_b not in json.dumps(got) and seg_b not in json.dumps(got), path
+
+
+def test_injection_and_oversized_payloads_are_refused(server, floor):
+    tok = floor.login(server, floor.sup_a)
+    for q in ("'; DROP TABLE segments; --", "x' OR '1'='1", "\\' UNION SELECT * FROM users --"):
+        code, got = call(server.url + "/api/segments?q=" + urllib.request.quote(q), token=tok)
+        assert code == 200 and got == []
+    code, _ = call(server.url + "/api/segments?cue=" + urllib.request.quote("x' OR 1=1 --"), token=tok)
+    assert code == 200
+    assert floor.rows("SELECT count(*) FROM pg_tables WHERE tablename = 'segments'")[0][0] == 1
+    assert call(server.url + "/api/login", "POST", {"name": "' OR 1=1 --", "password": "x' OR '1'='1"})[0] == 401
+    bad_id = "x'; DELETE FROM segments; --"
+    assert call(server.url + "/api/agent/segments/" + urllib.request.quote(bad_id), "PUT",
+                {"call_id": str(uuid.uuid4()), "start": 0, "end": 1, "reason": "r"}, floor.token_a)[0] in (404, 422)
+    cid = str(uuid.uuid4())
+    big = {"duration_s": 1.0, "mode": "x" * 10, "cues": [], "flags": [{"start": 0, "end": 1, "note": "n" * 3000}] * 400}
+    assert call(server.url + f"/api/agent/calls/{cid}", "PUT", big, floor.token_a)[0] == 413
+    assert call(server.url + "/api/agent/live", "PUT", b"{" + b" " * 300_000 + b"}", floor.token_a)[0] == 413
+    assert call(server.url + f"/api/agent/calls/{cid}", "PUT", {"duration_s": 1e12}, floor.token_a)[0] == 422
+    assert call(server.url + f"/api/agent/calls/{cid}", "PUT", b"not json", floor.token_a)[0] == 422
+    assert floor.rows("SELECT count(*) FROM calls WHERE id = %s", cid)[0][0] == 0
+
+
+def test_requests_beyond_the_rate_limit_get_429(server, floor):
+    codes = [call(server.url + "/api/login", "POST", {"name": floor.sup_b, "password": "nope nope nope"})[0] for _ in range(8)]
+    assert codes == [401] * 5 + [429] * 3  # guessing one name's password stops after 5 tries
+    assert call(server.url + "/api/login", "POST", {"name": floor.sup_b, "password": floor.pw})[0] == 429
+    floor.login(server, floor.sup_a)  # other names are not locked out
+    codes = [call(server.url + "/api/segments", token="ccl_flood")[0] for _ in range(80)]
+    assert codes[0] == 401 and 429 in codes  # any one credential: bursts of 60, then 10 a second
+
+
+def test_retention_removes_rows_and_clips(server, floor, tmp_path):
+    link = link_for(server, floor.token_a, tmp_path / "outbox", share_live=False)
+    old, new = str(uuid.uuid4()), str(uuid.uuid4())
+    link.after_call(call_doc(tmp_path), old)
+    link.after_call(call_doc(tmp_path), new)
+    link.start()
+    link.stop(flush_s=20)
+    floor.rows("UPDATE segments SET received = now() - interval '100 days' WHERE call_id = %s RETURNING 1", old)
+    floor.rows("UPDATE calls SET received = now() - interval '100 days' WHERE id = %s RETURNING 1", old)
+    out = subprocess.run([sys.executable, "-m", "coach", "team", "--db", floor.dsn, "purge", "--days", "90"],
+                         capture_output=True, text=True, env={**os.environ, "COACH_DATA_DIR": str(tmp_path / "d")})
+    assert out.returncode == 0, out.stderr
+    for cid, n in ((old, 0), (new, 1)):
+        assert floor.rows("SELECT count(*) FROM calls WHERE id = %s", cid)[0][0] == n
+        assert floor.rows("SELECT count(*) FROM segments WHERE call_id = %s", cid)[0][0] == n
+        assert floor.rows("SELECT count(*) FROM clips WHERE segment_id LIKE %s", cid + ":%")[0][0] == n
+
+
+def test_the_openapi_schema_lists_the_api(server):
+    code, schema = call(server.url + "/openapi.json")
+    assert code == 200
+    assert {"/api/agent/live", "/api/agent/segments/{segment_id}", "/api/segments", "/api/floor", "/api/login"} <= set(schema["paths"])
+
+
+# --- commands and settings -------------------------------------------------------------------
+
+
+def test_plain_http_off_loopback_and_bad_server_options_are_one_line(tmp_path):
+    env = {**os.environ, "COACH_DATA_DIR": str(tmp_path)}
+    for args, says in ((["--host", "0.0.0.0"], "refusing plain HTTP"), (["--certfile", "x.pem"], "both --certfile"),
+                       (["--workers", "0"], "--workers")):
+        r = subprocess.run([sys.executable, "-m", "coach", "server", "--db", "postgresql://nowhere/x", *args],
+                           capture_output=True, text=True, env=env)
+        assert r.returncode == 2 and says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_team_commands_manage_people_and_devices(pg, tmp_path):
+    env = {**os.environ, "COACH_DATA_DIR": str(tmp_path)}
+    tag = uuid.uuid4().hex[:6]
+
+    def team(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "coach", "team", "--db", pg, *args], capture_output=True, text=True,
+                              env=env, input=stdin)
+
+    assert team("create-team", f"t-{tag}").returncode == 0
+    r = team("create-team", f"t-{tag}")
+    assert r.returncode == 2 and "exists already" in r.stderr
+    assert team("create-user", f"u-{tag}", "--role", "agent", "--team", f"t-{tag}").returncode == 0
+    r = team("create-user", f"s-{tag}", "--role", "supervisor", "--supervises", f"t-{tag}", "--password-stdin", stdin="short\n")
+    assert r.returncode == 2 and "10 characters" in r.stderr
+    r = team("device-token", f"u-{tag}")
+    assert r.returncode == 0 and "ccd_" in r.stdout
+    token = r.stdout.strip().splitlines()[-1]
+    stored = psycopg.connect(pg).execute("SELECT token_hash FROM devices d JOIN users u ON u.id = d.user_id WHERE u.name = %s",
+                                         (f"u-{tag}",)).fetchone()[0]
+    assert bytes(stored) == accounts.hash_token(token) and token.encode() not in bytes(stored)  # stored hashed
+    r = team("create-user", f"x-{tag}", "--role", "agent")
+    assert r.returncode == 2 and "team" in r.stderr
+
+
+def test_the_agent_refuses_plain_http_to_another_host():
+    assert check_server_url("https://coach.example.com/") == "https://coach.example.com"
+    assert check_server_url("http://127.0.0.1:8470") == "http://127.0.0.1:8470"
+    for bad in ("http://coach.example.com", "ftp://x", "coach.example.com"):
+        with pytest.raises(UserError):
+            check_server_url(bad)
+
+
+@pytest.mark.slow
+def test_a_demo_session_shares_its_flagged_segment(server, floor, tmp_path):
+    """A real `coach demo` of a scripted escalation, with [team] in its settings."""
+    out = tmp_path / "calls"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "render_calls.py"), str(out), str(ROOT / "tests" / "data" / "scenarios.json"),
+                    "d1_refund_escalation"], check=True, capture_output=True)
+    data = tmp_path / "agent"
+    data.mkdir()
+    (data / "settings.toml").write_text(f'[team]\nserver = "{server.url}"\ntoken = "{floor.token_a}"\nlive_every_s = 0.5\n')
+    tok = floor.login(server, floor.sup_a)
+    seen_on_call: list[dict] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not seen_on_call:
+            tiles = call(server.url + "/api/floor", token=tok)[1]
+            seen_on_call.extend(t for t in tiles if (t["state"] or {}).get("on_call"))
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    r = subprocess.run([sys.executable, "-m", "coach", "demo", str(out / "d1_refund_escalation.wav"), "--headless", "--no-audio",
+                        "--speed", "4", "--data-dir", str(data)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    watcher.join(5)
+    assert seen_on_call and seen_on_call[0]["agent"] == floor.agent_a  # live while the call ran
+    code, segs = call(server.url + "/api/segments", token=tok)
+    assert code == 200 and len(segs) == 1 and "customer_escalating" in segs[0]["cues"] and segs[0]["has_clip"]
+    code, tiles = call(server.url + "/api/floor", token=tok)
+    assert tiles[0]["state"]["on_call"] is False  # the call's end was pushed
+    assert not list((data / "outbox").glob("*.item"))
