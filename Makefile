@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-fast test-asr-variants bench lint eval install clean package package-test
+.PHONY: demo test test-fast test-asr-variants bench bench-server server lint eval install clean package package-test
 
 install: $(STAMP)
 
@@ -37,6 +37,14 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+
+# The team server on a local PostgreSQL cluster in the data folder (initdb on first run);
+# prints its URL and, on an empty database, a first admin login.
+server: $(STAMP)
+	$(BIN)/coach server $(ARGS)
+
+bench-server: $(STAMP)
+	$(BIN)/python tools/bench_server.py $(ARGS)
 
 package: $(STAMP)
 	$(BIN)/python -m pip install -q 'pyinstaller>=6.10'

@@ -135,9 +135,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from coach import app  # heavy imports after argument errors have had their chance
-
     try:
+        if args.command in ("server", "team"):  # the server needs neither the speech model nor Qt
+            return _server(args)
+        from coach import app  # heavy imports after argument errors have had their chance
+
         opts = app.Options(
             data_dir=getattr(args, "data_dir", None), model=getattr(args, "model", None),
             agent_channel=getattr(args, "agent_channel", None), speaker=getattr(args, "speaker", None),
@@ -148,15 +150,6 @@ def _dispatch(args: argparse.Namespace) -> int:
             if args.save:
                 print(f"saved as session {doc['session_id']}", file=sys.stderr)
             return 0
-        if args.command in ("server", "team"):
-            from coach import paths
-            from coach.server import main as server
-
-            data = paths.data_dir(args.data_dir)
-            if args.command == "server":
-                return server.serve(args.db, data, args.host, args.port, args.certfile, args.keyfile, args.insecure_behind_proxy,
-                                    args.retention_days, args.workers)
-            return server.team(args.db, data, args.action, vars(args))
         if args.command == "replay":
             return app.replay(opts, args.session)
         if args.command == "sessions":
@@ -182,3 +175,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"coach: error: {e}", file=sys.stderr)
         return 1
     return 2
+
+
+def _server(args: argparse.Namespace) -> int:
+    from coach import paths
+    from coach.server import main as server
+
+    data = paths.data_dir(args.data_dir)
+    if args.command == "server":
+        return server.serve(args.db, data, args.host, args.port, args.certfile, args.keyfile, args.insecure_behind_proxy,
+                            args.retention_days, args.workers)
+    return server.team(args.db, data, args.action, vars(args))
