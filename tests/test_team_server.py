@@ -22,6 +22,7 @@ import soundfile as sf
 
 from coach.errors import UserError
 from coach.server import accounts
+from coach.server.schema import migrate
 from coach.settings import TeamSettings
 from coach.team.link import TeamLink, check_server_url
 from tests.team_server import Server, call, remove_cluster, start_cluster
@@ -50,6 +51,7 @@ class Floor:
         tag = uuid.uuid4().hex[:6]
         self.dsn, self.pw = dsn, "correct horse battery"
         with psycopg.connect(dsn, autocommit=True) as c:
+            migrate(c)  # as a server would at start; the test may come before any server
             self.team_a, self.team_b = f"a-{tag}", f"b-{tag}"
             self.team_a_id = accounts.create_team(c, self.team_a)
             self.team_b_id = accounts.create_team(c, self.team_b)
@@ -185,19 +187,29 @@ def test_live_state_reaches_the_floor_and_the_event_stream_of_another_server_pro
         other.stop()
 
 
-def test_a_server_killed_mid_upload_and_restarted_gets_exactly_one_copy(pg, floor, tmp_path):
+def test_a_server_killed_mid_upload_and_restarted_gets_exactly_one_copy(pg, floor, tmp_path, monkeypatch):
+    from coach.team.outbox import Outbox
+
     srv = Server(pg, tmp_path / "data").start()
     doc = call_doc(tmp_path)
     doc["flags"].append({"start": 0.0, "end": 29.0, "reason": "flagged by the agent", "by": "user", "note": ""})
     link = link_for(srv, floor.token_a, tmp_path / "outbox", share_live=False)
     call_id = str(uuid.uuid4())
     n = link.after_call(doc, call_id)
+    accepted = []
+    done = Outbox.done
+
+    def done_then_kill(item: Path) -> None:
+        done(item)
+        accepted.append(item)
+        if len(accepted) == 2:
+            srv.kill()  # the server dies with the upload half done: call and first segment in, its clip not
+
+    monkeypatch.setattr(Outbox, "done", staticmethod(done_then_kill))
     link.start()
-    assert wait_for(lambda: link.outbox.count() < n)  # the upload is under way ...
-    srv.kill()  # ... when the server dies
-    left = link.outbox.count()
-    assert 0 < left < n
     assert wait_for(lambda: link.status().startswith("team: offline"), 30), link.status()
+    left = link.outbox.count()
+    assert left == n - 2
     srv.start()  # same port, same database
     link._wake.set()
     assert wait_for(lambda: link.outbox.count() == 0, 90), link.status()
