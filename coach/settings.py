@@ -288,6 +288,7 @@ class TeamSettings:
     share_flagged: bool = opt(True, "after a call, send its summary (length, metrics, cues, flags) and each flagged segment: "
                                     "its redacted transcript and its audio with payment data silenced; never the rest of the call")
     live_every_s: float = opt(2.0, "seconds between live updates", lo=0.5, hi=60.0)
+    clip_format: str = opt("opus", "flagged segments' audio: opus (Ogg Opus, a third of FLAC's size) or flac (lossless)")
     ca_file: str = opt("", "a CA certificate (PEM) to trust for the server, if it is not signed by a public CA")
 
 
@@ -362,6 +363,8 @@ def validate(s: Settings) -> Settings:
         raise UserError("settings: 'model.encoder_window' must be 'auto' or 'full'")
     if s.audio.mono_speaker not in ("agent", "customer"):
         raise UserError("settings: 'audio.mono_speaker' must be 'agent' or 'customer'")
+    if s.team.clip_format not in ("opus", "flac"):
+        raise UserError("settings: 'team.clip_format' must be 'opus' or 'flac'")
     v = s.cues.customer_escalating.voice
     for name in ("baseline_s", "loud_db", "bright_db", "pitch_semitones", "listen_s", "window_s", "adapt_s", "block_s"):
         if not getattr(v, name) > 0:

@@ -30,7 +30,8 @@ MIGRATIONS = [
     CREATE TABLE logins (
         token_hash bytea PRIMARY KEY, user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         created timestamptz NOT NULL DEFAULT now(), expires timestamptz NOT NULL);
-    CREATE TABLE live (
+    -- live states are ephemeral (rewritten every 2 s, meaningless after a restart): no WAL
+    CREATE UNLOGGED TABLE live (
         agent_id bigint PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
         state jsonb NOT NULL, updated timestamptz NOT NULL DEFAULT now());
     CREATE TABLE calls (

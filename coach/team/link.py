@@ -78,7 +78,7 @@ class TeamLink:
         """Queue the finished call's summary and flagged segments; return how many requests."""
         if not self.s.share_flagged:
             return 0
-        reqs = payload.requests(doc, call_id)
+        reqs = payload.requests(doc, call_id, self.s.clip_format)
         for method, path, body, ctype in reqs:
             self.outbox.put(method, path, body, ctype)
         self._wake.set()
