@@ -30,6 +30,7 @@ from coach.settings import Settings
 from coach.settings_store import SettingsStore
 
 if TYPE_CHECKING:
+    from coach.store.db import Store
     from coach.team.link import TeamLink
 
 
@@ -271,12 +272,15 @@ def sessions(opts: Options, action: str, sid: int | None = None, out: str | None
     store = open_store(s, data)
     try:
         if action == "list":
+            _sync_notes(s, store)
             rows = store.list(flagged=flagged, text=search, cue=cue)
             if not rows:
                 print("no sessions")
             for r in rows:
                 print(f"{r['id']:4d}  {r['started']}  {r['mode']:7s}  {r['duration_s'] or 0:6.0f} s  "
                       f"{r['cues']:2d} cues  {r['flags']:2d} flags  {Path(r['source'] or '').name}")
+                for n in store.notes(r["call_id"]):
+                    print(f"      note from {n['reviewer'] or 'your supervisor'} on {n['t0'] or 0:.0f}-{n['t1'] or 0:.0f} s: {n['note']}")
             return 0
         assert sid is not None
         if action == "show":
@@ -303,6 +307,19 @@ def sessions(opts: Options, action: str, sid: int | None = None, out: str | None
     finally:
         store.close()
     raise UserError(f"unknown action {action}")
+
+
+def _sync_notes(s: Settings, store: Store) -> None:
+    """With team mode on, the supervisors' latest notes join the local store (kept for offline use)."""
+    if not (s.team.server and s.team.token):
+        return
+    from coach.team.link import fetch_notes
+
+    notes = fetch_notes(s.team)
+    if notes is None:
+        print("(team server not reachable: notes as of the last time it was)", file=sys.stderr)
+    else:
+        store.save_notes(notes)
 
 
 def replay(opts: Options, sid: int | None = None) -> int:

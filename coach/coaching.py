@@ -267,6 +267,7 @@ class Coaching:
             doc = self._unpaused(report.build(self.pipe, src.info, {"name": self.model.name,
                                                                     "compute_type": self.s.model.compute_type}, src.now(), 0.0))
             audio = src.info.path
+        doc["call_id"] = self.call_id  # links the session to its team-server copy and its supervisors' notes
         store = open_store(self.s, self.data)
         try:
             self.session_id = store.save(doc, "live" if self.live else "demo", audio=audio)

@@ -70,7 +70,7 @@ def test_delete_and_retention_leave_no_text_on_disk(tmp_path: Path):
 
 def test_schema_version_damage_and_newer_store(tmp_path: Path):
     st = Store(tmp_path / "s.db")
-    assert st.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert st.db.execute("PRAGMA user_version").fetchone()[0] == 2
     st.close()
     Store(tmp_path / "s.db").close()  # reopening an up-to-date store migrates nothing
     newer = tmp_path / "newer.db"
@@ -147,3 +147,28 @@ def test_sessions_left_by_a_crash_are_registered_or_removed(tmp_path: Path):
     assert sid is not None and st.get(sid)["session"]["started"] == "2026-11-25T10:00:00"
     assert [r["id"] for r in st.list(text="boiler")] == [sid]
     assert st.adopt_orphans() == []  # once
+
+
+def test_a_version_1_store_upgrades_keeping_its_sessions_and_notes_go_with_their_session(tmp_path: Path):
+    from coach.store.db import MIGRATIONS
+
+    old = tmp_path / "v1.db"
+    con = sqlite3.connect(old)
+    con.executescript(MIGRATIONS[0])
+    con.execute("INSERT INTO sessions(started, mode, source, duration_s, model, doc) VALUES ('2026-01-01T10:00:00', 'demo', 'a.wav', "
+                "10, 'tiny.en', '{}')")
+    con.execute("PRAGMA user_version=1")
+    con.commit()
+    con.close()
+    st = Store(old)
+    assert [r["id"] for r in st.list()] == [1] and st.list()[0]["call_id"] is None
+    doc = {"source": {"path": "b.wav", "duration_s": 5.0}, "model": {"name": "tiny.en"}, "utterances": [], "cues": [], "flags": [],
+           "call_id": "c-1"}
+    sid = st.save(doc, "demo")
+    assert st.save_notes([{"segment_id": "c-1:0", "call_id": "c-1", "t0": 1.0, "t1": 4.0, "note": "well calmed", "reviewer": "sue"}]) == 1
+    assert st.save_notes([{"segment_id": "c-1:0", "call_id": "c-1", "t0": 1.0, "t1": 4.0, "note": "well calmed", "reviewer": "sue"}]) == 0
+    assert [n["note"] for n in st.notes("c-1")] == ["well calmed"]
+    st.delete(sid)
+    assert st.notes("c-1") == []
+    st.close()
+    assert b"well calmed" not in b"".join(p.read_bytes() for p in tmp_path.glob("v1.db*"))

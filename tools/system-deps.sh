@@ -7,10 +7,11 @@
 #   xvfb + libxcb-* libxkbcommon-x11-0 libegl1 libgl1 fonts-dejavu-core   Qt's xcb platform, for the
 #                  overlay on a real (virtual) X server in the tests, and on Linux desktops
 #   postgresql     the team server's database: `make server` and the team tests start their own cluster
+#   chromium openssl   the dashboard's browser tests (Playwright drives Debian's chromium); test certificates
 set -euo pipefail
 pkgs=(espeak-ng libportaudio2 libsndfile1 pulseaudio pulseaudio-utils libasound2-plugins
       xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxkbcommon-x11-0 libxcb-render-util0
-      libxcb-image0 libxcb-xinerama0 libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core postgresql)
+      libxcb-image0 libxcb-xinerama0 libegl1 libgl1 libfontconfig1 libdbus-1-3 fonts-dejavu-core postgresql chromium openssl)
 command -v dpkg-query >/dev/null || { echo "not a Debian/Ubuntu system: install ${pkgs[*]} yourself" >&2; exit 0; }
 missing=()
 for p in "${pkgs[@]}"; do

@@ -462,13 +462,48 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
             await cur.execute("SELECT * FROM audit ORDER BY id DESC LIMIT %s", (limit,))
             return [_jsonable(r) for r in await cur.fetchall()]
 
+    @app.get("/api/agent/notes")
+    async def agent_notes(d: Annotated[Device, Depends(device)]) -> list[dict[str, Any]]:
+        """Supervisors' coaching notes on this agent's segments, for the agent's own session list."""
+        async with pool.connection() as c, c.cursor(row_factory=dict_row) as cur:
+            await cur.execute(
+                "SELECT s.id AS segment_id, s.call_id, s.t0, s.t1, s.note, s.reviewed_at, u.name AS reviewer FROM segments s "
+                "LEFT JOIN users u ON u.id = s.reviewed_by WHERE s.agent_id = %s AND s.note IS NOT NULL "
+                "ORDER BY s.reviewed_at DESC LIMIT 500", (d.agent_id,))
+            return [_jsonable(r) for r in await cur.fetchall()]
+
+    @app.get("/api/segments/{segment_id}/export")
+    async def export(segment_id: SegmentId, request: Request, p: Annotated[Person, Depends(staff)]) -> Response:
+        """clip + segment.json in one zip, for a QA tool."""
+        import io
+        import zipfile
+
+        async with pool.connection() as c:
+            row = await _visible(c, p, segment_id)
+            found = await clip_store.get(c, segment_id)
+            await _audit(c, p.id, None, "export", segment_id, request)
+        row.pop("words", None)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("segment.json", json.dumps(_jsonable(row), indent=1))
+            if found:
+                z.writestr("clip.flac" if found[0] == "audio/flac" else "clip.opus", found[1])
+        name = segment_id.replace(":", "_")
+        return Response(buf.getvalue(), media_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="segment_{name}.zip"'})
+
     @app.get("/api/health")
     async def health() -> dict[str, str]:
         async with pool.connection() as c:
             await c.execute("SELECT 1")
         return {"status": "ok"}
 
-    guarded: Any = guards.BodyLimit(app, by_suffix={"/clip": CLIP_LIMIT, "/api/agent/calls": 2 * 1024 * 1024})
+    from coach.server import web
+
+    web.add_pages(app, pool, person, staff, _visible, clip_store)
+
+    guarded: Any = guards.Csrf(app)
+    guarded = guards.BodyLimit(guarded, by_suffix={"/clip": CLIP_LIMIT, "/api/agent/calls": 2 * 1024 * 1024})
     guarded = guards.RateLimit(guarded)
     guarded = guards.SecurityHeaders(guarded, tls)
     guarded.fastapi = app  # for the OpenAPI schema and tests

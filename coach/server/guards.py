@@ -143,6 +143,33 @@ class FailedLogins:
         self._fails.pop(name, None)
 
 
+def csrf_token(session_token: str) -> str:
+    """The CSRF token of a login: derived from the session cookie, which a page of another
+    site can neither read (HttpOnly) nor guess."""
+    return hashlib.blake2b(b"csrf:" + session_token.encode(), digest_size=16).hexdigest()
+
+
+class Csrf:
+    """A state-changing request authenticated by the session cookie must carry the login's
+    CSRF token in X-CSRF-Token (the dashboard's scripts add it). Requests with a bearer token
+    (agents' apps, scripts) carry no ambient credential and need none; the cookie is also
+    SameSite=Strict."""
+
+    SAFE = (b"GET", b"HEAD", b"OPTIONS")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"].encode() not in self.SAFE and scope["path"] != "/api/login":
+            headers = dict(scope["headers"])
+            if b"authorization" not in headers and b"coach_session=" in headers.get(b"cookie", b""):
+                cookie = next((c.split("=", 1)[1] for c in headers[b"cookie"].decode().split("; ") if c.startswith("coach_session=")), "")
+                if headers.get(b"x-csrf-token", b"").decode() != csrf_token(cookie):
+                    return await _reply(send, 403, "missing or wrong CSRF token; reload the page")
+        await self.app(scope, receive, send)
+
+
 class SecurityHeaders:
     """No caching anywhere (transcripts and clips are personal data), no sniffing, no framing,
     no referrer; HSTS when served over TLS."""

@@ -43,6 +43,14 @@ MIGRATIONS = [
     CREATE TRIGGER utterances_ad AFTER DELETE ON utterances BEGIN
         INSERT INTO utterances_fts(utterances_fts, rowid, text) VALUES ('delete', old.id, old.text); END;
     """,
+    # v2: team mode — the call's id on the team server, and supervisors' coaching notes on its segments
+    """
+    ALTER TABLE sessions ADD COLUMN call_id TEXT;
+    CREATE INDEX sessions_call ON sessions(call_id);
+    CREATE TABLE notes (
+        segment_id TEXT PRIMARY KEY, call_id TEXT NOT NULL, t0 REAL, t1 REAL, note TEXT NOT NULL, reviewer TEXT, reviewed_at TEXT);
+    CREATE INDEX notes_call ON notes(call_id);
+    """,
 ]
 
 
@@ -92,9 +100,9 @@ class Store:
         try:
             with self.tx():
                 cur = self.db.execute(
-                    "INSERT INTO sessions(started, mode, source, audio, duration_s, model, doc) VALUES (?,?,?,?,?,?,?)",
+                    "INSERT INTO sessions(started, mode, source, audio, duration_s, model, doc, call_id) VALUES (?,?,?,?,?,?,?,?)",
                     (started.isoformat(timespec="seconds"), mode, doc["source"]["path"], audio,
-                     doc["source"]["duration_s"], doc["model"]["name"], json.dumps(doc)))
+                     doc["source"]["duration_s"], doc["model"]["name"], json.dumps(doc), doc.get("call_id")))
                 sid = int(cur.lastrowid)
                 self.db.executemany(
                     "INSERT INTO utterances(session_id, speaker, start, end, text, words, sentiment, wpm) VALUES (?,?,?,?,?,?,?,?)",
@@ -109,10 +117,12 @@ class Store:
         return sid
 
     def delete(self, sid: int) -> bool:
-        row = self.db.execute("SELECT audio, mode FROM sessions WHERE id=?", (sid,)).fetchone()
+        row = self.db.execute("SELECT audio, mode, call_id FROM sessions WHERE id=?", (sid,)).fetchone()
         if row is None:
             return False
         with self.tx():
+            if row["call_id"]:
+                self.db.execute("DELETE FROM notes WHERE call_id=?", (row["call_id"],))
             self.db.execute("DELETE FROM utterances WHERE session_id=?", (sid,))  # fires the FTS delete trigger
             self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
         if row["audio"] and row["mode"] == "live":  # live recordings belong to the store; a demo's call file does not
@@ -189,7 +199,7 @@ class Store:
 
     def list(self, flagged: bool = False, text: str | None = None, cue: str | None = None,
              since: str | None = None) -> list[sqlite3.Row]:
-        q = ["SELECT s.id, s.started, s.mode, s.source, s.duration_s,",
+        q = ["SELECT s.id, s.started, s.mode, s.source, s.duration_s, s.call_id,",
              "(SELECT COUNT(*) FROM cues c WHERE c.session_id=s.id) AS cues,",
              "(SELECT COUNT(*) FROM flags f WHERE f.session_id=s.id) AS flags FROM sessions s WHERE 1=1"]
         args: list[Any] = []
@@ -210,6 +220,23 @@ class Store:
             return list(self.db.execute(" ".join(q), args))
         except sqlite3.OperationalError as e:
             raise UserError(f"bad search '{text}': {e}") from None
+
+    def save_notes(self, notes: list[dict[str, Any]]) -> int:
+        """Supervisors' notes from the team server (newest text wins); return how many are new or changed."""
+        changed = 0
+        with self.tx():
+            for n in notes:
+                cur = self.db.execute(
+                    "INSERT INTO notes VALUES (?,?,?,?,?,?,?) ON CONFLICT(segment_id) DO UPDATE SET note=excluded.note, "
+                    "reviewer=excluded.reviewer, reviewed_at=excluded.reviewed_at WHERE note IS NOT excluded.note",
+                    (n["segment_id"], n["call_id"], n.get("t0"), n.get("t1"), n["note"], n.get("reviewer"), n.get("reviewed_at")))
+                changed += cur.rowcount
+        return changed
+
+    def notes(self, call_id: str | None) -> list[sqlite3.Row]:
+        if not call_id:
+            return []
+        return list(self.db.execute("SELECT * FROM notes WHERE call_id=? ORDER BY t0", (call_id,)))
 
     def get(self, sid: int) -> dict[str, Any]:
         row = self.db.execute("SELECT * FROM sessions WHERE id=?", (sid,)).fetchone()

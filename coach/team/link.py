@@ -48,6 +48,19 @@ def check_server_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def fetch_notes(settings: TeamSettings, timeout: float = 3.0) -> list[dict[str, Any]] | None:
+    """Supervisors' coaching notes on this agent's flagged segments; None if the server cannot be asked now."""
+    base = check_server_url(settings.server)
+    req = urllib.request.Request(base + "/api/agent/notes", headers={"Authorization": f"Bearer {settings.token}"})
+    ctx = ssl.create_default_context(cafile=settings.ca_file or None) if base.startswith("https") else None
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
+            return json.loads(r.read())
+    except (urllib.error.URLError, OSError, TimeoutError, ValueError) as e:
+        log.info("notes not fetched from %s: %s", base, e)
+        return None
+
+
 class TeamLink:
     def __init__(self, settings: TeamSettings, folder: Path, on_status: Callable[[str], None] | None = None) -> None:
         self.s = settings
