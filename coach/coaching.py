@@ -118,6 +118,8 @@ class Coaching:
                 self.state.on_partial(e)
             elif isinstance(e, VoiceLevel):
                 self.state.on_voice(e)
+        if self.team is not None and isinstance(e, (Cue, Flag)):
+            self.team.nudge()
         if not isinstance(e, (Partial, VoiceLevel, Meters)):
             self.snapshot()
 

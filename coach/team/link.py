@@ -78,6 +78,7 @@ class TeamLink:
         self.state = "starting"  # ok | offline | refused
         self._status_text = ""
         self.sent = 0
+        self._urgent = False
 
     # --- the session's side --------------------------------------------------------------
 
@@ -96,6 +97,12 @@ class TeamLink:
             self.outbox.put(method, path, body, ctype)
         self._wake.set()
         return len(reqs)
+
+    def nudge(self) -> None:
+        """Something a supervisor must see now (a cue, a flag): push the live state at once
+        rather than at the next tick, so the floor shows it within a second of the overlay."""
+        self._urgent = True
+        self._wake.set()
 
     def stop(self, flush_s: float = 10.0) -> None:
         """Send the last live state ('off the call') and what is queued, for up to `flush_s`;
@@ -117,7 +124,8 @@ class TeamLink:
         while True:
             stopping = self._stopping.is_set()
             now = time.monotonic()
-            if self._live is not None and (now >= next_live or stopping):
+            if self._live is not None and (now >= next_live or stopping or self._urgent):
+                self._urgent = False
                 self._push_live(self._live(), off=stopping)
                 next_live = now + self.s.live_every_s
             if self._drain():
