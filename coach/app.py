@@ -332,6 +332,7 @@ def replay(opts: Options, sid: int | None = None) -> int:
 
     s, data = load_settings(opts)
     store = open_store(s, data)
+    _sync_notes(s, store)
     qapp = QApplication.instance() or QApplication([])
     win = ReplayWindow(store, data / "exports")
     if sid is not None:

@@ -100,6 +100,9 @@ def test_meters_show_pace_mood_share_and_health(overlay):
     state.set(health="lost")
     o.refresh()
     assert "device lost" in o.health.text()
+    state.set(health="ok", team="team: offline, 3 queued")  # the team server link's trouble, beside the audio's
+    o.refresh()
+    assert "audio OK" in o.health.text() and "team: offline, 3 queued" in o.health.text()
 
 
 def test_expanded_layout_shows_transcript_lines(overlay):

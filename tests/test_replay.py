@@ -68,6 +68,16 @@ def test_list_search_and_filters(window):
     w.store.db.execute("UPDATE sessions SET started=datetime('now', 'localtime') WHERE source LIKE '%d3_friendly%'")
 
 
+def test_a_supervisors_note_shows_in_the_session_list(window):
+    w, _ = window
+    w.store.db.execute("UPDATE sessions SET call_id='call-1' WHERE source LIKE '%d1_refund%'")
+    w.store.save_notes([{"segment_id": "call-1:0", "call_id": "call-1", "t0": 20.0, "t1": 50.0, "note": "Well recovered.",
+                         "reviewer": "sue"}])
+    w.refresh_list()
+    texts = [w.sessions.item(i).text() for i in range(w.sessions.count())]
+    assert [t for t in texts if "note from sue: Well recovered." in t] == [t for t in texts if "d1_refund" in t]
+
+
 def test_select_jump_to_flag_and_transcript_follows_playback(window):
     w, clock = window
     select(w, "d1_refund")

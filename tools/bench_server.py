@@ -58,7 +58,7 @@ def tree(pid: int) -> list[int]:
 
 
 def postgres_pids() -> list[int]:
-    r = subprocess.run(["pgrep", "-f", "postgres"], capture_output=True, text=True)
+    r = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True)
     return [int(p) for p in r.stdout.split()]
 
 

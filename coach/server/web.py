@@ -158,7 +158,8 @@ def add_pages(app: FastAPI, pool: AsyncConnectionPool, person: Callable[[Request
         t0, t1 = row["t0"], row["t1"]
         shifted = {
             "source": {"duration_s": max(t1 - t0, 1.0)}, "flags": [],
-            "utterances": [{**u, "start": u["start"] - t0, "end": u["end"] - t0} for u in doc["utterances"]],
+            # utterances cut at the segment's edges, so none is drawn over the row labels
+            "utterances": [{**u, "start": max(0.0, u["start"] - t0), "end": min(t1 - t0, u["end"] - t0)} for u in doc["utterances"]],
             "cues": [{**cu, "t": cu["t"] - t0, "label": label(cu["id"]), "severity": cu.get("severity") or "info"}
                      for cu in doc["cues"]],
         }
@@ -238,7 +239,12 @@ def trend_groups(calls: list[dict[str, Any]], weeks: int) -> list[dict[str, Any]
             rows.append({"week": w, "calls": len(fs), "per_call": {k: v / len(fs) for k, v in kinds.items()} if fs else {},
                          "escalations": esc, "calmed": sum(f["calmed"] for f in fs),
                          "talk": sum(talks) / len(talks) if talks else None, "wpm": sum(paces) / len(paces) if paces else None})
-        groups.append({"kind": kind, "name": name, "rows": rows, "cue_chart": cue_bars(rows), "talk_chart": line(rows, "talk", 0, 1),
+        n_calls = sum(r["calls"] for r in rows)
+        groups.append({"kind": kind, "name": name, "rows": rows,
+                       "cues_per_call": sum(sum(r["per_call"].values()) * r["calls"] for r in rows) / n_calls if n_calls else 0.0,
+                       "talk_latest": next((r["talk"] for r in reversed(rows) if r["talk"] is not None), None),
+                       "wpm_latest": next((r["wpm"] for r in reversed(rows) if r["wpm"]), None),
+                       "cue_chart": cue_bars(rows), "talk_chart": line(rows, "talk", 0, 1),
                        "wpm_chart": line(rows, "wpm", 80, 260), "esc_chart": esc_bars(rows)})
     return groups
 

@@ -245,8 +245,9 @@ class ReplayWindow(QWidget):
             self.status.setText(str(e))
             return
         for r in rows:
+            notes = "".join(f"\nnote from {n['reviewer'] or 'your supervisor'}: {n['note']}" for n in self.store.notes(r["call_id"]))
             item = QListWidgetItem(f"#{r['id']}  {r['started'][:16].replace('T', ' ')}  {r['mode']}\n"
-                                   f"{Path(r['source'] or '').name} · {r['cues']} cues · {r['flags']} flags")
+                                   f"{Path(r['source'] or '').name} · {r['cues']} cues · {r['flags']} flags{notes}")
             item.setData(Qt.UserRole, r["id"])
             self.sessions.addItem(item)
 

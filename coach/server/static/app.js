@@ -60,7 +60,8 @@ function floorPage() {
     t.querySelector(".meter-fg").setAttribute("width", ev.on_call ? Math.round(Math.min(1, m || 0) * 100) : 0);
     const cue = t.querySelector(".cue");
     cue.textContent = "";
-    if (ev.on_call && ev.cue) { cue.append("cue: "); const b = document.createElement("b"); b.textContent = labels[ev.cue] || ev.cue; cue.append(b); }
+    if (ev.on_call && ev.cue) { cue.append("cue: "); const b = document.createElement("b"); b.className = "sev-" + (ev.cue_severity || "info");
+      b.textContent = labels[ev.cue] || ev.cue; cue.append(b); }
     t.querySelector(".flags").textContent = ev.flags ? ev.flags + " flagged this call" : "";
     if (esc && !was) {
       order();
