@@ -404,6 +404,11 @@ def test_team_commands_manage_people_and_devices(pg, tmp_path):
     assert bytes(stored) == accounts.hash_token(token) and token.encode() not in bytes(stored)  # stored hashed
     r = team("create-user", f"x-{tag}", "--role", "agent")
     assert r.returncode == 2 and "team" in r.stderr
+    assert team("create-user", f"s-{tag}", "--role", "supervisor", "--password-stdin", stdin="first password 1\n").returncode == 0
+    assert team("set-password", f"s-{tag}", "--password-stdin", stdin="second password 2\n").returncode == 0
+    with psycopg.connect(pg) as c:
+        stored = c.execute("SELECT password_hash FROM users WHERE name = %s", (f"s-{tag}",)).fetchone()[0]
+    assert accounts.check_password(stored, "second password 2") and not accounts.check_password(stored, "first password 1")
 
 
 def test_the_agent_refuses_plain_http_to_another_host():

@@ -94,6 +94,15 @@ def create_user(conn: psycopg.Connection, name: str, role: str, password: str | 
     return uid
 
 
+def set_password(conn: psycopg.Connection, name: str, password: str) -> None:
+    """A new password; the person's open logins end."""
+    row = conn.execute("UPDATE users SET password_hash = %s WHERE name = %s AND role <> 'agent' RETURNING id",
+                       (hash_password(password), name)).fetchone()
+    if not row:
+        raise AccountError(f"no supervisor or admin {name!r}")
+    conn.execute("DELETE FROM logins WHERE user_id = %s", (row[0],))
+
+
 def issue_device_token(conn: psycopg.Connection, agent: str, device_name: str) -> tuple[int, str]:
     row = conn.execute("SELECT id, role FROM users WHERE name = %s", (agent,)).fetchone()
     if not row or row[1] != "agent":

@@ -7,8 +7,12 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coach.errors import UserError
+
+if TYPE_CHECKING:
+    from coach.server.cluster import LocalCluster
 
 DEFAULT_PORT = 8470
 
@@ -37,18 +41,20 @@ def local_cluster_folder(data: Path) -> Path:
     return Path("/var/lib/call-coach/postgres") if os.geteuid() == 0 else data / "postgres"
 
 
-def database(db: str | None, data: Path) -> str:
-    """The server's database URL: --db, COACH_DB, or a local cluster in the data folder."""
+def database(db: str | None, data: Path) -> tuple[str, LocalCluster | None]:
+    """The server's database URL: --db, COACH_DB, or a local cluster in the data folder (started
+    here if it is not running: then the cluster is returned, for the caller to stop)."""
     db = db or os.environ.get("COACH_DB")
     if db:
-        return db
+        return db, None
     _import_server()
     from coach.server.cluster import LocalCluster
 
     cluster = LocalCluster(local_cluster_folder(data))
     url = cluster.start()
-    print(f"PostgreSQL: a local cluster in {cluster.folder} on 127.0.0.1:{cluster.port}", flush=True)
-    return url
+    if cluster.started:
+        print(f"PostgreSQL: a local cluster in {cluster.folder} on 127.0.0.1:{cluster.port}", flush=True)
+    return url, cluster if cluster.started else None
 
 
 def _connect(url: str):  # noqa: ANN202 - psycopg is an optional import
@@ -92,7 +98,16 @@ def serve(db: str | None, data: Path, host: str, port: int, certfile: str | None
         raise UserError("--workers must be from 1 to 64")
     if not 0 <= retention_days <= 3650:
         raise UserError("--retention-days must be from 0 (keep all) to 3650")
-    url = database(db, data)
+    url, cluster = database(db, data)
+    try:
+        return _run(url, host, port, certfile, keyfile, tls, insecure_behind_proxy, retention_days, workers)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def _run(url: str, host: str, port: int, certfile: str | None, keyfile: str | None, tls: bool, insecure_behind_proxy: bool,
+         retention_days: float, workers: int) -> int:
     admin = first_admin(url)
     import uvicorn
 
@@ -100,7 +115,8 @@ def serve(db: str | None, data: Path, host: str, port: int, certfile: str | None
     scheme = "https" if tls else "http"
     print(f"team server on {scheme}://{host}:{port}/ (API under /api/, schema at /openapi.json); Ctrl-C stops", flush=True)
     if admin:
-        print(f"first admin login: name '{admin[0]}', password '{admin[1]}' (shown once; change it or make your own admins)", flush=True)
+        print(f"first admin login: name '{admin[0]}', password '{admin[1]}' (shown once; change it with "
+              "`coach team set-password admin --password-stdin`)", flush=True)
     uvicorn.run("coach.server.main:app_from_env", factory=True, host=host, port=port, workers=workers,
                 ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=insecure_behind_proxy,
                 forwarded_allow_ips="*" if insecure_behind_proxy else None, log_level="warning", access_log=False)
@@ -117,9 +133,18 @@ def app_from_env():  # noqa: ANN201 - uvicorn's factory, one per worker process
 def team(db: str | None, data: Path, action: str, args: dict) -> int:
     """`coach team ACTION`: the admin's side, straight on the database (same code as the API)."""
     _import_server()
+
+    url, cluster = database(db, data)
+    try:
+        return _team(url, action, args)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def _team(url: str, action: str, args: dict) -> int:
     from coach.server import accounts
 
-    url = database(db, data)
     with _connect(url) as c:
         try:
             if action == "create-team":
@@ -131,6 +156,10 @@ def team(db: str | None, data: Path, action: str, args: dict) -> int:
                 uid = accounts.create_user(c, args["name"], args["role"], password, args.get("team"), args.get("supervises") or [])
                 shown = f", password '{password}' (shown once)" if password and not args.get("password_stdin") else ""
                 print(f"{args['role']} {args['name']!r} created (id {uid}){shown}")
+            elif action == "set-password":
+                password = sys.stdin.readline().rstrip("\n") if args.get("password_stdin") else secrets.token_urlsafe(12)
+                accounts.set_password(c, args["name"], password)
+                print(f"password of {args['name']!r} changed" + ("" if args.get("password_stdin") else f" to '{password}' (shown once)"))
             elif action == "device-token":
                 did, token = accounts.issue_device_token(c, args["agent"], args.get("device_name") or "agent PC")
                 print(f"device {did} for {args['agent']!r}; put this in the agent's settings.toml under [team] token "
