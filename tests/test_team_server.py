@@ -25,6 +25,7 @@ from coach.server import accounts
 from coach.server.schema import migrate
 from coach.settings import TeamSettings
 from coach.team.link import TeamLink, check_server_url
+from coach.team.outbox import Outbox
 from tests.team_server import Server, call, remove_cluster, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,8 +201,6 @@ def test_live_state_reaches_the_floor_and_the_event_stream_of_another_server_pro
 
 
 def test_a_server_killed_mid_upload_and_restarted_gets_exactly_one_copy(pg, floor, tmp_path, monkeypatch):
-    from coach.team.outbox import Outbox
-
     srv = Server(pg, tmp_path / "data").start()
     doc = call_doc(tmp_path)
     doc["flags"].append({"start": 0.0, "end": 29.0, "reason": "flagged by the agent", "by": "user", "note": ""})
@@ -260,6 +259,26 @@ def test_uploads_wait_on_disk_while_the_server_is_down(floor, pg, tmp_path):
         assert floor.rows("SELECT count(*) FROM segments WHERE call_id = %s", call_id)[0][0] == 1
     finally:
         down.stop()
+
+
+def test_deleting_a_session_drops_its_queued_uploads(tmp_path):
+    from coach.store.db import Store
+
+    data = tmp_path / "data"
+    store = Store(data / "sessions.db")
+    doc = call_doc(tmp_path)
+    kept, gone = str(uuid.uuid4()), str(uuid.uuid4())
+    sid = store.save({**doc, "model": {"name": "tiny.en"}, "call_id": gone,
+                      "utterances": [{**u, "words": []} for u in doc["utterances"]]}, "demo")
+    link = TeamLink(TeamSettings(server="http://127.0.0.1:9", token="ccd_x"), data / "outbox")  # never started
+    link.after_call(doc, kept)
+    link.after_call(doc, gone)
+    assert link.outbox.count() == 6
+    store.delete(sid)
+    assert link.outbox.count() == 3
+    assert all(kept in Outbox.read(p)[1] for p in link.outbox.pending())
+    assert not any(gone.encode() in p.read_bytes() for p in (data / "outbox").rglob("*") if p.is_file())
+    store.close()
 
 
 # --- who may do what ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from coach import paths
 from coach.errors import UserError
 
 MIGRATIONS = [
@@ -127,6 +128,11 @@ class Store:
             self.db.execute("DELETE FROM sessions WHERE id=?", (sid,))
         if row["audio"] and row["mode"] == "live":  # live recordings belong to the store; a demo's call file does not
             self._remove_recording(Path(row["audio"]))
+        outbox = paths.outbox_dir(self.path.parent)
+        if row["call_id"] and outbox.is_dir():  # not yet sent to the team server: then not sent at all
+            from coach.team.outbox import Outbox
+
+            Outbox(outbox).drop_call(row["call_id"])
         self._purge()
         return True
 

@@ -54,3 +54,19 @@ class Outbox:
         self.rejected.mkdir(exist_ok=True)
         os.replace(item, self.rejected / item.name)
         (self.rejected / (item.name + ".why")).write_text(why)
+
+    def drop_call(self, call_id: str) -> int:
+        """Forget what is queued or set aside for a call (its session was deleted on this PC:
+        delete means gone here too). Returns how many requests were dropped."""
+        n = 0
+        for item in [*self.folder.glob("*.item"), *self.rejected.glob("*.item")]:
+            try:
+                with open(item, "rb") as f:
+                    path = json.loads(f.readline())["path"]
+            except (OSError, ValueError, KeyError):
+                continue
+            if f"/{call_id}" in path:
+                item.unlink(missing_ok=True)
+                (item.parent / (item.name + ".why")).unlink(missing_ok=True)
+                n += 1
+        return n
