@@ -348,12 +348,62 @@ def test_injection_and_oversized_payloads_are_refused(server, floor):
     assert call(server.url + "/api/agent/segments/" + urllib.request.quote(bad_id), "PUT",
                 {"call_id": str(uuid.uuid4()), "start": 0, "end": 1, "reason": "r"}, floor.token_a)[0] in (404, 422)
     cid = str(uuid.uuid4())
-    big = {"duration_s": 1.0, "mode": "x" * 10, "cues": [], "flags": [{"start": 0, "end": 1, "note": "n" * 3000}] * 400}
-    assert call(server.url + f"/api/agent/calls/{cid}", "PUT", big, floor.token_a)[0] == 413
-    assert call(server.url + "/api/agent/live", "PUT", b"{" + b" " * 300_000 + b"}", floor.token_a)[0] == 413
+    # declared over the limit: refused before the body is read (an endpoint's own limit, then the default)
+    for path, size in ((f"/api/agent/calls/{cid}", 2 * 1024 * 1024 + 1), ("/api/agent/live", 256 * 1024 + 1),
+                       (f"/api/agent/segments/{cid}:0/clip", 16 * 1024 * 1024 + 1)):
+        assert declared(server, path, size, floor.token_a) == 413, path
+    # a call summary may be larger than the default limit, up to its own
+    roomy = {"duration_s": 1.0, "cues": [], "flags": [{"start": 0, "end": 1, "note": "n" * 3000}] * 100}
+    assert 256 * 1024 < len(json.dumps(roomy)) < 2 * 1024 * 1024
+    assert call(server.url + f"/api/agent/calls/{uuid.uuid4()}", "PUT", roomy, floor.token_a)[0] == 204
+    # within the limit, refused by the schema: too many items, values out of range, not JSON
+    many = {"duration_s": 1.0, "cues": [], "flags": [{"start": 0, "end": 1}] * 501}
+    assert call(server.url + f"/api/agent/calls/{cid}", "PUT", many, floor.token_a)[0] == 422
     assert call(server.url + f"/api/agent/calls/{cid}", "PUT", {"duration_s": 1e12}, floor.token_a)[0] == 422
     assert call(server.url + f"/api/agent/calls/{cid}", "PUT", b"not json", floor.token_a)[0] == 422
     assert floor.rows("SELECT count(*) FROM calls WHERE id = %s", cid)[0][0] == 0
+
+
+def declared(server: Server, path: str, length: int, token: str) -> int:
+    """A request whose headers announce `length` bytes, none of which is sent: the answer."""
+    import http.client
+
+    c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    c.putrequest("PUT", path)
+    for k, v in (("Authorization", f"Bearer {token}"), ("Content-Type", "application/json"), ("Content-Length", str(length))):
+        c.putheader(k, v)
+    c.endheaders()
+    status = c.getresponse().status
+    c.close()
+    return status
+
+
+def test_a_body_longer_than_allowed_is_cut_off_while_it_is_read():
+    """The streaming side of the size limit (a chunked body has no Content-Length), on the ASGI seam."""
+    import asyncio
+
+    from coach.server.guards import BodyLimit
+
+    async def app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def run(chunks: int) -> int:
+        sent: list[dict] = []
+        parts = [{"type": "http.request", "body": b"x" * 1024, "more_body": i < chunks - 1} for i in range(chunks)]
+
+        async def receive():
+            return parts.pop(0)
+
+        async def send(m):
+            sent.append(m)
+
+        await BodyLimit(app, default=10 * 1024)({"type": "http", "path": "/api/x", "headers": []}, receive, send)
+        return sent[0]["status"]
+
+    assert asyncio.run(run(10)) == 204 and asyncio.run(run(11)) == 413
 
 
 def test_requests_beyond_the_rate_limit_get_429(server, floor):

@@ -39,7 +39,8 @@ from coach.server.schema import migrate
 log = logging.getLogger("coach.server")
 CHANNEL = "coach_live"
 LOGIN_HOURS = 12
-CLIP_LIMIT = 16 * 1024 * 1024  # a flagged segment's FLAC: 30 s stereo at 16 kHz is ~1 MB
+CLIP_LIMIT = 16 * 1024 * 1024  # a flagged segment's clip: 30 s stereo at 16 kHz is ~0.2 MB (Opus), ~0.6 MB (FLAC)
+CALL_LIMIT = 2 * 1024 * 1024  # a call's summary: its cues and flags
 
 Text = Annotated[str, Field(max_length=4000)]
 Short = Annotated[str, Field(max_length=200)]
@@ -503,7 +504,7 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
     web.add_pages(app, pool, person, staff, _visible, clip_store)
 
     guarded: Any = guards.Csrf(app)
-    guarded = guards.BodyLimit(guarded, by_suffix={"/clip": CLIP_LIMIT, "/api/agent/calls": 2 * 1024 * 1024})
+    guarded = guards.BodyLimit(guarded, by_suffix={"/clip": CLIP_LIMIT}, by_prefix={"/api/agent/calls/": CALL_LIMIT})
     guarded = guards.RateLimit(guarded)
     guarded = guards.SecurityHeaders(guarded, tls)
     guarded.fastapi = app  # for the OpenAPI schema and tests

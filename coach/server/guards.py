@@ -34,11 +34,15 @@ async def _reply(send: Send, status: int, detail: str, headers: list[tuple[bytes
 class BodyLimit:
     """Refuse bodies over the limit for their path (413), by Content-Length or while reading."""
 
-    def __init__(self, app: ASGIApp, default: int = 256 * KB, by_suffix: dict[str, int] | None = None) -> None:
-        self.app, self.default, self.by_suffix = app, default, by_suffix or {}
+    def __init__(self, app: ASGIApp, default: int = 256 * KB, by_suffix: dict[str, int] | None = None,
+                 by_prefix: dict[str, int] | None = None) -> None:
+        self.app, self.default, self.by_suffix, self.by_prefix = app, default, by_suffix or {}, by_prefix or {}
 
     def _limit(self, path: str) -> int:
-        return next((n for suffix, n in self.by_suffix.items() if path.endswith(suffix)), self.default)
+        for suffix, n in self.by_suffix.items():
+            if path.endswith(suffix):
+                return n
+        return next((n for prefix, n in self.by_prefix.items() if path.startswith(prefix)), self.default)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -70,6 +70,9 @@ def clip(doc: dict[str, Any], start: float, end: float, fmt: str = "opus") -> tu
     return buf.getvalue(), "audio/ogg"
 
 
+CLIP_MAX = 15 * 1024 * 1024  # the server refuses bodies over 16 MB; a bigger clip would block the outbox
+
+
 def requests(doc: dict[str, Any], call_id: str, clip_format: str = "opus") -> list[Request]:
     """The call's summary, then per flag its segment and then its clip (the server wants that order)."""
     out: list[Request] = [("PUT", f"/api/agent/calls/{call_id}", json.dumps(summary(doc)).encode(), "application/json")]
@@ -78,6 +81,8 @@ def requests(doc: dict[str, Any], call_id: str, clip_format: str = "opus") -> li
         sid = f"{call_id}:{i}"
         out.append(("PUT", f"/api/agent/segments/{sid}", json.dumps(seg).encode(), "application/json"))
         audio = clip(doc, seg["start"], seg["end"], clip_format)
+        if audio and len(audio[0]) > CLIP_MAX:  # a flag spanning many minutes: its words still go, not its audio
+            audio = None
         if audio:
             out.append(("PUT", f"/api/agent/segments/{sid}/clip", audio[0], audio[1]))
     return out
