@@ -119,7 +119,8 @@ def _run(url: str, host: str, port: int, certfile: str | None, keyfile: str | No
               "`coach team set-password admin --password-stdin`)", flush=True)
     uvicorn.run("coach.server.main:app_from_env", factory=True, host=host, port=port, workers=workers,
                 ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=insecure_behind_proxy,
-                forwarded_allow_ips="*" if insecure_behind_proxy else None, log_level="warning", access_log=False)
+                forwarded_allow_ips="*" if insecure_behind_proxy else None, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=5)  # dashboards hold event streams open: do not wait on them forever
     return 0
 
 
