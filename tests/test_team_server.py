@@ -150,10 +150,17 @@ def test_a_flagged_segment_arrives_redacted_and_only_the_flagged_part(server, fl
 
     code, found = call(server.url + "/api/segments?q=unacceptable", token=tok)
     assert [s["id"] for s in found] == [seg_id]
+    # export for a QA tool: the clip and the segment's JSON in one zip
+    import zipfile
+
+    code, z = call(server.url + f"/api/segments/{seg_id}/export", token=tok)
+    with zipfile.ZipFile(io.BytesIO(z)) as zf:
+        assert code == 200 and sorted(zf.namelist()) == ["clip.opus", "segment.json"]
+        assert zf.read("clip.opus") == clip and json.loads(zf.read("segment.json"))["id"] == seg_id
     # every read and listen is in the audit log: who, what
     actions = floor.rows("SELECT a.action FROM audit a JOIN users u ON u.id = a.user_id WHERE u.name = %s AND a.object = %s",
                          floor.sup_a, seg_id)
-    assert sorted(r[0] for r in actions) == ["listen", "read"]
+    assert sorted(r[0] for r in actions) == ["export", "listen", "read"]
 
 
 def test_flac_clips_are_lossless_and_silent_exactly_where_redacted(server, floor, tmp_path):
