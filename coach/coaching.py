@@ -250,7 +250,8 @@ class Coaching:
             if doc is not None and self.runner is not None and self.runner.error is None:
                 n = self.team.after_call(doc, self.call_id)
                 if n:
-                    self.console.notice(f"team: sharing this call's summary and {len(doc['flags'])} flagged segment(s)")
+                    whole = " and the whole call (your team's policy)" if self.team.share_whole_calls else ""
+                    self.console.notice(f"team: sharing this call's summary, {len(doc['flags'])} flagged segment(s){whole}")
         finally:
             self.team.stop()
             left = self.team.outbox.count()

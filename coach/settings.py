@@ -286,7 +286,8 @@ class TeamSettings:
     share_live: bool = opt(True, "during a call, send every live_every_s: on a call or not, call length, customer mood and trend, "
                                  "the cue on screen, flag count (no words, no audio)")
     share_flagged: bool = opt(True, "after a call, send its summary (length, metrics, cues, flags) and each flagged segment: "
-                                    "its redacted transcript and its audio with payment data silenced; never the rest of the call")
+                                    "its redacted transcript and its audio with payment data silenced; the rest of the call only "
+                                    "if your team's admin set that policy (`coach team set-policy`); false sends nothing after calls")
     live_every_s: float = opt(2.0, "seconds between live updates", lo=0.5, hi=60.0)
     clip_format: str = opt("opus", "flagged segments' audio: opus (Ogg Opus, a third of FLAC's size) or flac (lossless)")
     ca_file: str = opt("", "a CA certificate (PEM) to trust for the server, if it is not signed by a public CA")

@@ -175,6 +175,36 @@ def test_flac_clips_are_lossless_and_silent_exactly_where_redacted(server, floor
     assert np.abs(audio[int(10.9 * rate):int(13.1 * rate)]).max() == 0.0  # 41-43 s, with the 0.1 s margin
 
 
+def test_a_team_policy_set_by_an_admin_also_shares_whole_calls(server, floor, tmp_path):
+    def share(folder: str) -> str:
+        link = link_for(server, floor.token_a, tmp_path / folder, share_live=False)
+        link.start()
+        assert wait_for(lambda: link.policy_known)
+        call_id = str(uuid.uuid4())
+        link.after_call(call_doc(tmp_path), call_id)
+        link.stop(flush_s=20)
+        assert link.outbox.count() == 0
+        return call_id
+
+    only_flagged = share("o1")
+    assert [r[0] for r in floor.rows("SELECT id FROM segments WHERE call_id = %s", only_flagged)] == [f"{only_flagged}:0"]
+    r = subprocess.run([sys.executable, "-m", "coach", "team", "--db", floor.dsn, "set-policy", floor.team_a, "--whole-calls", "yes"],
+                       capture_output=True, text=True, env={**os.environ, "COACH_DATA_DIR": str(tmp_path / "d")})
+    assert r.returncode == 0, r.stderr
+    whole = share("o2")
+    ids = sorted(r[0] for r in floor.rows("SELECT id FROM segments WHERE call_id = %s", whole))
+    assert ids == [f"{whole}:0", f"{whole}:call"]
+    tok = floor.login(server, floor.sup_a)
+    seg = call(server.url + f"/api/segments/{whole}:call", token=tok)[1]
+    assert "private chat" in json.dumps(seg["doc"])  # the utterance outside the flag, this time
+    clip = call(server.url + f"/api/segments/{whole}:call/clip", token=tok)[1]
+    audio, rate = sf.read(io.BytesIO(clip), dtype="float32")
+    assert abs(len(audio) / rate - 60.0) < 0.05
+    assert np.sqrt(np.mean(audio[int(41.05 * rate):int(42.95 * rate)] ** 2)) < 1e-3  # still redacted
+    # agents of other teams keep sharing flagged segments only
+    assert call(server.url + "/api/agent/policy", token=floor.token_b)[1] == {"share_whole_calls": False}
+
+
 def test_live_state_reaches_the_floor_and_the_event_stream_of_another_server_process(server, floor, pg, tmp_path):
     other = Server(pg, tmp_path / "data2").start()  # a second process on the same database
     try:
@@ -326,6 +356,7 @@ def test_a_supervisor_sees_only_their_teams_on_every_endpoint(server, floor, tmp
         ("GET", "/api/admin/audit", None, {"admin": 200}),
         ("POST", "/api/admin/teams", {"name": f"t-{uuid.uuid4().hex[:6]}"}, {"admin": 201}),
         ("POST", "/api/admin/devices", {"agent": floor.agent_b}, {"admin": 201}),
+        ("PUT", f"/api/admin/teams/{floor.team_b}/policy", {"share_whole_calls": False}, {"admin": 204}),
         ("GET", "/api/me", None, {"sup_a": 200, "sup_b": 200, "admin": 200}),
     ]
     for method, path, body, allowed in table:

@@ -94,6 +94,11 @@ def create_user(conn: psycopg.Connection, name: str, role: str, password: str | 
     return uid
 
 
+def set_team_policy(conn: psycopg.Connection, team: str, share_whole_calls: bool) -> None:
+    """Whether the team's agents' apps upload each whole call (redacted) besides its flagged segments."""
+    conn.execute("UPDATE teams SET share_whole_calls = %s WHERE id = %s", (share_whole_calls, team_id(conn, team)))
+
+
 def set_password(conn: psycopg.Connection, name: str, password: str) -> None:
     """A new password; the person's open logins end."""
     row = conn.execute("UPDATE users SET password_hash = %s WHERE name = %s AND role <> 'agent' RETURNING id",

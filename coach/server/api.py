@@ -123,6 +123,10 @@ class UserIn(BaseModel):
     supervises: list[Short] = Field(default_factory=list, max_length=100)
 
 
+class PolicyIn(BaseModel):
+    share_whole_calls: bool
+
+
 class DeviceIn(BaseModel):
     agent: Short
     name: Short = "agent PC"
@@ -313,7 +317,7 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
             await c.execute("UPDATE devices SET last_seen = now() WHERE id = %s", (d.id,))
 
     @app.put("/api/agent/segments/{segment_id}", status_code=204)
-    async def put_segment(segment_id: Annotated[str, Path(max_length=80, pattern=r"^[0-9a-f-]{36}:\d{1,5}$")],
+    async def put_segment(segment_id: Annotated[str, Path(max_length=80, pattern=r"^[0-9a-f-]{36}:(\d{1,5}|call)$")],
                           body: SegmentIn, d: Annotated[Device, Depends(device)]) -> None:
         if not segment_id.startswith(str(body.call_id)):
             raise HTTPException(400, "a segment's id starts with its call's id")
@@ -462,6 +466,19 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
         async with pool.connection() as c, c.cursor(row_factory=dict_row) as cur:
             await cur.execute("SELECT * FROM audit ORDER BY id DESC LIMIT %s", (limit,))
             return [_jsonable(r) for r in await cur.fetchall()]
+
+    @app.get("/api/agent/policy")
+    async def agent_policy(d: Annotated[Device, Depends(device)]) -> dict[str, bool]:
+        """What this agent's team shares, as its admin set it (`coach team set-policy`)."""
+        async with pool.connection() as c:
+            row = await (await c.execute("SELECT share_whole_calls FROM teams WHERE id = %s", (d.team_id,))).fetchone()
+        return {"share_whole_calls": bool(row and row[0])}
+
+    @app.put("/api/admin/teams/{team}/policy", status_code=204)
+    async def team_policy(team: Annotated[str, Path(max_length=80)], body: PolicyIn, request: Request,
+                          p: Annotated[Person, Depends(admin)]) -> None:
+        await admin_action(p, request, "set policy", f"{team}: whole calls {body.share_whole_calls}",
+                           lambda c: accounts.set_team_policy(c, team, body.share_whole_calls))
 
     @app.get("/api/agent/notes")
     async def agent_notes(d: Annotated[Device, Depends(device)]) -> list[dict[str, Any]]:

@@ -157,6 +157,10 @@ def _team(url: str, action: str, args: dict) -> int:
                 uid = accounts.create_user(c, args["name"], args["role"], password, args.get("team"), args.get("supervises") or [])
                 shown = f", password '{password}' (shown once)" if password and not args.get("password_stdin") else ""
                 print(f"{args['role']} {args['name']!r} created (id {uid}){shown}")
+            elif action == "set-policy":
+                accounts.set_team_policy(c, args["name"], args["whole_calls"] == "yes")
+                print(f"team {args['name']!r}: " + ("each whole call (redacted) is shared too" if args["whole_calls"] == "yes"
+                                                    else "only flagged segments are shared"))
             elif action == "set-password":
                 password = sys.stdin.readline().rstrip("\n") if args.get("password_stdin") else secrets.token_urlsafe(12)
                 accounts.set_password(c, args["name"], password)

@@ -57,6 +57,10 @@ MIGRATIONS = [
         action text NOT NULL, object text, ip text);
     CREATE INDEX audit_at ON audit(at);
     """,
+    # v2: a team's sharing policy, set by an admin: also upload each whole call (redacted), not only flagged segments
+    """
+    ALTER TABLE teams ADD COLUMN share_whole_calls boolean NOT NULL DEFAULT false;
+    """,
 ]
 
 LOCK = 0x636F616368  # "coach": the advisory lock id for migrations

@@ -79,6 +79,9 @@ class TeamLink:
         self._status_text = ""
         self.sent = 0
         self._urgent = False
+        # the team's policy, asked of the server when the link starts; until known, flagged segments only
+        self.share_whole_calls = False
+        self.policy_known = False
 
     # --- the session's side --------------------------------------------------------------
 
@@ -92,7 +95,7 @@ class TeamLink:
         """Queue the finished call's summary and flagged segments; return how many requests."""
         if not self.s.share_flagged:
             return 0
-        reqs = payload.requests(doc, call_id, self.s.clip_format)
+        reqs = payload.requests(doc, call_id, self.s.clip_format, whole_call=self.share_whole_calls)
         for method, path, body, ctype in reqs:
             self.outbox.put(method, path, body, ctype)
         self._wake.set()
@@ -118,11 +121,23 @@ class TeamLink:
 
     # --- the thread -------------------------------------------------------------------------
 
+    def _policy(self) -> bool:
+        """Ask the server what this team shares; False when it cannot say now."""
+        req = urllib.request.Request(self.base + "/api/agent/policy", headers={"Authorization": f"Bearer {self.s.token}"})
+        try:
+            with urllib.request.urlopen(req, timeout=LIVE_TIMEOUT_S, context=self._ctx if self.base.startswith("https") else None) as r:
+                self.share_whole_calls = bool(json.loads(r.read()).get("share_whole_calls"))
+            return True
+        except (urllib.error.URLError, OSError, TimeoutError, ValueError):
+            return False
+
     def _run(self) -> None:
         backoff = 1.0
         next_live = time.monotonic()
         while True:
             stopping = self._stopping.is_set()
+            if not self.policy_known and not stopping:
+                self.policy_known = self._policy()
             now = time.monotonic()
             if self._live is not None and (now >= next_live or stopping or self._urgent):
                 self._urgent = False

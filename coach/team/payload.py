@@ -73,12 +73,15 @@ def clip(doc: dict[str, Any], start: float, end: float, fmt: str = "opus") -> tu
 CLIP_MAX = 15 * 1024 * 1024  # the server refuses bodies over 16 MB; a bigger clip would block the outbox
 
 
-def requests(doc: dict[str, Any], call_id: str, clip_format: str = "opus") -> list[Request]:
+def requests(doc: dict[str, Any], call_id: str, clip_format: str = "opus", whole_call: bool = False) -> list[Request]:
     """The call's summary, then per flag its segment and then its clip (the server wants that order)."""
     out: list[Request] = [("PUT", f"/api/agent/calls/{call_id}", json.dumps(summary(doc)).encode(), "application/json")]
-    for i, f in enumerate(doc["flags"]):
+    spans = [(str(i), f) for i, f in enumerate(doc["flags"])]
+    if whole_call:  # the team's admin chose to review whole calls: the call as one segment, still redacted
+        spans.append(("call", {"start": 0.0, "end": doc["source"]["duration_s"], "reason": "whole call (team policy)", "by": "policy"}))
+    for key, f in spans:
         seg = segment(doc, call_id, f)
-        sid = f"{call_id}:{i}"
+        sid = f"{call_id}:{key}"
         out.append(("PUT", f"/api/agent/segments/{sid}", json.dumps(seg).encode(), "application/json"))
         audio = clip(doc, seg["start"], seg["end"], clip_format)
         if audio and len(audio[0]) > CLIP_MAX:  # a flag spanning many minutes: its words still go, not its audio
