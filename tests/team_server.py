@@ -14,10 +14,15 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from coach.server import accounts
 from coach.server.cluster import LocalCluster, free_port
+from coach.server.schema import migrate
 
 
 def start_cluster() -> tuple[LocalCluster, str]:
@@ -88,3 +93,34 @@ def call(url: str, method: str = "GET", body: Any = None, token: str | None = No
     except urllib.error.HTTPError as e:
         raw, code, rtype = e.read(), e.code, e.headers.get("content-type", "")
     return code, (json.loads(raw) if raw and rtype.startswith("application/json") else raw)
+
+
+class Floor:
+    """Two teams, an agent and a supervisor in each, and an admin; unique names per test."""
+
+    def __init__(self, dsn: str) -> None:
+        tag = uuid.uuid4().hex[:6]
+        self.dsn, self.pw = dsn, "correct horse battery"
+        with psycopg.connect(dsn, autocommit=True) as c:
+            migrate(c)  # as a server would at start; the test may come before any server
+            self.team_a, self.team_b = f"a-{tag}", f"b-{tag}"
+            self.team_a_id = accounts.create_team(c, self.team_a)
+            self.team_b_id = accounts.create_team(c, self.team_b)
+            self.agent_a, self.agent_b = f"agent-a-{tag}", f"agent-b-{tag}"
+            self.agent_a_id = accounts.create_user(c, self.agent_a, "agent", team=self.team_a)
+            accounts.create_user(c, self.agent_b, "agent", team=self.team_b)
+            self.sup_a, self.sup_b, self.admin = f"sup-a-{tag}", f"sup-b-{tag}", f"admin-{tag}"
+            accounts.create_user(c, self.sup_a, "supervisor", self.pw, supervises=[self.team_a])
+            accounts.create_user(c, self.sup_b, "supervisor", self.pw, supervises=[self.team_b])
+            accounts.create_user(c, self.admin, "admin", self.pw)
+            self.device_a, self.token_a = accounts.issue_device_token(c, self.agent_a, "pc-a")
+            self.device_b, self.token_b = accounts.issue_device_token(c, self.agent_b, "pc-b")
+
+    def login(self, server: Server, name: str) -> str:
+        code, body = call(server.url + "/api/login", "POST", {"name": name, "password": self.pw})
+        assert code == 200, body
+        return body["token"]
+
+    def rows(self, sql: str, *args: object) -> list[tuple]:
+        with psycopg.connect(self.dsn, autocommit=True) as c:
+            return c.execute(sql, args).fetchall()

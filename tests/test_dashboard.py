@@ -8,15 +8,11 @@ import re
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from coach.server import accounts
-from coach.server.schema import migrate
-from tests.team_server import Server, call, remove_cluster, start_cluster
+from tests.team_server import Floor, Server, call, remove_cluster, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -45,20 +41,9 @@ def site(tmp_path_factory):
     remove_cluster(cluster)
 
 
-def seed(dsn: str) -> dict[str, str]:
-    tag = uuid.uuid4().hex[:5]
-    names = {"north": f"north-{tag}", "south": f"south-{tag}", "alice": f"alice-{tag}", "dave": f"dave-{tag}",
-             "sue": f"sue-{tag}", "tom": f"tom-{tag}", "pw": "correct horse battery"}
-    with psycopg.connect(dsn, autocommit=True) as c:
-        migrate(c)
-        accounts.create_team(c, names["north"])
-        accounts.create_team(c, names["south"])
-        accounts.create_user(c, names["alice"], "agent", team=names["north"])
-        accounts.create_user(c, names["dave"], "agent", team=names["south"])
-        accounts.create_user(c, names["sue"], "supervisor", names["pw"], supervises=[names["north"]])
-        accounts.create_user(c, names["tom"], "supervisor", names["pw"], supervises=[names["south"]])
-        names["token"] = accounts.issue_device_token(c, names["alice"], "pc")[1]
-    return names
+def seed(dsn: str) -> Floor:
+    """Team A (agent_a, sup_a) and team B (agent_b, sup_b), as the team-server tests have them."""
+    return Floor(dsn)
 
 
 def log_in(page, url: str, name: str, pw: str) -> None:
@@ -76,7 +61,7 @@ def test_login_is_required_and_wrong_passwords_are_refused(browser, site):
     page = browser.new_page()
     page.goto(srv.url + "/queue")
     assert "/login" in page.url
-    page.fill("input[name=name]", n["sue"])
+    page.fill("input[name=name]", n.sup_a)
     page.fill("input[name=password]", "not the password")
     page.click("button[type=submit]")
     page.wait_for_selector("#login-error:has-text('Wrong name or password')")
@@ -87,7 +72,7 @@ def test_state_changes_need_the_csrf_token(browser, site):
     srv, dsn = site
     n = seed(dsn)
     page = browser.new_page()
-    log_in(page, srv.url, n["sue"], n["pw"])
+    log_in(page, srv.url, n.sup_a, n.pw)
     # the page's own script sends the token; a request without it (as a forged form would) is refused
     status = page.evaluate("""async () => (await fetch('/api/logout', {method: 'POST', credentials: 'same-origin'})).status""")
     assert status == 403
@@ -117,35 +102,35 @@ def test_a_supervisor_watches_a_call_escalate_then_reviews_it_and_the_agent_sees
                     "d1_refund_escalation"], check=True, capture_output=True)
     agent_data = tmp_path / "agent"
     agent_data.mkdir()
-    (agent_data / "settings.toml").write_text(f'[team]\nserver = "{srv.url}"\ntoken = "{n["token"]}"\nlive_every_s = 0.5\n')
+    (agent_data / "settings.toml").write_text(f'[team]\nserver = "{srv.url}"\ntoken = "{n.token_a}"\nlive_every_s = 0.5\n')
 
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    log_in(page, srv.url, n["sue"], n["pw"])
+    log_in(page, srv.url, n.sup_a, n.pw)
     page.wait_for_selector("#stream-state:has-text('live')")
-    tile = page.locator(f'.tile[data-name="{n["alice"]}"]')
+    tile = page.locator(f'.tile[data-name="{n.agent_a}"]')
     assert tile.count() == 1 and "not on a call" in tile.inner_text()
-    assert page.locator(f'.tile[data-name="{n["dave"]}"]').count() == 0  # another team's agent
+    assert page.locator(f'.tile[data-name="{n.agent_b}"]').count() == 0  # another team's agent
 
     # the agent's app coaches a call and pushes to the server while the supervisor watches
     demo = subprocess.Popen([sys.executable, "-m", "coach", "demo", str(calls / "d1_refund_escalation.wav"), "--headless",
                              "--no-audio", "--speed", "2", "--data-dir", str(agent_data)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     escalated: list[float] = []
     try:
-        page.wait_for_selector(f'.tile.on-call[data-name="{n["alice"]}"]', timeout=60_000)
-        page.wait_for_selector(f'.tile.escalating[data-name="{n["alice"]}"]', timeout=120_000)
+        page.wait_for_selector(f'.tile.on-call[data-name="{n.agent_a}"]', timeout=60_000)
+        page.wait_for_selector(f'.tile.escalating[data-name="{n.agent_a}"]', timeout=120_000)
         escalated.append(time.monotonic())
         first = page.locator(".tile").first
-        assert first.get_attribute("data-name") == n["alice"]  # moved to the top
+        assert first.get_attribute("data-name") == n.agent_a  # moved to the top
         assert "upset" in first.inner_text() or "customer escalating" in first.inner_text().lower()
     finally:
         out, err = demo.communicate(timeout=180)
     assert demo.returncode == 0, err.decode()[-2000:]
-    page.wait_for_selector(f'.tile:not(.on-call)[data-name="{n["alice"]}"]', timeout=20_000)
+    page.wait_for_selector(f'.tile:not(.on-call)[data-name="{n.agent_a}"]', timeout=20_000)
 
     # the review queue has the flagged segment; open it with the keyboard
     page.goto(srv.url + "/queue")
     rows = page.locator("#queue tbody tr[data-href]")
-    assert rows.count() == 1 and n["alice"] in rows.first.inner_text()
+    assert rows.count() == 1 and n.agent_a in rows.first.inner_text()
     page.keyboard.press("j")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/segments/.+"))
@@ -175,15 +160,15 @@ def test_a_supervisor_watches_a_call_escalate_then_reviews_it_and_the_agent_sees
     # the agent's own app shows the note in its session list
     r = subprocess.run([sys.executable, "-m", "coach", "sessions", "list", "--data-dir", str(agent_data)],
                        capture_output=True, text=True)
-    assert r.returncode == 0 and note in r.stdout and n["sue"] in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0 and note in r.stdout and n.sup_a in r.stdout, r.stdout + r.stderr
 
     # a supervisor of another team sees none of it
     other = browser.new_page()
-    log_in(other, srv.url, n["tom"], n["pw"])
-    assert n["alice"] not in other.locator("#tiles").inner_text()
+    log_in(other, srv.url, n.sup_b, n.pw)
+    assert n.agent_a not in other.locator("#tiles").inner_text()
     other.goto(srv.url + "/queue")
     assert other.locator("#queue tbody tr[data-href]").count() == 0
-    seg_id = call(srv.url + "/api/segments", token=_token(srv, n["sue"], n["pw"]))[1][0]["id"]
+    seg_id = call(srv.url + "/api/segments", token=n.login(srv, n.sup_a))[1][0]["id"]
     resp = other.goto(srv.url + f"/segments/{seg_id}")
     assert resp.status == 404 and note not in other.content()
     assert other.request.get(srv.url + f"/api/segments/{seg_id}/clip").status == 404
@@ -197,7 +182,3 @@ def wait_js(page, expr: str, timeout_s: float) -> None:
     while not page.evaluate(expr):
         assert time.monotonic() < deadline, f"timed out waiting for {expr}"
         time.sleep(0.1)
-
-
-def _token(srv: Server, name: str, pw: str) -> str:
-    return call(srv.url + "/api/login", "POST", {"name": name, "password": pw})[1]["token"]

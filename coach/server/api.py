@@ -31,7 +31,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 
-from coach.server import accounts, guards
+from coach.server import accounts, guards, queries
 from coach.server.accounts import Person
 from coach.server.clips import ClipStore, PostgresClips
 from coach.server.schema import migrate
@@ -186,7 +186,7 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
                 calls, segs = await run_in_threadpool(_purge_sync, dsn, retention_days)
                 if calls or segs:
                     async with pool.connection() as c:
-                        await _audit(c, None, None, "retention", f"{calls} calls, {segs} segments", None)
+                        await queries.audit(c, None, None, "retention", f"{calls} calls, {segs} segments", None)
             except (psycopg.Error, OSError) as e:
                 log.warning("retention pass failed: %s", e)
             await asyncio.sleep(purge_every_s)
@@ -229,7 +229,7 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
                     "SELECT u.id, u.name, u.role FROM logins l JOIN users u ON u.id = l.user_id "
                     "WHERE l.token_hash = %s AND l.expires > now() AND NOT u.disabled", (accounts.hash_token(token),))).fetchone()
                 if row:
-                    teams = await _teams(c, row[0], row[2])
+                    teams = await queries.teams_of(c, row[0], row[2])
                     return Person(row[0], row[1], row[2], teams)
         raise HTTPException(401, "log in first", headers={"WWW-Authenticate": "Bearer"})
 
@@ -253,7 +253,7 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
         except accounts.AccountError as e:
             raise HTTPException(400, str(e)) from None
         async with pool.connection() as c:
-            await _audit(c, p.id, None, action, obj, request)
+            await queries.audit(c, p.id, None, action, obj, request)
         return result
 
     # --- people -------------------------------------------------------------------------
@@ -268,13 +268,13 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
             ok = await run_in_threadpool(accounts.check_password, row[1] if row else None, body.password)
             if not (row and ok):
                 failed_logins.failed(body.name)
-                await _audit(c, row[0] if row else None, None, "login failed", body.name, request)
+                await queries.audit(c, row[0] if row else None, None, "login failed", body.name, request)
                 raise HTTPException(401, "wrong name or password")
             failed_logins.succeeded(body.name)
             token = accounts.new_token("l")
             await c.execute("INSERT INTO logins (token_hash, user_id, expires) VALUES (%s, %s, now() + make_interval(hours => %s))",
                             (accounts.hash_token(token), row[0], LOGIN_HOURS))
-            await _audit(c, row[0], None, "login", body.name, request)
+            await queries.audit(c, row[0], None, "login", body.name, request)
         response.set_cookie("coach_session", token, max_age=LOGIN_HOURS * 3600, httponly=True, secure=tls, samesite="strict")
         return {"token": token, "role": row[2], "expires_in_s": LOGIN_HOURS * 3600}
 
@@ -347,12 +347,8 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
 
     @app.get("/api/floor")
     async def floor(p: Annotated[Person, Depends(staff)]) -> list[dict[str, Any]]:
-        async with pool.connection() as c, c.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                "SELECT u.id AS agent_id, u.name AS agent, u.team_id, t.name AS team, l.state, l.updated "
-                "FROM users u LEFT JOIN live l ON l.agent_id = u.id LEFT JOIN teams t ON t.id = u.team_id "
-                "WHERE u.role = 'agent' AND (%s OR u.team_id = ANY(%s)) ORDER BY u.name", (p.role == "admin", list(p.teams)))
-            return [{**r, "updated": r["updated"].isoformat() if r["updated"] else None} for r in await cur.fetchall()]
+        async with pool.connection() as c:
+            return [queries.jsonable(r) for r in await queries.floor_rows(c, p)]
 
     @app.get("/api/live/events")
     async def live_events(request: Request, p: Annotated[Person, Depends(staff)]) -> StreamingResponse:
@@ -380,7 +376,7 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
                        cue: Annotated[str | None, Query(max_length=60)] = None, q: Annotated[str | None, Query(max_length=200)] = None,
                        reviewed: bool | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
                        offset: Annotated[int, Query(ge=0, le=100000)] = 0) -> list[dict[str, Any]]:
-        where, args = ["(%s OR s.team_id = ANY(%s))"], [p.role == "admin", list(p.teams)]
+        where, args = ["(%s OR s.team_id = ANY(%s))"], list(queries.scope(p))
         for cond, val in (("s.team_id = %s", team), ("s.agent_id = %s", agent), ("%s = ANY(s.cues)", cue)):
             if val is not None:
                 where.append(cond)
@@ -397,35 +393,26 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
                 "s.reviewed_at, s.note, EXISTS (SELECT 1 FROM clips k WHERE k.segment_id = s.id) AS has_clip "
                 "FROM segments s JOIN users u ON u.id = s.agent_id WHERE " + " AND ".join(where) +
                 " ORDER BY s.received DESC, s.id LIMIT %s OFFSET %s", (*args, limit, offset))
-            return [_jsonable(r) for r in await cur.fetchall()]
-
-    async def _visible(c: psycopg.AsyncConnection, p: Person, segment_id: str) -> dict[str, Any]:
-        async with c.cursor(row_factory=dict_row) as cur:
-            await cur.execute("SELECT s.*, u.name AS agent FROM segments s JOIN users u ON u.id = s.agent_id WHERE s.id = %s",
-                              (segment_id,))
-            row = await cur.fetchone()
-        if row is None or not p.sees(row["team_id"]):
-            raise HTTPException(404, "no such segment")
-        return row
+            return [queries.jsonable(r) for r in await cur.fetchall()]
 
     @app.get("/api/segments/{segment_id}")
     async def segment(segment_id: SegmentId, request: Request,
                       p: Annotated[Person, Depends(staff)]) -> dict[str, Any]:
         async with pool.connection() as c:
-            row = await _visible(c, p, segment_id)
-            await _audit(c, p.id, None, "read", segment_id, request)
+            row = await queries.visible_segment(c, p, segment_id)
+            await queries.audit(c, p.id, None, "read", segment_id, request)
         row.pop("words", None)
-        return _jsonable(row)
+        return queries.jsonable(row)
 
     @app.get("/api/segments/{segment_id}/clip")
     async def clip(segment_id: SegmentId, request: Request,
                    p: Annotated[Person, Depends(staff)]) -> Response:
         async with pool.connection() as c:
-            await _visible(c, p, segment_id)
+            await queries.visible_segment(c, p, segment_id)
             found = await clip_store.get(c, segment_id)
             if found is None:
                 raise HTTPException(404, "this segment has no clip (yet)")
-            await _audit(c, p.id, None, "listen", segment_id, request)
+            await queries.audit(c, p.id, None, "listen", segment_id, request)
         fmt, data = found
         return Response(data, media_type=fmt)
 
@@ -433,10 +420,10 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
     async def review(segment_id: SegmentId, body: ReviewIn, request: Request,
                      p: Annotated[Person, Depends(staff)]) -> None:
         async with pool.connection() as c:
-            await _visible(c, p, segment_id)
+            await queries.visible_segment(c, p, segment_id)
             await c.execute("UPDATE segments SET reviewed_by = %s, reviewed_at = now(), note = %s WHERE id = %s",
                             (p.id, body.note or None, segment_id))
-            await _audit(c, p.id, None, "review", segment_id, request)
+            await queries.audit(c, p.id, None, "review", segment_id, request)
 
     # --- admins ----------------------------------------------------------------------------
 
@@ -465,7 +452,7 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
     async def audit(p: Annotated[Person, Depends(admin)], limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
         async with pool.connection() as c, c.cursor(row_factory=dict_row) as cur:
             await cur.execute("SELECT * FROM audit ORDER BY id DESC LIMIT %s", (limit,))
-            return [_jsonable(r) for r in await cur.fetchall()]
+            return [queries.jsonable(r) for r in await cur.fetchall()]
 
     @app.get("/api/agent/policy")
     async def agent_policy(d: Annotated[Device, Depends(device)]) -> dict[str, bool]:
@@ -488,7 +475,7 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
                 "SELECT s.id AS segment_id, s.call_id, s.t0, s.t1, s.note, s.reviewed_at, u.name AS reviewer FROM segments s "
                 "LEFT JOIN users u ON u.id = s.reviewed_by WHERE s.agent_id = %s AND s.note IS NOT NULL "
                 "ORDER BY s.reviewed_at DESC LIMIT 500", (d.agent_id,))
-            return [_jsonable(r) for r in await cur.fetchall()]
+            return [queries.jsonable(r) for r in await cur.fetchall()]
 
     @app.get("/api/segments/{segment_id}/export")
     async def export(segment_id: SegmentId, request: Request, p: Annotated[Person, Depends(staff)]) -> Response:
@@ -497,13 +484,13 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
         import zipfile
 
         async with pool.connection() as c:
-            row = await _visible(c, p, segment_id)
+            row = await queries.visible_segment(c, p, segment_id)
             found = await clip_store.get(c, segment_id)
-            await _audit(c, p.id, None, "export", segment_id, request)
+            await queries.audit(c, p.id, None, "export", segment_id, request)
         row.pop("words", None)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("segment.json", json.dumps(_jsonable(row), indent=1))
+            z.writestr("segment.json", json.dumps(queries.jsonable(row), indent=1))
             if found:
                 z.writestr("clip.flac" if found[0] == "audio/flac" else "clip.opus", found[1])
         name = segment_id.replace(":", "_")
@@ -518,7 +505,7 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
 
     from coach.server import web
 
-    web.add_pages(app, pool, person, staff, _visible, clip_store)
+    web.add_pages(app, pool, person, staff, clip_store)
 
     guarded: Any = guards.Csrf(app)
     guarded = guards.BodyLimit(guarded, by_suffix={"/clip": CLIP_LIMIT}, by_prefix={"/api/agent/calls/": CALL_LIMIT})
@@ -526,21 +513,6 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
     guarded = guards.SecurityHeaders(guarded, tls)
     guarded.fastapi = app  # for the OpenAPI schema and tests
     return guarded
-
-
-async def _teams(c: psycopg.AsyncConnection, uid: int, role: str) -> tuple[int, ...]:
-    if role == "admin":
-        return tuple(r[0] for r in await (await c.execute("SELECT id FROM teams")).fetchall())
-    if role == "supervisor":
-        return tuple(r[0] for r in await (await c.execute("SELECT team_id FROM supervises WHERE user_id = %s", (uid,))).fetchall())
-    return ()
-
-
-async def _audit(c: psycopg.AsyncConnection, uid: int | None, device_id: int | None, action: str, obj: str | None,
-                 request: Request | None) -> None:
-    ip = request.client.host if request is not None and request.client else None
-    await c.execute("INSERT INTO audit (user_id, device_id, action, object, ip) VALUES (%s, %s, %s, %s, %s)",
-                    (uid, device_id, action, obj, ip))
 
 
 def _purge_sync(dsn: str, days: float) -> tuple[int, int]:
@@ -558,14 +530,4 @@ def _timestamp(text: str | None) -> str | None:
     except ValueError:
         raise HTTPException(422, "started: an ISO 8601 time") from None
 
-
-def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in row.items():
-        if hasattr(v, "isoformat"):
-            v = v.isoformat()
-        elif isinstance(v, uuid.UUID):
-            v = str(v)
-        out[k] = v
-    return out
 

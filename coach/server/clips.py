@@ -1,5 +1,5 @@
 """Where flagged segments' audio lives. PostgreSQL by default (one backup, one retention,
-one access check); the interface is small so an S3-compatible store can be added for
+one access check); the interface is small (put, get, has) so an S3-compatible store can be added for
 floors whose clips outgrow the database (write the object, keep its key in a row)."""
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ class ClipStore(Protocol):
     async def get(self, c: psycopg.AsyncConnection, segment_id: str) -> tuple[str, bytes] | None:
         """(media type, bytes), or None."""
 
+    async def has(self, c: psycopg.AsyncConnection, segment_id: str) -> bool:
+        """Whether the segment's clip has arrived (without reading it)."""
+
 
 class PostgresClips:
     """Clips as bytea rows, deleted with their segment (ON DELETE CASCADE)."""
@@ -27,3 +30,6 @@ class PostgresClips:
     async def get(self, c: psycopg.AsyncConnection, segment_id: str) -> tuple[str, bytes] | None:
         row = await (await c.execute("SELECT format, data FROM clips WHERE segment_id = %s", (segment_id,))).fetchone()
         return (row[0], bytes(row[1])) if row else None
+
+    async def has(self, c: psycopg.AsyncConnection, segment_id: str) -> bool:
+        return await (await c.execute("SELECT 1 FROM clips WHERE segment_id = %s", (segment_id,))).fetchone() is not None

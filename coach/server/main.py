@@ -6,13 +6,11 @@ import ipaddress
 import os
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from coach.errors import UserError
-
-if TYPE_CHECKING:
-    from coach.server.cluster import LocalCluster
 
 DEFAULT_PORT = 8470
 
@@ -41,12 +39,14 @@ def local_cluster_folder(data: Path) -> Path:
     return Path("/var/lib/call-coach/postgres") if os.geteuid() == 0 else data / "postgres"
 
 
-def database(db: str | None, data: Path) -> tuple[str, LocalCluster | None]:
-    """The server's database URL: --db, COACH_DB, or a local cluster in the data folder (started
-    here if it is not running: then the cluster is returned, for the caller to stop)."""
+@contextmanager
+def database(db: str | None, data: Path) -> Iterator[str]:
+    """The server's database URL: --db, COACH_DB, or a local cluster in the data folder, started
+    here if it was not running, and then stopped again when the block ends."""
     db = db or os.environ.get("COACH_DB")
     if db:
-        return db, None
+        yield db
+        return
     _import_server()
     from coach.server.cluster import LocalCluster
 
@@ -54,7 +54,11 @@ def database(db: str | None, data: Path) -> tuple[str, LocalCluster | None]:
     url = cluster.start()
     if cluster.started:
         print(f"PostgreSQL: a local cluster in {cluster.folder} on 127.0.0.1:{cluster.port}", flush=True)
-    return url, cluster if cluster.started else None
+    try:
+        yield url
+    finally:
+        if cluster.started:
+            cluster.stop()
 
 
 def _connect(url: str):  # noqa: ANN202 - psycopg is an optional import
@@ -98,12 +102,8 @@ def serve(db: str | None, data: Path, host: str, port: int, certfile: str | None
         raise UserError("--workers must be from 1 to 64")
     if not 0 <= retention_days <= 3650:
         raise UserError("--retention-days must be from 0 (keep all) to 3650")
-    url, cluster = database(db, data)
-    try:
+    with database(db, data) as url:
         return _run(url, host, port, certfile, keyfile, tls, insecure_behind_proxy, retention_days, workers)
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 def _run(url: str, host: str, port: int, certfile: str | None, keyfile: str | None, tls: bool, insecure_behind_proxy: bool,
@@ -135,12 +135,8 @@ def team(db: str | None, data: Path, action: str, args: dict) -> int:
     """`coach team ACTION`: the admin's side, straight on the database (same code as the API)."""
     _import_server()
 
-    url, cluster = database(db, data)
-    try:
+    with database(db, data) as url:
         return _team(url, action, args)
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 def _team(url: str, action: str, args: dict) -> int:

@@ -24,7 +24,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from coach.analysis.catalog import CATALOG
 from coach.replay_export import timeline_svg
+from coach.server import queries
 from coach.server.accounts import Person
+from coach.server.clips import ClipStore
 from coach.server.guards import csrf_token
 
 STATIC = Path(__file__).parent / "static"
@@ -44,8 +46,7 @@ env.filters["mmss"] = lambda t: f"{int(t // 60):02d}:{int(t % 60):02d}" if t is 
 
 
 def add_pages(app: FastAPI, pool: AsyncConnectionPool, person: Callable[[Request], Awaitable[Person]],
-              staff: Callable[[Person], Awaitable[Person]], visible: Callable[..., Awaitable[dict[str, Any]]],
-              clips: Any) -> None:
+              staff: Callable[[Person], Awaitable[Person]], clips: ClipStore) -> None:
     async def who(request: Request) -> Person | None:
         try:
             return await staff(await person(request))
@@ -80,12 +81,8 @@ def add_pages(app: FastAPI, pool: AsyncConnectionPool, person: Callable[[Request
         p = await who(request)
         if p is None:
             return to_login(request)
-        async with pool.connection() as c, c.cursor(row_factory=dict_row) as cur:
-            await cur.execute(
-                "SELECT u.id AS agent_id, u.name AS agent, t.name AS team, l.state, l.updated FROM users u "
-                "LEFT JOIN live l ON l.agent_id = u.id LEFT JOIN teams t ON t.id = u.team_id "
-                "WHERE u.role = 'agent' AND (%s OR u.team_id = ANY(%s)) ORDER BY u.name", (p.role == "admin", list(p.teams)))
-            tiles = await cur.fetchall()
+        async with pool.connection() as c:
+            tiles = await queries.floor_rows(c, p)
         for t in tiles:
             s = t["state"] or {}
             t["on_call"] = bool(s.get("on_call")) and t["updated"] is not None and \
@@ -101,20 +98,13 @@ def add_pages(app: FastAPI, pool: AsyncConnectionPool, person: Callable[[Request
         if p is None:
             return to_login(request)
         q = request.query_params
-        where, args = ["(%s OR s.team_id = ANY(%s))"], [p.role == "admin", list(p.teams)]
+        where, args = ["(%s OR s.team_id = ANY(%s))"], list(queries.scope(p))
         filters = {k: q.get(k, "").strip()[:200] for k in ("agent", "team", "cue", "q", "reviewed", "from", "to")}
-        if filters["agent"]:
-            where.append("u.name = %s")
-            args.append(filters["agent"])
-        if filters["team"]:
-            where.append("t.name = %s")
-            args.append(filters["team"])
-        if filters["cue"]:
-            where.append("%s = ANY(s.cues)")
-            args.append(filters["cue"])
-        if filters["q"]:
-            where.append("s.words @@ websearch_to_tsquery('english', %s)")
-            args.append(filters["q"])
+        for key, cond in (("agent", "u.name = %s"), ("team", "t.name = %s"), ("cue", "%s = ANY(s.cues)"),
+                          ("q", "s.words @@ websearch_to_tsquery('english', %s)")):
+            if filters[key]:
+                where.append(cond)
+                args.append(filters[key])
         if filters["reviewed"] in ("yes", "no"):
             where.append("(s.reviewed_at IS NOT NULL) = %s")
             args.append(filters["reviewed"] == "yes")
@@ -137,9 +127,9 @@ def add_pages(app: FastAPI, pool: AsyncConnectionPool, person: Callable[[Request
                               "teams t ON t.id = s.team_id WHERE " + sql_where + " GROUP BY u.name ORDER BY n DESC", args)
             by_agent = await cur.fetchall()
             await cur.execute("SELECT u.name FROM users u WHERE u.role = 'agent' AND (%s OR u.team_id = ANY(%s)) ORDER BY u.name",
-                              (p.role == "admin", list(p.teams)))
+                              queries.scope(p))
             agents = [r["name"] for r in await cur.fetchall()]
-            await cur.execute("SELECT name FROM teams WHERE %s OR id = ANY(%s) ORDER BY name", (p.role == "admin", list(p.teams)))
+            await cur.execute("SELECT name FROM teams WHERE %s OR id = ANY(%s) ORDER BY name", queries.scope(p))
             teams = [r["name"] for r in await cur.fetchall()]
         return page(request, "queue.html", p, rows=rows, by_cue=by_cue, by_agent=by_agent, f=filters, agents=agents, teams=teams,
                     cues=sorted(CATALOG))
@@ -149,11 +139,11 @@ def add_pages(app: FastAPI, pool: AsyncConnectionPool, person: Callable[[Request
         p = await who(request)
         if p is None:
             return to_login(request)
+        segment_id = segment_id[:80]
         async with pool.connection() as c:
-            row = await visible(c, p, segment_id[:80])
-            has_clip = await clips.get(c, segment_id) is not None
-            await c.execute("INSERT INTO audit (user_id, action, object, ip) VALUES (%s, 'read', %s, %s)",
-                            (p.id, segment_id, request.client.host if request.client else None))
+            row = await queries.visible_segment(c, p, segment_id)
+            has_clip = await clips.has(c, segment_id)
+            await queries.audit(c, p.id, None, "read", segment_id, request)
         doc = row["doc"]
         t0, t1 = row["t0"], row["t1"]
         shifted = {
@@ -179,7 +169,7 @@ def add_pages(app: FastAPI, pool: AsyncConnectionPool, person: Callable[[Request
                 "SELECT c.received, c.summary, u.name AS agent, t.name AS team FROM calls c JOIN users u ON u.id = c.agent_id "
                 "LEFT JOIN teams t ON t.id = c.team_id WHERE (%s OR c.team_id = ANY(%s)) "
                 "AND c.received > now() - make_interval(weeks => %s) ORDER BY c.received LIMIT 50000",
-                (p.role == "admin", list(p.teams), weeks))
+                (*queries.scope(p), weeks))
             calls = await cur.fetchall()
         return page(request, "trends.html", p, groups=trend_groups(calls, weeks))
 

@@ -48,15 +48,24 @@ def check_server_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _tls(settings: TeamSettings, base: str) -> ssl.SSLContext | None:
+    """The TLS context for an https server (trusting team.ca_file too); None for http to this PC."""
+    return ssl.create_default_context(cafile=settings.ca_file or None) if base.startswith("https") else None
+
+
+def _get_json(settings: TeamSettings, base: str, path: str, timeout: float, ctx: ssl.SSLContext | None) -> Any:
+    """GET a JSON document as this device; raises OSError/ValueError when the server cannot answer."""
+    req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {settings.token}"})
+    with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
+        return json.loads(r.read())
+
+
 def fetch_notes(settings: TeamSettings, timeout: float = 3.0) -> list[dict[str, Any]] | None:
     """Supervisors' coaching notes on this agent's flagged segments; None if the server cannot be asked now."""
     base = check_server_url(settings.server)
-    req = urllib.request.Request(base + "/api/agent/notes", headers={"Authorization": f"Bearer {settings.token}"})
-    ctx = ssl.create_default_context(cafile=settings.ca_file or None) if base.startswith("https") else None
     try:
-        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
-            return json.loads(r.read())
-    except (urllib.error.URLError, OSError, TimeoutError, ValueError) as e:
+        return _get_json(settings, base, "/api/agent/notes", timeout, _tls(settings, base))
+    except (OSError, ValueError) as e:  # URLError and timeouts are OSErrors
         log.info("notes not fetched from %s: %s", base, e)
         return None
 
@@ -69,7 +78,7 @@ class TeamLink:
             raise UserError("team.server is set but team.token is empty: ask your admin for this PC's device token")
         self.outbox = Outbox(folder)
         self.on_status = on_status
-        self._ctx = ssl.create_default_context(cafile=settings.ca_file or None)
+        self._ctx = _tls(settings, self.base)
         self._live: Callable[[], dict[str, Any]] | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -123,13 +132,12 @@ class TeamLink:
 
     def _policy(self) -> bool:
         """Ask the server what this team shares; False when it cannot say now."""
-        req = urllib.request.Request(self.base + "/api/agent/policy", headers={"Authorization": f"Bearer {self.s.token}"})
         try:
-            with urllib.request.urlopen(req, timeout=LIVE_TIMEOUT_S, context=self._ctx if self.base.startswith("https") else None) as r:
-                self.share_whole_calls = bool(json.loads(r.read()).get("share_whole_calls"))
-            return True
-        except (urllib.error.URLError, OSError, TimeoutError, ValueError):
+            policy = _get_json(self.s, self.base, "/api/agent/policy", LIVE_TIMEOUT_S, self._ctx)
+        except (OSError, ValueError):  # URLError and timeouts are OSErrors
             return False
+        self.share_whole_calls = bool(policy.get("share_whole_calls"))
+        return True
 
     def _run(self) -> None:
         backoff = 1.0
@@ -184,7 +192,7 @@ class TeamLink:
         req = urllib.request.Request(self.base + path, data=body, method=method,
                                      headers={"Authorization": f"Bearer {self.s.token}", "Content-Type": ctype})
         try:
-            with urllib.request.urlopen(req, timeout=timeout, context=self._ctx if self.base.startswith("https") else None) as r:
+            with urllib.request.urlopen(req, timeout=timeout, context=self._ctx) as r:
                 code = r.status
         except urllib.error.HTTPError as e:
             code = e.code
