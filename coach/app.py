@@ -40,6 +40,8 @@ class Options:
     model: str | None = None
     agent_channel: int | None = None
     speaker: Speaker | None = None
+    speakers: str | None = None  # a mono file: auto | 1 | 2 voices
+    agent_voice: str | None = None  # a mono file of two voices: first | second is the agent
     encoder_window: str | None = None
     overrides: list[str] | None = None  # --set KEY=VALUE, this run only
 
@@ -73,9 +75,31 @@ def load_settings(opts: Options) -> tuple[Settings, Path]:
     return store.effective(), data
 
 
-def open_source(path: str, s: Settings, opts: Options, realtime: bool = False, speed: float = 1.0) -> FileSource:
-    return FileSource(path, agent_channel=opts.agent_channel, mono_speaker=opts.speaker or s.audio.mono_speaker,  # type: ignore[arg-type]
-                      stereo_agent_channel=s.audio.agent_channel, realtime=realtime, speed=speed)
+def open_source(path: str, s: Settings, opts: Options, realtime: bool = False, speed: float = 1.0,
+                progress: bool = True) -> FileSource:
+    """A recorded call; a mono one of two voices is split into agent and customer first."""
+    src = FileSource(path, agent_channel=opts.agent_channel, mono_speaker=opts.speaker or s.audio.mono_speaker,  # type: ignore[arg-type]
+                     stereo_agent_channel=s.audio.agent_channel, realtime=realtime, speed=speed)
+    mode = opts.speakers or ("1" if opts.speaker else s.audio.mono_speakers)
+    if src.info.channels != 1 or mode == "1":
+        if opts.agent_voice:
+            raise UserError("--agent-voice is for a mono file of two voices")
+        return src
+    from coach import mono_calls, voiceprint
+
+    data = paths.data_dir(opts.data_dir)
+    show = progress and sys.stderr.isatty()
+    if show:
+        sys.stderr.write(f"separating the voices of {Path(path).name} ...")
+        sys.stderr.flush()
+    split = mono_calls.separate(
+        src.mono_16k(), mode, transcriber=lambda: load_model(s, data)[0], voiceprint=voiceprint.load(data, s),
+        agent_voice={"first": 0, "second": 1}.get(opts.agent_voice or ""))
+    if show:
+        sys.stderr.write("\r\x1b[K")
+    if split is not None:
+        src.use_split(split)
+    return src
 
 
 def _cpu_s() -> float:
@@ -98,7 +122,7 @@ def analyze(call: str, out: str, opts: Options, progress: bool = True, save: boo
     """Push a recorded call through the live pipeline as fast as possible; write the JSON."""
     s, data = load_settings(opts)
     report.check_writable(out)
-    src = open_source(call, s, opts)
+    src = open_source(call, s, opts, progress=progress)
     tr, model = load_model(s, data)
     clock = SimClock()
     pipe = Pipeline(s, tr, list(src.info.speakers), clock)

@@ -39,7 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 
     audio = argparse.ArgumentParser(add_help=False)
     audio.add_argument("--agent-channel", type=int, metavar="N", help="channel holding the agent (stereo: 0 or 1; default 0)")
-    audio.add_argument("--speaker", choices=["agent", "customer"], help="who speaks in a mono file (default customer)")
+    audio.add_argument("--speakers", choices=["auto", "1", "2"],
+                       help="a mono file: separate two voices (2), keep one speaker (1), or separate when two are heard (auto, default)")
+    audio.add_argument("--agent-voice", choices=["first", "second"],
+                       help="a mono file of two voices: the agent is the voice heard first or second (default: told by voiceprint or words)")
+    audio.add_argument("--speaker", choices=["agent", "customer"], help="who speaks in a mono file of one voice (default customer)")
 
     p = _Parser(prog="coach", description="Call Coach: real-time, on-device coaching for phone agents.")
     p.add_argument("--version", action="version", version=f"coach {__version__}")
@@ -149,6 +153,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         opts = app.Options(
             data_dir=getattr(args, "data_dir", None), model=getattr(args, "model", None),
             agent_channel=getattr(args, "agent_channel", None), speaker=getattr(args, "speaker", None),
+            speakers=getattr(args, "speakers", None), agent_voice=getattr(args, "agent_voice", None),
             encoder_window=getattr(args, "encoder_window", None), overrides=getattr(args, "overrides", None),
         )
         if args.command == "analyze":

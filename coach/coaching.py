@@ -32,13 +32,22 @@ if TYPE_CHECKING:
     from coach.team.link import TeamLink
 
 
+_loaded: dict[tuple[str, str, int, str], Transcriber] = {}
+_loading = threading.Lock()
+
+
 def load_model(s: Settings, data: Path) -> tuple[Transcriber, ResolvedModel]:
+    """The recognizer, loaded once per process for the same model and options (a mono call's
+    separation and its analysis share it; a decode keeps no state between calls)."""
     resolved = resolve_model(s.model.name, paths.model_dirs(data))
-    try:
-        tr = Transcriber(str(resolved.path), s.model.compute_type, s.model.threads, s.model.encoder_window)
-    except (RuntimeError, ValueError) as e:
-        raise UserError(f"cannot load model '{resolved.name}' from {resolved.path}: {e}") from None
-    return tr, resolved
+    key = (str(resolved.path), s.model.compute_type, s.model.threads, s.model.encoder_window)
+    with _loading:
+        if key not in _loaded:
+            try:
+                _loaded[key] = Transcriber(*key)
+            except (RuntimeError, ValueError) as e:
+                raise UserError(f"cannot load model '{resolved.name}' from {resolved.path}: {e}") from None
+        return _loaded[key], resolved
 
 
 def open_store(s: Settings, data: Path) -> Store:

@@ -23,6 +23,18 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3) if values else None
 
 
+def source(info: SourceInfo) -> dict[str, Any]:
+    """The call file, and how its speakers were told apart."""
+    out: dict[str, Any] = {"path": info.path, "duration_s": round(info.duration_s, 3), "channels": info.channels,
+                           "sample_rate": info.sample_rate, "speakers": {s: ch for s, ch in info.speakers.items()},
+                           "agent_identified_by": info.agent_identified_by}
+    if info.split is not None:
+        si = info.split.info
+        out["voices"] = {"count": si.speakers, "agent": "first" if si.agent_voice == 0 else "second",
+                         "similarity": si.voice_similarity, "segments": info.split.segments()}
+    return out
+
+
 def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, cpu_s: float) -> dict[str, Any]:
     cue_lat = [c.latency_s for c in p.cues]
     text_lat = [max(0.0, u.t_ready - u.end) for u in p.utterances]
@@ -31,8 +43,7 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
     m = p.metrics()
     return {
         "schema": SCHEMA,
-        "source": {"path": info.path, "duration_s": round(info.duration_s, 3), "channels": info.channels,
-                   "sample_rate": info.sample_rate, "speakers": {s: ch for s, ch in info.speakers.items()}},
+        "source": source(info),
         "model": model,
         "utterances": [
             {"speaker": u.speaker, "start": u.start, "end": u.end, "text": u.text,

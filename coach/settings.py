@@ -49,7 +49,9 @@ class ModelSettings:
 @dataclass
 class AudioSettings:
     agent_channel: int = opt(0, "which channel of a stereo recording is the agent: no standard says which side is left", hi=1)
-    mono_speaker: str = opt("customer", "who speaks in a mono recording")
+    mono_speakers: str = opt("auto", "a mono recording: auto = two voices separated when two are heard, 2 = always two, "
+                                     "1 = one speaker (mono_speaker says who)")
+    mono_speaker: str = opt("customer", "who speaks in a mono recording of one voice")
     agent_device: str = opt("", "live: the agent's microphone, 'name (host API)' as `coach devices` prints it; remembered")
     customer_device: str = opt("", "live: the softphone's output as an input (a loopback / .monitor source); remembered")
     stereo_device: str = opt("", "live: one stereo device carrying both sides instead; agent_channel says which is the agent")
@@ -294,6 +296,13 @@ class TeamSettings:
 
 
 @dataclass
+class VoiceprintSettings:
+    enroll: bool = opt(False, "learn your voice from your own microphone during live calls, so mono recordings know which "
+                              "voice is yours; a voiceprint is biometric data: it stays on this PC in voiceprint.json and "
+                              "is deleted when you turn this off (or with `coach voiceprint delete`)")
+
+
+@dataclass
 class UiSettings:
     x: int = opt(-1, "overlay position; -1 = top right of the primary screen", lo=None)
     y: int = opt(-1, "overlay position", lo=None)
@@ -313,6 +322,7 @@ class Settings:
     ui: UiSettings = table(UiSettings)
     store: StoreSettings = table(StoreSettings)
     team: TeamSettings = table(TeamSettings, "the team server (opt-in): what this PC shares with supervisors")
+    voiceprint: VoiceprintSettings = table(VoiceprintSettings, "the agent's voiceprint (opt-in, biometric, kept on this PC)")
 
 
 def _from_dict(cls: type, data: dict[str, Any], where: str, unknown: list[str]) -> Any:
@@ -362,6 +372,8 @@ def validate(s: Settings) -> Settings:
     _check_ranges(s)
     if s.model.encoder_window not in ("auto", "full"):
         raise UserError("settings: 'model.encoder_window' must be 'auto' or 'full'")
+    if s.audio.mono_speakers not in ("auto", "1", "2"):
+        raise UserError("settings: 'audio.mono_speakers' must be 'auto', '1' or '2'")
     if s.audio.mono_speaker not in ("agent", "customer"):
         raise UserError("settings: 'audio.mono_speaker' must be 'agent' or 'customer'")
     if s.team.clip_format not in ("opus", "flac"):

@@ -7,6 +7,7 @@ resamples with soxr, a real band-limited resampler. Files libsndfile cannot read
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -22,6 +24,9 @@ import soxr
 from coach.audio.source import SourceHealth
 from coach.errors import UserError
 from coach.events import SAMPLE_RATE, AudioChunk, Speaker
+
+if TYPE_CHECKING:
+    from coach.audio.voice_split import VoiceSplit
 
 CHUNK_S = 0.1  # 100 ms blocks: what a PortAudio callback would deliver, give or take
 MIN_RATE = 4000  # telephone audio is 8 kHz; below 4 kHz there is no intelligible speech
@@ -34,6 +39,15 @@ class SourceInfo:
     channels: int
     sample_rate: int
     speakers: dict[Speaker, int]  # speaker -> channel index in the file
+    split: VoiceSplit | None = None  # a mono call's two voices, each made a channel of its own
+
+    @property
+    def agent_identified_by(self) -> str:
+        if self.split is not None:
+            return self.split.info.agent_identified_by
+        if self.channels == 1:
+            return "single_speaker"  # one voice: nobody to tell apart
+        return "channel"
 
 
 def _speaker_map(channels: int, agent_channel: int | None, mono_speaker: Speaker, stereo_default: int = 0) -> dict[Speaker, int]:
@@ -117,6 +131,7 @@ class FileSource:
             rate, channels, frames = self._probe_with_av()
         if rate < MIN_RATE:  # also keeps the block size (rate x 0.1 s) above zero
             raise UserError(f"{self.path} has a sample rate of {rate} Hz; a call needs at least {MIN_RATE} Hz")
+        self.split: VoiceSplit | None = None
         self.info = SourceInfo(
             path=str(self.path),
             duration_s=frames / rate,
@@ -175,7 +190,7 @@ class FileSource:
         rate = self.info.sample_rate
         blocks = self._blocks_sf(int(rate * CHUNK_S)) if self._sf_info else self._blocks_av(int(rate * CHUNK_S))
         speakers = self.info.speakers
-        cols = [speakers[s] for s in speakers]
+        cols = [0] if self.split else [speakers[s] for s in speakers]
         resampler = soxr.ResampleStream(rate, SAMPLE_RATE, len(cols), dtype="float32") if rate != SAMPLE_RATE else None
         pending = np.zeros((0, len(cols)), dtype=np.float32)
         step = int(SAMPLE_RATE * CHUNK_S)
@@ -190,7 +205,8 @@ class FileSource:
                 out, pending = pending[:step], pending[step:]
                 chunk = AudioChunk(
                     t0=emitted / SAMPLE_RATE,
-                    channels={s: np.ascontiguousarray(out[:, j]) for j, s in enumerate(speakers)},
+                    channels=self.split.split(emitted, out[:, 0]) if self.split else
+                    {s: np.ascontiguousarray(out[:, j]) for j, s in enumerate(speakers)},
                 )
                 emitted += len(out)
                 if chunk.t1 <= self._skip_to:
@@ -201,6 +217,19 @@ class FileSource:
                     return
                 self._pos_s = chunk.t1
                 yield chunk
+
+    def use_split(self, split: VoiceSplit) -> None:
+        """Play a mono call as two speakers: each voice's stretches on a channel of its own."""
+        if self.info.channels != 1:
+            raise ValueError("only a mono call is split into voices")
+        self.split = split
+        self.info = dataclasses.replace(self.info, speakers={"agent": 0, "customer": 0}, split=split)
+
+    def mono_16k(self) -> np.ndarray:
+        """The whole call as one 16 kHz channel (its first, for a mono file): what the speaker
+        separation listens to before the call plays."""
+        probe = FileSource(self.path, mono_speaker="customer")
+        return np.concatenate([c.channels["customer"] for c in probe.chunks()] or [np.zeros(0, np.float32)])
 
     @staticmethod
     def _with_last(it: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, bool]]:

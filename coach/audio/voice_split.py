@@ -1,0 +1,83 @@
+"""A mono call as two channels: each speaker's stretches of the one channel, the other's silenced.
+
+The rest of the app then treats a mono call like a stereo one (per-speaker VAD, ASR, turns,
+cues, overlay, replay). Cuts fall in the pauses between voices (speakers.filled) and are
+faded over FADE_S so no click reaches the recognizer. Which voice is the agent can change
+(a trainer's "swap"), from the next chunk on.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from coach.events import SAMPLE_RATE, Speaker
+from coach.speech.speakers import FRAME_S, Diarization, filled
+
+FADE_S = 0.02
+HOP = int(FRAME_S * SAMPLE_RATE)
+
+
+@dataclass(frozen=True)
+class SplitInfo:
+    """What the analysis JSON says about a mono call's speakers."""
+
+    speakers: int  # voices found: 1 or 2
+    agent_identified_by: str  # voiceprint | opening_words | first_voice | user | trainer | one_voice
+    voice_similarity: float  # cosine between the two voices (high: alike)
+    agent_voice: int  # 0: the voice heard first
+
+
+class VoiceSplit:
+    def __init__(self, d: Diarization, agent_voice: int, identified_by: str) -> None:
+        self.diarization = d
+        self._lock = threading.Lock()
+        self._agent = agent_voice
+        self._by = identified_by
+        labels = filled(d.labels)
+        # a gain per 10 ms frame for voice 0 (voice 1 gets the rest), smoothed over the fade
+        g = (labels == 0).astype(np.float32)
+        k = max(1, int(round(FADE_S / FRAME_S)))
+        self._gain0 = np.convolve(np.pad(g, (k, k), mode="edge"), np.ones(2 * k + 1) / (2 * k + 1), mode="same")[k:-k]
+
+    @property
+    def info(self) -> SplitInfo:
+        with self._lock:
+            return SplitInfo(self.diarization.speakers, self._by, round(self.diarization.similarity, 3), self._agent)
+
+    def set_agent(self, voice: int, by: str) -> None:
+        with self._lock:
+            self._agent, self._by = voice, by
+
+    def swap(self, by: str = "trainer") -> None:
+        """The other voice is the agent, from the next chunk on."""
+        with self._lock:
+            self._agent, self._by = 1 - self._agent, by
+
+    def segments(self) -> list[list[float | str]]:
+        """[start, end, speaker] of each stretch of one voice's speech, in stream time."""
+        lab = self.diarization.labels
+        with self._lock:
+            agent = self._agent
+        edges = np.flatnonzero(np.diff(np.concatenate([[-1], lab, [-1]])))
+        out: list[list[float | str]] = []
+        for a, b in zip(edges[:-1], edges[1:]):
+            if lab[a] >= 0:
+                out.append([round(a * FRAME_S, 2), round(b * FRAME_S, 2), "agent" if lab[a] == agent else "customer"])
+        return out
+
+    def split(self, start: int, x: np.ndarray) -> dict[Speaker, np.ndarray]:
+        """`x`: mono samples from stream sample `start` -> each speaker's channel."""
+        lo = max(0, start // HOP - 1)
+        hi = min(len(self._gain0), (start + len(x)) // HOP + 2)
+        if hi > lo:
+            centres = (np.arange(lo, hi) + 0.5) * HOP
+            g0 = np.interp(np.arange(start, start + len(x)), centres, self._gain0[lo:hi]).astype(np.float32)
+        else:  # past the labelled audio (never, for a file labelled whole): the last voice goes on
+            g0 = np.full(len(x), self._gain0[-1] if len(self._gain0) else 1.0, np.float32)
+        with self._lock:
+            agent = self._agent
+        a, b = x * g0, x * (1 - g0)
+        return {"agent": a, "customer": b} if agent == 0 else {"agent": b, "customer": a}

@@ -1,0 +1,74 @@
+"""Mono call files: find the two voices, decide which is the agent, split the channel.
+
+Runs once over the whole file before it plays (the file is all on disk, so the voices'
+labels never change mid-call). Which voice is the agent, in order of trust:
+  1. the user said so (`--agent-voice`, or a trainer's swap later);
+  2. the agent's voiceprint, if the agent enrolled one (opt-in, settings);
+  3. the voices' first words (coach/analysis/roles.py): greetings and service language;
+  4. otherwise the voice heard first (most recorded calls are answered by the agent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from coach.analysis.roles import which_is_agent
+from coach.audio.voice_split import VoiceSplit
+from coach.events import SAMPLE_RATE
+from coach.speech import speakers as sp
+from coach.speech.stt import SpeechToText
+
+OPENING_S = 20.0  # of each voice's first speech, transcribed to tell the agent by their words
+VOICEPRINT_MIN = 0.45  # cosine to the enrolled voiceprint for a voice to be the agent's ...
+VOICEPRINT_MARGIN = 0.15  # ... and this much closer than the other voice
+
+
+def first_speech(labels: np.ndarray, audio: np.ndarray, voice: int, seconds: float = OPENING_S) -> np.ndarray:
+    """The voice's first `seconds` of speech, its stretches joined with short pauses."""
+    hop = int(sp.FRAME_S * SAMPLE_RATE)
+    mine = np.flatnonzero(np.diff(np.concatenate([[0], (labels == voice).astype(int), [0]])))
+    pieces, total = [], 0
+    gap = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+    for a, b in zip(mine[::2], mine[1::2]):
+        x = audio[max(0, a * hop - 1600):b * hop + 1600]  # 0.1 s each side: the first and last phonemes
+        pieces += [x, gap]
+        total += len(x)
+        if total >= seconds * SAMPLE_RATE:
+            break
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+
+
+def identify_agent(d: sp.Diarization, audio: np.ndarray, transcriber: SpeechToText | None,
+                   voiceprint: np.ndarray | None) -> tuple[int, str]:
+    """(the agent's voice, how it was told) for a two-voice diarization."""
+    if voiceprint is not None and len(d.centroids) == 2 and d.centroids.shape[1] == len(voiceprint):
+        sims = d.centroids @ (voiceprint / (np.linalg.norm(voiceprint) + 1e-12))
+        best = int(np.argmax(sims))
+        if sims[best] >= VOICEPRINT_MIN and sims[best] - sims[1 - best] >= VOICEPRINT_MARGIN:
+            return best, "voiceprint"
+    if transcriber is not None:
+        texts = []
+        for v in (0, 1):
+            clip = first_speech(d.labels, audio, v)
+            texts.append(transcriber.transcribe(clip, 0.0).text if len(clip) else "")
+        agent = which_is_agent(texts)
+        if agent is not None:
+            return agent, "opening_words"
+    return 0, "first_voice"
+
+
+def separate(audio: np.ndarray, mode: str, transcriber: Callable[[], SpeechToText] | None = None,
+             voiceprint: np.ndarray | None = None, agent_voice: int | None = None,
+             embedder: sp.Embedder | None = None) -> VoiceSplit | None:
+    """A split of a mono call (16 kHz) into agent and customer, or None when one voice speaks.
+    mode: "2" (always two voices) or "auto" (two when two are heard)."""
+    speech = sp.speech_mask(audio)
+    d = sp.diarize(audio, speech, embedder, speakers=2 if mode == "2" else None)
+    if d.speakers == 1:
+        return None
+    if agent_voice is not None:
+        return VoiceSplit(d, agent_voice, "user")
+    agent, by = identify_agent(d, audio, transcriber() if transcriber else None, voiceprint)
+    return VoiceSplit(d, agent, by)
