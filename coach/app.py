@@ -4,6 +4,7 @@ the CLI maps its results and errors to exit codes, ui/app.py adds the desktop ar
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import signal
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,7 @@ class Options:
     speaker: Speaker | None = None
     speakers: str | None = None  # a mono file: auto | 1 | 2 voices
     agent_voice: str | None = None  # a mono file of two voices: first | second is the agent
+    agent_told_by: str = "user"  # who said which voice is the agent: user (command line) | trainer (replay)
     encoder_window: str | None = None
     overrides: list[str] | None = None  # --set KEY=VALUE, this run only
 
@@ -94,7 +97,7 @@ def open_source(path: str, s: Settings, opts: Options, realtime: bool = False, s
         sys.stderr.flush()
     split = mono_calls.separate(
         src.mono_16k(), mode, transcriber=lambda: load_model(s, data)[0], voiceprint=voiceprint.load(data, s),
-        agent_voice={"first": 0, "second": 1}.get(opts.agent_voice or ""))
+        agent_voice={"first": 0, "second": 1}.get(opts.agent_voice or ""), told_by=opts.agent_told_by)
     if show:
         sys.stderr.write("\r\x1b[K")
     if split is not None:
@@ -346,6 +349,30 @@ def _sync_notes(s: Settings, store: Store) -> None:
         store.save_notes(notes)
 
 
+def swap_voices(opts: Options, sid: int) -> int:
+    """A trainer said the other voice of a separated mono session is the agent: the call is
+    analysed again that way (cues depend on who is who) and replaces the session; returns its id."""
+    s, data = load_settings(opts)
+    store = open_store(s, data)
+    try:
+        row = store.db.execute("SELECT audio, mode, started FROM sessions WHERE id=?", (sid,)).fetchone()
+        doc = store.get(sid)
+        voices = doc["source"].get("voices")
+        if row is None or not voices or not row["audio"] or not Path(row["audio"]).exists():
+            raise UserError(f"session {sid} is not a mono call separated into two voices, with its audio at hand")
+        other = "second" if voices["agent"] == "first" else "first"
+        out = data / "exports" / f"swap-{sid}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        again = dataclasses.replace(opts, agent_voice=other, agent_told_by="trainer", speakers="2")
+        new = analyze(row["audio"], str(out), again, progress=False)
+        out.unlink(missing_ok=True)
+        new_sid = store.save(new, row["mode"], audio=row["audio"], started=datetime.fromisoformat(row["started"]))
+        store.delete(sid)
+        return new_sid
+    finally:
+        store.close()
+
+
 def replay(opts: Options, sid: int | None = None) -> int:
     """The supervisor's replay window."""
     if not has_display():
@@ -358,7 +385,7 @@ def replay(opts: Options, sid: int | None = None) -> int:
     store = open_store(s, data)
     _sync_notes(s, store)
     qapp = QApplication.instance() or QApplication([])
-    win = ReplayWindow(store, data / "exports")
+    win = ReplayWindow(store, data / "exports", swap_voices=lambda old: swap_voices(opts, old))
     if sid is not None:
         store.get(sid)  # a clear error for an unknown session
         for i in range(win.sessions.count()):

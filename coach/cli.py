@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("id", type=_session_id)
     se.add_argument("out", nargs="?", default="-", help="file to write ('-' = stdout)")
 
+    vp = sub.add_parser("voiceprint", parents=[common], help="your voiceprint (opt-in, on this PC only): show or delete it")
+    vp.add_argument("action", choices=["show", "delete"])
+
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", metavar="URL", help="PostgreSQL URL (env COACH_DB; default: a local cluster in the data folder)")
     sv = sub.add_parser("server", parents=[common, db], help="team server: agents' flagged moments for supervisors (PostgreSQL)")
@@ -148,6 +151,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         if args.command in ("server", "team"):  # the server needs neither the speech model nor Qt
             return _server(args)
+        if args.command == "voiceprint":
+            return _voiceprint(args)
         from coach import app  # heavy imports after argument errors have had their chance
 
         opts = app.Options(
@@ -186,6 +191,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"coach: error: {e}", file=sys.stderr)
         return 1
     return 2
+
+
+def _voiceprint(args: argparse.Namespace) -> int:
+    from coach import paths, voiceprint
+
+    data = paths.data_dir(args.data_dir)
+    if args.action == "delete":
+        print("voiceprint deleted" if voiceprint.delete(data) else "no voiceprint stored")
+    else:
+        print(voiceprint.describe(data))
+    return 0
 
 
 def _server(args: argparse.Namespace) -> int:

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coach import paths, report
+from coach import paths, report, voiceprint
 from coach.audio.file_source import FileSource, SourceInfo
 from coach.audio.source import AudioSource
 from coach.console import Console
@@ -88,6 +88,8 @@ class Coaching:
         self.session: SessionWriter | None = None
         self.model: ResolvedModel | None = None
         self.error: UserError | None = None
+        # the agent's voiceprint learns from their own microphone in live calls, only if they opted in
+        self.enroller = voiceprint.Enroller() if live and s.voiceprint.enroll and "agent" in speakers else None
 
     def load(self) -> None:
         tr, self.model = load_model(self.s, self.data)
@@ -225,6 +227,8 @@ class Coaching:
                         analysed = self.runner.put(chunk)
                     except RunnerStopped:
                         break  # close() below raises the error that stopped it
+                if self.enroller is not None and analysed and not (self.session and self.session.recorder.paused):
+                    self.enroller.feed(chunk.channels["agent"])
                 if self.session is not None:
                     # held until redaction has seen it; what analysis never saw is recorded as silence
                     self.session.recorder.write(chunk, analysed=analysed)
@@ -247,6 +251,10 @@ class Coaching:
                     # after a failed analysis, audio never redacted is written as silence
                     self.session.close(self.pipe.checked_until)
             doc = self._store() if self.store else None
+            if self.enroller is not None and self.runner.error is None:
+                learnt = self.enroller.finish(self.data)
+                if learnt:
+                    self.console.notice(f"voiceprint: learnt from {learnt:.0f} s of your speech (settings: Voiceprint)")
             if self.state is not None:
                 self.state.set(phase="stopped")
             if self.team is not None:

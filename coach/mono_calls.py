@@ -61,14 +61,15 @@ def identify_agent(d: sp.Diarization, audio: np.ndarray, transcriber: SpeechToTe
 
 def separate(audio: np.ndarray, mode: str, transcriber: Callable[[], SpeechToText] | None = None,
              voiceprint: np.ndarray | None = None, agent_voice: int | None = None,
-             embedder: sp.Embedder | None = None) -> VoiceSplit | None:
+             embedder: sp.Embedder | None = None, told_by: str = "user") -> VoiceSplit | None:
     """A split of a mono call (16 kHz) into agent and customer, or None when one voice speaks.
-    mode: "2" (always two voices) or "auto" (two when two are heard)."""
+    mode: "2" (always two voices) or "auto" (two when two are heard). `agent_voice`: 0 or 1,
+    said by a person (`told_by`: user on the command line, trainer in the replay window)."""
     speech = sp.speech_mask(audio)
     d = sp.diarize(audio, speech, embedder, speakers=2 if mode == "2" else None)
     if d.speakers == 1:
         return None
     if agent_voice is not None:
-        return VoiceSplit(d, agent_voice, "user")
+        return VoiceSplit(d, agent_voice, told_by)
     agent, by = identify_agent(d, audio, transcriber() if transcriber else None, voiceprint)
     return VoiceSplit(d, agent, by)

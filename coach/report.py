@@ -31,7 +31,8 @@ def source(info: SourceInfo) -> dict[str, Any]:
     if info.split is not None:
         si = info.split.info
         out["voices"] = {"count": si.speakers, "agent": "first" if si.agent_voice == 0 else "second",
-                         "similarity": si.voice_similarity, "segments": info.split.segments()}
+                         "similarity": si.voice_similarity, "swapped_at": list(info.split.swaps),
+                         "segments": info.split.segments()}
     return out
 
 

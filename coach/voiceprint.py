@@ -81,3 +81,39 @@ def describe(data: Path) -> str:
         return "no voiceprint stored"
     return (f"voiceprint learnt from {float(doc['speech_s']) / 60:.1f} min of your speech in {doc.get('calls', 0)} "
             f"call(s), last {doc.get('updated', '?')}; stored only on this PC in {path(data)}")
+
+
+class Enroller:
+    """Collects the agent's own channel during a live call (bounded), and at the end folds
+    the embedding of its speech into the voiceprint. Never sees the customer's channel."""
+
+    MAX_S = 180.0  # the first three minutes of a call say enough about a voice
+
+    def __init__(self, rate: int = 16000) -> None:
+        self._rate = rate
+        self._chunks: list[np.ndarray] = []
+        self._n = 0
+
+    def feed(self, agent_audio: np.ndarray) -> None:
+        if self._n < self.MAX_S * self._rate:
+            self._chunks.append(np.asarray(agent_audio, np.float32).copy())
+            self._n += len(agent_audio)
+
+    def finish(self, data: Path) -> float:
+        """Learn from what was heard; returns the seconds of speech used (0: too little)."""
+        from coach.speech import speakers as sp
+
+        if not self._chunks:
+            return 0.0
+        audio = np.concatenate(self._chunks)
+        self._chunks = []
+        emb = sp.default_embedder()
+        feats = emb.features(audio)
+        speech = sp.speech_mask(audio)[:len(feats)]  # features stop a window short of the audio's end
+        starts = sp.speech_windows(speech)
+        speech_s = float(speech.sum()) * sp.FRAME_S
+        if len(starts) == 0 or speech_s < MIN_SPEECH_S:
+            return 0.0
+        vecs = emb(feats, starts, sp.WINDOW_FRAMES)
+        learn(data, vecs.mean(axis=0), speech_s)
+        return speech_s

@@ -15,21 +15,21 @@ from coach.analysis.phrases import find_at, tokens
 OPENING = (  # said by whoever answers a service line, nearly always in the first turn
     "thank you for calling", "thanks for calling", "how can i help", "how may i help", "how can i assist",
     "how may i assist", "what can i do for you", "you are through to", "you have reached", "* speaking",
-    "my name is", "this is * from", "how can we help", "welcome to",
+    "this is * from", "how can we help", "welcome to",
 )
 SERVICE = (
     "let me check", "let me look", "let me see", "let me just", "i can help", "i can see", "i can do", "i can offer",
     "i will", "i have", "your account", "your order", "your booking", "your card", "your reference", "your name",
     "can i take", "can i have", "could i have", "may i have", "bear with me", "one moment", "is there anything else",
     "i am sorry to hear", "sorry about that", "i understand", "for you", "we can", "we will", "what i can do",
-    "you will get", "you need to", "go to", "not a problem", "i have updated", "first unplug", "click",
+    "you will get", "you need to", "help you with", "going to help you", "go to", "not a problem", "i have updated", "first unplug", "click",
 )
 CUSTOMER = (
     "i need", "i want", "i would like", "i am calling", "calling about", "calling because", "i have a problem",
     "my order", "my account", "my package", "my booking", "my flight", "my card", "my bill", "i was told",
     "i bought", "i ordered", "i paid", "it is not working", "it does not work", "it stopped", "can you", "could you",
     "why", "i have been", "i tried", "i am annoyed", "i am worried", "help me", "what do i do", "which",
-    "are you still there", "when will",
+    "are you still there", "when will", "my name is", "i went", "i got my", "i left",
 )
 OPENING_WEIGHT = 3.0  # a greeting says more than a service phrase
 PRONOUN_WEIGHT = 0.5  # agents talk about "your" order, customers about "my" order

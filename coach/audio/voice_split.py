@@ -36,6 +36,7 @@ class VoiceSplit:
         self._lock = threading.Lock()
         self._agent = agent_voice
         self._by = identified_by
+        self.swaps: list[float] = []
         labels = filled(d.labels)
         # a gain per 10 ms frame for voice 0 (voice 1 gets the rest), smoothed over the fade
         g = (labels == 0).astype(np.float32)
@@ -51,10 +52,13 @@ class VoiceSplit:
         with self._lock:
             self._agent, self._by = voice, by
 
-    def swap(self, by: str = "trainer") -> None:
-        """The other voice is the agent, from the next chunk on."""
+    def swap(self, by: str = "trainer", at: float | None = None) -> None:
+        """The other voice is the agent, from the next chunk on (`at`: the stream time, kept
+        in the JSON: cues before it were given with the voices the other way round)."""
         with self._lock:
             self._agent, self._by = 1 - self._agent, by
+            if at is not None:
+                self.swaps.append(round(at, 2))
 
     def segments(self) -> list[list[float | str]]:
         """[start, end, speaker] of each stretch of one voice's speech, in stream time."""

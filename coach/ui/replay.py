@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -162,8 +164,14 @@ class Timeline(QWidget):
 
 
 class ReplayWindow(QWidget):
-    def __init__(self, store: Store, out_dir: Path, clock: Callable[[], float] = time.monotonic, sound: bool = True) -> None:
+    def __init__(self, store: Store, out_dir: Path, clock: Callable[[], float] = time.monotonic, sound: bool = True,
+                 swap_voices: Callable[[int], int] | None = None) -> None:
+        """`swap_voices(session id) -> new session id`: analyse a separated mono call again with
+        the other voice as the agent (the trainer's "this is the agent")."""
         super().__init__()
+        self.swap_voices = swap_voices
+        self.sid: int | None = None
+        self._swapping: Future[int] | None = None
         self.setWindowTitle("Call Coach — replay")
         self.store, self.out_dir, self.clock, self.sound = store, out_dir, clock, sound
         self.doc: dict[str, Any] | None = None
@@ -220,6 +228,8 @@ class ReplayWindow(QWidget):
         self.since.currentIndexChanged.connect(self.refresh_list)
         self.sessions.currentItemChanged.connect(lambda item, _: item and self.load(item.data(Qt.UserRole)))
         self.timeline.seek.connect(self.seek)
+        self.transcript.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.transcript.customContextMenuRequested.connect(self._transcript_menu)
         self.play_btn.clicked.connect(self.toggle_play)
         self.speed.currentIndexChanged.connect(lambda _: self.playback and self.playback.set_speed(self.speed.currentData()))
         self.prev_flag.clicked.connect(lambda: self.jump_flag(-1))
@@ -252,6 +262,7 @@ class ReplayWindow(QWidget):
             self.sessions.addItem(item)
 
     def load(self, sid: int) -> None:
+        self.sid = sid
         self.doc = self.store.get(sid)
         if self.playback is not None:
             self.playback.pause()
@@ -305,7 +316,48 @@ class ReplayWindow(QWidget):
                 row = i
         return row
 
+    # -- a mono call's voices: the trainer says which one is the agent -------------------
+
+    def can_swap(self, row: int) -> bool:
+        return (self.swap_voices is not None and self.doc is not None and self._swapping is None
+                and bool(self.doc["source"].get("voices")) and 0 <= row < len(self.doc["utterances"])
+                and self.doc["utterances"][row]["speaker"] == "customer")
+
+    def _transcript_menu(self, pos: QPoint) -> None:
+        row = self.transcript.indexAt(pos).row()
+        if not self.can_swap(row):
+            return
+        menu = QMenu(self)
+        act = menu.addAction("This is the agent")
+        if menu.exec(self.transcript.mapToGlobal(pos)) is act:
+            self.mark_agent(row)
+
+    def mark_agent(self, row: int) -> None:
+        """The line's voice is the agent: the call is analysed again that way, in the background."""
+        if not self.can_swap(row) or self.sid is None:
+            return
+        self.status.setText("analysing the call again with that voice as the agent…")
+        pool = ThreadPoolExecutor(max_workers=1)
+        self._swapping = pool.submit(self.swap_voices, self.sid)  # type: ignore[arg-type]
+        pool.shutdown(wait=False)
+
+    def _swap_done(self) -> None:
+        assert self._swapping is not None
+        future, self._swapping = self._swapping, None
+        try:
+            new = future.result()
+        except UserError as e:
+            self.status.setText(str(e))
+            return
+        self.refresh_list()
+        for i in range(self.sessions.count()):
+            if self.sessions.item(i).data(Qt.UserRole) == new:
+                self.sessions.setCurrentRow(i)
+        self.status.setText(self.status.text() + " · voices swapped: analysed again with the other voice as the agent")
+
     def tick(self) -> None:
+        if self._swapping is not None and self._swapping.done():
+            self._swap_done()
         if self.playback is None:
             return
         self.timeline.position = self.playback.position()

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from coach import voiceprint
 from coach.analysis.catalog import CATALOG
 from coach.errors import UserError
 from coach.settings import Settings
@@ -123,12 +124,34 @@ class SettingsDialog(QDialog):
         sform.addRow("sessions and settings", QLabel(str(data_dir)))
         sform.addRow(QLabel("Set COACH_DATA_DIR or --data-dir to keep them elsewhere."))
         tabs.addTab(store, "Storage")
+        # voiceprint: biometric, opt-in, local, deletable
+        vp = QWidget()
+        vform = QFormLayout(vp)
+        self.data_dir = data_dir
+        self.enroll = QCheckBox("Learn my voice from my own microphone in live calls")
+        self.enroll.setChecked(settings.voiceprint.enroll)
+        self.enroll.setToolTip("So that mono recordings know which voice is yours. Only your microphone is used.")
+        self.voiceprint_state = QLabel(voiceprint.describe(data_dir))
+        self.voiceprint_state.setWordWrap(True)
+        self.delete_voiceprint = QPushButton("Delete my voiceprint")
+        self.delete_voiceprint.clicked.connect(self._delete_voiceprint)
+        self.delete_voiceprint.setEnabled(voiceprint.read(data_dir) is not None)
+        vform.addRow(self.enroll)
+        vform.addRow(QLabel("A voiceprint is biometric data: it never leaves this PC, and turning this off deletes it."))
+        vform.addRow(self.voiceprint_state)
+        vform.addRow(self.delete_voiceprint)
+        tabs.addTab(vp, "Voiceprint")
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         root = QVBoxLayout(self)
         root.addWidget(tabs)
         root.addWidget(buttons)
+
+    def _delete_voiceprint(self) -> None:
+        voiceprint.delete(self.data_dir)
+        self.voiceprint_state.setText(voiceprint.describe(self.data_dir))
+        self.delete_voiceprint.setEnabled(False)
 
     def test_devices(self) -> None:
         """Open both chosen devices and show their levels live until the dialog closes."""
@@ -164,6 +187,9 @@ class SettingsDialog(QDialog):
             kind = type(getattr(_section(self.s, section), key))
             setattr(_section(self.s, section), key, kind(spin.value()))
         self.s.model.name = self.model.currentText()
+        self.s.voiceprint.enroll = self.enroll.isChecked()
+        if not self.s.voiceprint.enroll:  # consent withdrawn: the biometric data goes too
+            self._delete_voiceprint()
         if self.agent_dev.currentText():
             self.s.audio.agent_device = self.agent_dev.currentText()
         if self.customer_dev.currentText():

@@ -69,7 +69,13 @@ class Tray(QObject):
             act.triggered.connect(lambda _=False, sp=speed: src.set_speed(sp))  # type: ignore[attr-defined]
             speed_menu.addAction(act)
             self.speed_actions[speed] = act
-        for a in (self.act_demo_pause, self.act_skip):
+        actions = [self.act_demo_pause, self.act_skip]
+        split = getattr(src, "split", None)
+        if split is not None:  # a mono call split into two voices: the trainer can say who is who
+            self.act_swap = QAction("Swap agent and customer", self.menu)
+            self.act_swap.triggered.connect(lambda: split.swap("trainer", src.now()))  # type: ignore[attr-defined]
+            actions.append(self.act_swap)
+        for a in actions:
             self.menu.insertAction(self.act_toggle, a)
         self.menu.insertMenu(self.act_toggle, speed_menu)
         self.menu.insertSeparator(self.act_toggle)

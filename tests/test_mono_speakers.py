@@ -1,0 +1,193 @@
+"""Mono calls: two voices found in one channel, the agent told apart, coached like stereo."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+from conftest import DATA, REAL_CALL, truth
+
+from coach import cli, mono_calls, voiceprint
+from coach.analysis.roles import which_is_agent
+from coach.audio.voice_split import VoiceSplit
+from coach.settings import Settings
+from coach.speech import speakers as sp
+from coach.speech.mono_mix import frame_error, mix, stereo_16k
+
+
+def _diarization(labels: list[int]) -> sp.Diarization:
+    return sp.Diarization(np.asarray(labels), 2, 0.3, np.eye(2, 192, dtype=np.float32))
+
+
+# -- fast: the parts, no speech model -------------------------------------------------------
+
+
+def test_split_gives_each_speaker_only_their_own_stretches():
+    # voice 0 for 1 s, a pause, voice 1 for 1 s (10 ms frames)
+    split = VoiceSplit(_diarization([0] * 100 + [-1] * 50 + [1] * 100), agent_voice=1, identified_by="opening_words")
+    x = np.ones(250 * 160, np.float32)
+    ch = split.split(0, x)
+    assert np.all(ch["customer"][:90 * 160] == 1) and np.all(ch["agent"][:90 * 160] == 0)
+    assert np.all(ch["agent"][-90 * 160:] == 1) and np.all(ch["customer"][-90 * 160:] == 0)
+    np.testing.assert_allclose(ch["agent"] + ch["customer"], x, atol=1e-6)  # nothing lost, nothing doubled
+    cut = np.flatnonzero(ch["agent"] > 0.5)[0] / 16000
+    assert 1.2 <= cut <= 1.3  # the cut falls in the middle of the pause, not on a word
+    # a chunk from the middle of the call is split by the same labels
+    assert np.all(split.split(200 * 160, x[:1600])["agent"] == 1)
+    split.swap("trainer", at=1.7)
+    assert np.all(split.split(200 * 160, x[:1600])["customer"] == 1)
+    assert split.info.agent_identified_by == "trainer" and split.swaps == [1.7]
+    assert [s[2] for s in split.segments()] == ["agent", "customer"]  # final labels after the swap
+
+
+def test_pauses_go_to_the_nearer_voice():
+    lab = np.array([-1, 0, 0, -1, -1, -1, -1, 1, 1, -1])
+    assert sp.filled(lab).tolist() == [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+
+
+def test_the_agent_is_told_by_their_words_even_misheard():
+    agent = "Thanks for calling Blue Yonder, this is Chris. How can I help?"
+    customer = "Hi, I was charged twice for my ticket and I would like my money back."
+    assert which_is_agent([agent, customer]) == 0
+    assert which_is_agent([customer, agent]) == 1
+    # tiny.en's real mishearings of the same lines still say who is who
+    assert which_is_agent(["Thanks for calling Luyand the rare lines this is Chris. How can I help",
+                           "Hi, I was charged wise for my ticket to Denver"]) == 0
+    assert which_is_agent(["Okay.", "Yes."]) is None  # no evidence: nobody is guessed from words
+
+
+def test_voiceprint_needs_consent_is_private_and_deletable(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    s = Settings()
+    vec = np.random.default_rng(1).normal(size=192).astype(np.float32)
+    voiceprint.learn(tmp_path, vec, speech_s=5.0)
+    assert voiceprint.read(tmp_path) is None  # too little speech to learn from
+    voiceprint.learn(tmp_path, vec, speech_s=60.0)
+    f = voiceprint.path(tmp_path)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o600
+    assert voiceprint.load(tmp_path, s) is None  # stored, but not used without the agent's opt-in
+    s.voiceprint.enroll = True
+    got = voiceprint.load(tmp_path, s)
+    assert got is not None and float(got @ vec / np.linalg.norm(vec)) > 0.999
+    voiceprint.learn(tmp_path, -vec, speech_s=60.0)  # a second call moves it
+    assert json.loads(f.read_text())["calls"] == 2
+    assert cli.main(["voiceprint", "show", "--data-dir", str(tmp_path)]) == 0
+    assert "2 call(s)" in capsys.readouterr().out
+    assert cli.main(["voiceprint", "delete", "--data-dir", str(tmp_path)]) == 0
+    assert not f.exists() and voiceprint.load(tmp_path, s) is None
+
+
+def test_agent_voice_option_on_a_stereo_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    code = cli.main(["analyze", str(DATA / "stereo_diarization.wav"), "--agent-voice", "first",
+                     "--json", str(tmp_path / "out.json"), "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--agent-voice is for a mono file" in err
+
+
+# -- slow: the real embedder on real and scripted calls --------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("condition", "limit"), [({}, 0.06), ({"noise_db": 20.0}, 0.08), ({"law": True}, 0.08)],
+                         ids=["clean", "noise-20dB", "g711-mulaw"])
+def test_real_call_summed_to_mono_is_separated(condition: dict, limit: float):
+    mono, truth_frames = mix(str(REAL_CALL), **condition)
+    d = sp.diarize(mono, sp.speech_mask(mono))
+    assert d.speakers == 2  # decided from the voices, not forced
+    assert frame_error(d.labels, truth_frames) <= limit
+
+
+@pytest.mark.slow
+def test_one_voice_stays_one_speaker():
+    left, _ = stereo_16k(str(REAL_CALL))  # the agent alone, 4 minutes of one real voice
+    assert sp.diarize(left, sp.speech_mask(left)).speakers == 1
+    x, rate = sf.read(str(DATA / "jfk.flac"), dtype="float32", always_2d=True)
+    jfk = soxr.resample(x[:, 0], rate, 16000).astype(np.float32)
+    assert sp.diarize(jfk, sp.speech_mask(jfk)).speakers == 1
+
+
+@pytest.mark.slow
+def test_the_agent_is_known_by_their_voiceprint(tmp_path: Path):
+    left, right = stereo_16k(str(REAL_CALL))
+    mono, truth_frames = mix(str(REAL_CALL))
+    for own, agent_is_left in ((left, True), (right, False)):  # a print of either voice picks that voice
+        data = tmp_path / ("l" if agent_is_left else "r")
+        data.mkdir()
+        enroller = voiceprint.Enroller()
+        enroller.feed(own[:120 * 16000])
+        assert enroller.finish(data) > 30
+        s = Settings()
+        s.voiceprint.enroll = True
+        split = mono_calls.separate(mono, "auto", voiceprint=voiceprint.load(data, s))
+        assert split is not None and split.info.agent_identified_by == "voiceprint"
+        labels = sp.filled(split.diarization.labels)
+        n = min(len(labels), len(truth_frames))
+        left_voice = int(np.bincount(labels[:n][truth_frames[:n] == 0], minlength=2).argmax())
+        assert (split.info.agent_voice == left_voice) == agent_is_left
+
+
+MONO_CALLS = ["d2_rushed_agent", "h1_energy_escalation", "c1_no_acknowledgement", "c5_repeated_demand",
+              "c8_backchannel", "g1_cancel_contract"]
+
+
+@pytest.fixture(scope="module")
+def mono_mixes(rendered: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("mono")
+    for name in MONO_CALLS:
+        mono, _ = mix(str(rendered / f"{name}.wav"))
+        sf.write(out / f"{name}.wav", mono, 16000)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MONO_CALLS)
+def test_scripted_call_summed_to_mono_is_coached_like_stereo(name: str, mono_mixes: Path, rendered: Path, analyzed):
+    from coach.evaluation import score
+
+    doc = analyzed(mono_mixes / f"{name}.wav")
+    src = doc["source"]
+    assert src["channels"] == 1 and src["voices"]["count"] == 2
+    assert src["agent_identified_by"] == "opening_words"
+    # each scripted turn's words are given to the right speaker (by time inside the turn)
+    t = truth(rendered, name)
+    right = total = 0.0
+    for u in doc["utterances"]:
+        mid = (u["start"] + u["end"]) / 2
+        turn = next((x for x in t["turns"] if x["start"] - 0.3 <= mid <= x["end"] + 0.3), None)
+        if turn is not None:
+            total += u["end"] - u["start"]
+            right += (u["end"] - u["start"]) * (u["speaker"] == turn["who"])
+    assert total > 0 and right / total >= 0.9
+    # the same cues as the stereo call: every expected cue, no forbidden one
+    assert score(t, doc).ok, score(t, doc).notes
+    assert score(t, analyzed(rendered / f"{name}.wav")).ok  # (the stereo run, for reference)
+
+
+@pytest.mark.slow
+def test_trainer_marks_the_agent_in_replay_and_the_call_is_coached_again(mono_mixes: Path, tmp_path: Path, qtbot):
+    from coach import app
+    from coach.ui.replay import ReplayWindow
+
+    opts = app.Options(data_dir=str(tmp_path))
+    # told wrongly: the customer's voice (second) taken for the agent
+    wrong = dataclasses.replace(opts, agent_voice="second")
+    doc = app.analyze(str(mono_mixes / "h1_energy_escalation.wav"), str(tmp_path / "a.json"), wrong, progress=False, save=True)
+    assert doc["utterances"][0]["speaker"] == "customer"  # "Thank you for calling ..." given to the customer
+    s, data = app.load_settings(opts)
+    store = app.open_store(s, data)
+    w = ReplayWindow(store, tmp_path / "exports", sound=False, swap_voices=lambda sid: app.swap_voices(opts, sid))
+    qtbot.addWidget(w)
+    w.load(doc["session_id"])
+    assert w.can_swap(0) and not w.can_swap(1)  # only a customer line can be said to be the agent
+    w.mark_agent(0)
+    qtbot.waitUntil(lambda: w._swapping is None and "voices swapped" in w.status.text(), timeout=120_000)
+    new = store.get(w.sid)
+    assert w.sid != doc["session_id"] and new["source"]["agent_identified_by"] == "trainer"
+    assert new["utterances"][0]["speaker"] == "agent" and "calling" in new["utterances"][0]["text"].lower()
+    assert [r["id"] for r in store.list()] == [w.sid]  # the wrong one is gone, not kept beside it
+    store.close()

