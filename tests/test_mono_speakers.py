@@ -191,3 +191,23 @@ def test_trainer_marks_the_agent_in_replay_and_the_call_is_coached_again(mono_mi
     assert new["utterances"][0]["speaker"] == "agent" and "calling" in new["utterances"][0]["text"].lower()
     assert [r["id"] for r in store.list()] == [w.sid]  # the wrong one is gone, not kept beside it
     store.close()
+
+
+def test_the_trainer_swaps_agent_and_customer_from_the_tray(tmp_path: Path, qtbot):
+    from coach.audio.file_source import FileSource
+    from coach.ui.tray import Tray
+
+    path = tmp_path / "mono.wav"
+    sf.write(path, np.full(16000 * 3, 0.1, np.float32), 16000)
+    src = FileSource(path)
+    src.use_split(VoiceSplit(_diarization([0] * 150 + [1] * 150), agent_voice=0, identified_by="first_voice"))
+    assert src.speakers == ["agent", "customer"]
+    chunks = src.chunks()
+    first = next(chunks)
+    assert first.channels["agent"].max() > 0.09 and first.channels["customer"].max() == 0
+    tray = Tray()
+    tray.add_demo_controls(src)
+    tray.act_swap.trigger()  # the trainer: "no, that voice is the customer"
+    second = next(chunks)
+    assert second.channels["customer"].max() > 0.09 and second.channels["agent"].max() == 0
+    assert src.info.agent_identified_by == "trainer" and src.split is not None and src.split.swaps == [0.1]
