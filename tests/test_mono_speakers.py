@@ -211,3 +211,19 @@ def test_the_trainer_swaps_agent_and_customer_from_the_tray(tmp_path: Path, qtbo
     second = next(chunks)
     assert second.channels["customer"].max() > 0.09 and second.channels["agent"].max() == 0
     assert src.info.agent_identified_by == "trainer" and src.split is not None and src.split.swaps == [0.1]
+
+
+@pytest.mark.slow
+def test_a_real_mono_conversation_gets_both_speakers(analyzed):
+    # Microsoft's sample: Katie and Steve greet each other and talk in turns, one channel
+    doc = analyzed(DATA / "katiesteve.flac")
+    voices = doc["source"]["voices"]
+    assert voices["count"] == 2 and {u["speaker"] for u in doc["utterances"]} == {"agent", "customer"}
+
+    def who(t: float) -> str:
+        return next(s for a, b, s in voices["segments"] if a <= t <= b)
+
+    # "Good morning, Steve." (0.1-1.5 s) / "Good morning, Katie." (2.0-3.5 s) / Katie asks (4-11 s) /
+    # Steve answers (12.4-20 s): two voices, in turns
+    assert who(0.8) != who(2.8)
+    assert who(0.8) == who(6.0) and who(2.8) == who(15.0)
