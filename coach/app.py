@@ -184,23 +184,49 @@ class LiveOptions:
     stereo_device: str | None = None
     agent_channel: int | None = None
     duration_s: float | None = None
+    mono_device: str | None = None
 
 
-def _live_devices(s: Settings, lo: LiveOptions, store: SettingsStore) -> tuple[dict[Speaker, InputDevice] | None, tuple[InputDevice, int] | None]:
+@dataclass
+class LiveDevices:
+    """What `coach live` listens to: two devices, one stereo device, or one mono device of both voices."""
+
+    sides: dict[Speaker, InputDevice] | None = None
+    stereo: tuple[InputDevice, int] | None = None
+    mono: InputDevice | None = None
+
+    def describe(self) -> str:
+        if self.stereo:
+            return f"stereo {self.stereo[0].label}, agent on channel {self.stereo[1]}"
+        if self.mono:
+            return f"both voices on {self.mono.label}, told apart as they speak"
+        assert self.sides is not None
+        return f"agent = {self.sides['agent'].label}, customer = {self.sides['customer'].label}"
+
+
+def _live_devices(s: Settings, lo: LiveOptions, store: SettingsStore) -> LiveDevices:
     """Devices from the command line, else the remembered ones; command-line choices are remembered."""
     from coach.audio.devices import list_inputs, resolve
 
+    given = lo.agent_device or lo.customer_device or lo.stereo_device
+    if lo.mono_device and given:
+        raise UserError("--mono-device carries both voices: give it alone, without the agent, customer or stereo device")
     inputs = list_inputs()
     if not inputs:
         raise UserError("no audio input devices found: plug in a headset, or check the sound server is running")
+    mono_q = lo.mono_device or (None if given else s.audio.mono_device or None)
+    if mono_q:
+        dev = resolve(mono_q, devices=inputs)
+        _remember(store, mono_device=dev.label, stereo_device="")
+        return LiveDevices(mono=dev)
     stereo_q = lo.stereo_device or (None if (lo.agent_device or lo.customer_device) else s.audio.stereo_device or None)
     if stereo_q:
         dev = resolve(stereo_q, devices=inputs)
         channel = lo.agent_channel if lo.agent_channel is not None else s.audio.agent_channel
         if channel not in (0, 1):
             raise UserError("--agent-channel must be 0 or 1")
-        _remember(store, stereo_device=dev.label, agent_channel=channel)
-        return None, (dev, channel)
+        _remember(store, stereo_device=dev.label, agent_channel=channel, mono_device="")
+        return LiveDevices(stereo=(dev, channel))
     agent_q = lo.agent_device or s.audio.agent_device
     customer_q = lo.customer_device or s.audio.customer_device
     if not customer_q:
@@ -217,8 +243,8 @@ def _live_devices(s: Settings, lo: LiveOptions, store: SettingsStore) -> tuple[d
         agent = mics[0] if len(mics) == 1 else resolve("default", devices=inputs)
     if agent == customer:
         raise UserError(f"the agent and the customer cannot both be {agent.label}")
-    _remember(store, agent_device=agent.label, customer_device=customer.label, stereo_device="")
-    return {"agent": agent, "customer": customer}, None
+    _remember(store, agent_device=agent.label, customer_device=customer.label, stereo_device="", mono_device="")
+    return LiveDevices(sides={"agent": agent, "customer": customer})
 
 
 def _remember(store: SettingsStore, **audio: object) -> None:
@@ -277,17 +303,23 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     s = settings.effective()
     lock = InstanceLock(data / "live.lock").acquire()  # before touching devices or session files
     _recover(s, data)
-    devices, stereo = _live_devices(s, lo, settings)
+    devs = _live_devices(s, lo, settings)
     gui = has_display() if gui is None else gui
     console = Console()
-    src = LiveSource(devices, stereo, lo.duration_s, on_notice=console.notice)
+    src: AudioSource
+    if devs.mono is not None:
+        from coach import voiceprint
+        from coach.audio.live_split import LiveSplit, MonoLiveSource
+
+        line = LiveSource({"agent": devs.mono}, None, lo.duration_s, on_notice=console.notice)
+        src = MonoLiveSource(line, LiveSplit(voiceprint=voiceprint.load(data, s)))
+    else:
+        src = LiveSource(devs.sides, devs.stereo, lo.duration_s, on_notice=console.notice)
     state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s) if gui else None
     c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True, store=True, settings=settings,
                  team=team_link(s, data))
-    sides = (f"stereo {stereo[0].label}, agent on channel {stereo[1]}" if stereo
-             else f"agent = {devices['agent'].label}, customer = {devices['customer'].label}")  # type: ignore[index]
     try:
-        return _run(c, f"listening: {sides}; Ctrl-C stops", None, gui)
+        return _run(c, f"listening: {devs.describe()}; Ctrl-C stops", None, gui)
     finally:
         lock.release()
 

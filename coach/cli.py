@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     lv.add_argument("--customer-device", metavar="D", help="the softphone's output as an input: a loopback/.monitor source (remembered)")
     lv.add_argument("--stereo-device", metavar="D", help="one stereo device carrying both sides instead")
     lv.add_argument("--agent-channel", type=int, choices=[0, 1], help="with --stereo-device: the agent's channel (default 0)")
+    lv.add_argument("--mono-device", metavar="D", help="one device carrying both voices mixed (a call recorder, a line tap): "
+                                                       "they are told apart as they speak, 1.6 s behind (remembered)")
     lv.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     lv.add_argument("--headless", action="store_true", help="no overlay even when a display exists")
 
@@ -178,7 +180,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "live":
             if args.duration is not None and args.duration <= 0:
                 raise UserError("--duration must be above 0")
-            lo = app.LiveOptions(args.agent_device, args.customer_device, args.stereo_device, args.agent_channel, args.duration)
+            lo = app.LiveOptions(args.agent_device, args.customer_device, args.stereo_device, args.agent_channel, args.duration,
+                                 args.mono_device)
             return app.live(opts, lo, gui=False if args.headless else None)
     except UserError as e:
         print(f"coach: error: {e}", file=sys.stderr)

@@ -19,6 +19,7 @@ from coach.console import Console
 from coach.errors import UserError
 from coach.events import Cue, Flag, Meters, Partial, Speaker, Utterance, VoiceLevel
 from coach.live_state import LiveState
+from coach.mono_calls import OpeningWords
 from coach.pipeline import Event, Pipeline
 from coach.runner import RunnerStopped, ThreadedRunner
 from coach.settings import Settings
@@ -89,7 +90,11 @@ class Coaching:
         self.model: ResolvedModel | None = None
         self.error: UserError | None = None
         # the agent's voiceprint learns from their own microphone in live calls, only if they opted in
-        self.enroller = voiceprint.Enroller() if live and s.voiceprint.enroll and "agent" in speakers else None
+        # (not from a mono device: its agent channel is the voices' split, a guess)
+        self.split = getattr(src, "split", None)  # a mono call's two voices
+        self.enroller = (voiceprint.Enroller() if live and s.voiceprint.enroll and "agent" in speakers and self.split is None
+                         else None)
+        self.opening = OpeningWords(self.split) if live and hasattr(self.split, "push") else None  # a live split
 
     def load(self) -> None:
         tr, self.model = load_model(self.s, self.data)
@@ -129,6 +134,8 @@ class Coaching:
                 self.state.on_partial(e)
             elif isinstance(e, VoiceLevel):
                 self.state.on_voice(e)
+        if self.opening is not None and isinstance(e, Utterance):
+            self.opening.heard(e.speaker, e.text, self.split.now())
         if self.team is not None and isinstance(e, (Cue, Flag)):
             self.team.nudge()
         if not isinstance(e, (Partial, VoiceLevel, Meters)):
@@ -138,7 +145,8 @@ class Coaching:
         if self.session is None or self.pipe is None or self.runner is None or not (force or self.session.due()):
             return
         info = SourceInfo(path=str(self.session.recorder.path), duration_s=self.session.recorder.duration_s or 0.001,
-                          channels=2, sample_rate=16000, speakers={sp: i for i, sp in enumerate(self.speakers)})
+                          channels=2, sample_rate=16000, speakers={sp: i for i, sp in enumerate(self.speakers)},
+                          split=self.split)
         assert self.model is not None
         doc = report.build(self.pipe, info, {"name": self.model.name, "compute_type": self.s.model.compute_type,
                                              "origin": self.model.origin}, self.src.now(), 0.0)

@@ -1,7 +1,8 @@
 """Mono call files: find the two voices, decide which is the agent, split the channel.
 
-Runs once over the whole file before it plays (the file is all on disk, so the voices'
-labels never change mid-call). Which voice is the agent, in order of trust:
+A file is separated once, before it plays (it is all on disk, so the voices' labels never
+change mid-call); a live mono device is split as it speaks (coach/audio/live_split.py) and
+OpeningWords listens to its first words. Which voice is the agent, in order of trust:
   1. the user said so (`--agent-voice`, or a trainer's swap later);
   2. the agent's voiceprint, if the agent enrolled one (opt-in, settings);
   3. the voices' first words (coach/analysis/roles.py): greetings and service language;
@@ -16,13 +17,11 @@ import numpy as np
 
 from coach.analysis.roles import which_is_agent
 from coach.audio.voice_split import VoiceSplit
-from coach.events import SAMPLE_RATE
+from coach.events import SAMPLE_RATE, Speaker
 from coach.speech import speakers as sp
 from coach.speech.stt import SpeechToText
 
 OPENING_S = 20.0  # of each voice's first speech, transcribed to tell the agent by their words
-VOICEPRINT_MIN = 0.45  # cosine to the enrolled voiceprint for a voice to be the agent's ...
-VOICEPRINT_MARGIN = 0.15  # ... and this much closer than the other voice
 
 
 def first_speech(labels: np.ndarray, audio: np.ndarray, voice: int, seconds: float = OPENING_S) -> np.ndarray:
@@ -43,11 +42,8 @@ def first_speech(labels: np.ndarray, audio: np.ndarray, voice: int, seconds: flo
 def identify_agent(d: sp.Diarization, audio: np.ndarray, transcriber: SpeechToText | None,
                    voiceprint: np.ndarray | None) -> tuple[int, str]:
     """(the agent's voice, how it was told) for a two-voice diarization."""
-    if voiceprint is not None and len(d.centroids) == 2 and d.centroids.shape[1] == len(voiceprint):
-        sims = d.centroids @ (voiceprint / (np.linalg.norm(voiceprint) + 1e-12))
-        best = int(np.argmax(sims))
-        if sims[best] >= VOICEPRINT_MIN and sims[best] - sims[1 - best] >= VOICEPRINT_MARGIN:
-            return best, "voiceprint"
+    if voiceprint is not None and (v := sp.voice_of(d.centroids, voiceprint)) is not None:
+        return v, "voiceprint"
     if transcriber is not None:
         texts = []
         for v in (0, 1):
@@ -73,3 +69,32 @@ def separate(audio: np.ndarray, mode: str, transcriber: Callable[[], SpeechToTex
         return VoiceSplit(d, agent_voice, told_by)
     agent, by = identify_agent(d, audio, transcriber() if transcriber else None, voiceprint)
     return VoiceSplit(d, agent, by)
+
+
+class OpeningWords:
+    """A live mono call: the voices' first words, as the recognizer gives them, tell which one
+    is the agent, once; not after a voiceprint or a person has said."""
+
+    MAX_WORDS = 80  # per voice: the opening is over, the first voice stays the agent
+
+    def __init__(self, split: VoiceSplit) -> None:
+        self.split = split
+        self.texts: dict[int, list[str]] = {0: [], 1: []}
+        self.done = False
+
+    def heard(self, speaker: Speaker, text: str, at: float) -> None:
+        """An utterance's text; `at`: the stream time from which a change of agent applies."""
+        if self.done or not text.strip():
+            return
+        if self.split.info.agent_identified_by != "first_voice":
+            self.done = True
+            return
+        self.texts[self.split.voice_of(speaker)].append(text)
+        joined = [" ".join(self.texts[v]) for v in (0, 1)]
+        if all(joined):
+            agent = which_is_agent(joined)
+            if agent is not None:
+                self.split.set_agent(agent, "opening_words", at)
+                self.done = True
+        if any(len(t.split()) > self.MAX_WORDS for t in joined):
+            self.done = True

@@ -55,6 +55,8 @@ class AudioSettings:
     agent_device: str = opt("", "live: the agent's microphone, 'name (host API)' as `coach devices` prints it; remembered")
     customer_device: str = opt("", "live: the softphone's output as an input (a loopback / .monitor source); remembered")
     stereo_device: str = opt("", "live: one stereo device carrying both sides instead; agent_channel says which is the agent")
+    mono_device: str = opt("", "live: one device carrying both voices mixed (a call recorder, a line tap): they are told "
+                               "apart as they speak, 1.6 s behind; remembered")
 
 
 @dataclass

@@ -37,10 +37,11 @@ def sides(rendered: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     return files
 
 
-def start_live(pulse: VirtualPulse, data: Path, *args: str) -> subprocess.Popen:
+def start_live(pulse: VirtualPulse, data: Path, *args: str,
+               devices: tuple[str, ...] = ("--agent-device", "virtual_mic", "--customer-device", "softphone_out.monitor"),
+               ) -> subprocess.Popen:
     env = dict(pulse.env, COACH_DATA_DIR=str(data))
-    return subprocess.Popen([sys.executable, "-m", "coach", "live", "--agent-device", "virtual_mic",
-                             "--customer-device", "softphone_out.monitor", *args],
+    return subprocess.Popen([sys.executable, "-m", "coach", "live", *devices, *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
 
 
@@ -151,3 +152,37 @@ def test_wrong_device_name_is_one_line_exit_2(pulse: VirtualPulse, tmp_path: Pat
                         "--customer-device", "no-such-softphone"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert r.returncode == 2
     assert r.stderr.strip() == "coach: error: no input device matches 'no-such-softphone'; `coach devices` lists them"
+
+
+def test_a_mono_line_carrying_both_voices_is_coached_as_two_speakers(pulse: VirtualPulse, rendered: Path, tmp_path: Path):
+    """A call recorder's line: both voices mixed in one 8 kHz channel. The voices are told apart
+    as they speak; the agent is the voice that answers with service words."""
+    name = "h1_energy_escalation"
+    t = truth(rendered, name)
+    x, sr = sf.read(rendered / f"{name}.wav")
+    line = tmp_path / "line.wav"
+    sf.write(line, x.mean(axis=1), sr)
+    data = tmp_path / "data"
+    p = start_live(pulse, data, "--duration", "42", devices=("--mono-device", "line_tap.monitor"))
+    wait_for(p, "listening: both voices on line_tap.monitor")
+    pulse.play(line, "line_tap").wait(timeout=90)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    doc = json.loads((session_dir(data) / "session.json").read_text())
+    assert doc["source"]["voices"]["count"] == 2
+    assert doc["source"]["agent_identified_by"] == "opening_words"
+    utts = doc["utterances"]
+    # once both voices have been heard for a few seconds, each turn lands on its speaker's side
+    offset = utts[0]["start"] - t["turns"][0]["start"]  # when the line started playing
+    assert -0.5 < offset < 3.0
+    for turn in [turn for turn in t["turns"] if turn["start"] > 9.0]:
+        mine = [u for u in utts if turn["start"] < (u["start"] + u["end"]) / 2 - offset < turn["end"]]
+        assert mine and all(u["speaker"] == turn["who"] for u in mine), (turn, utts)
+    [cue] = [c for c in doc["cues"] if c["id"] == "customer_escalating"]
+    assert cue["t"] > t["turns"][3]["start"]
+    # the recording holds the split: the agent's stretches on the left, the customer's on the right
+    audio, rate = sf.read(session_dir(data) / "audio.wav")
+    for turn, side in ((t["turns"][4], 0), (t["turns"][3], 1)):
+        a, b = int((turn["start"] + offset + 0.5) * rate), int((turn["end"] + offset - 0.5) * rate)
+        assert np.sqrt(np.mean(audio[a:b, side] ** 2)) > 5 * np.sqrt(np.mean(audio[a:b, 1 - side] ** 2))
+    assert 'mono_device = "line_tap.monitor (PulseAudio)"' in (data / "settings.toml").read_text()

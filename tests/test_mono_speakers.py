@@ -89,7 +89,59 @@ def test_agent_voice_option_on_a_stereo_file_is_one_line(tmp_path: Path, capsys:
     assert code == 2 and err.count("\n") == 1 and "--agent-voice is for a mono file" in err
 
 
+def test_a_live_line_learns_the_agent_from_the_first_words_once():
+    """Live mono: the voice heard first is taken for the agent; when the other voice opens like an
+    agent, the roles swap from then on (kept in the JSON), and words never overrule a person."""
+    split = VoiceSplit(_diarization([0, 0, 1, 1]), 0, "first_voice")
+    opening = mono_calls.OpeningWords(split)
+    opening.heard("agent", "Hello, I am calling about my bill, it is wrong again.", 3.0)  # the customer answered first
+    assert split.info.agent_identified_by == "first_voice"  # one voice's words alone decide nothing
+    opening.heard("customer", "Thank you for calling Litware Energy, my name is Jo, how can I help?", 7.5)
+    assert (split.info.agent_voice, split.info.agent_identified_by, split.swaps) == (1, "opening_words", [7.5])
+    assert split.voice_of("agent") == 1
+    opening.heard("agent", "Thank you for calling, how can I help you today?", 12.0)  # decided once
+    assert split.info.agent_voice == 1 and split.swaps == [7.5]
+    told = VoiceSplit(_diarization([0, 1]), 0, "first_voice")
+    told.swap("trainer", 2.0)
+    late = mono_calls.OpeningWords(told)
+    late.heard("agent", "I want my money back.", 3.0)
+    late.heard("customer", "Thank you for calling, how can I help?", 4.0)
+    assert (told.info.agent_voice, told.info.agent_identified_by) == (1, "trainer")
+
+
+def test_mono_device_is_given_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    code = cli.main(["live", "--mono-device", "line", "--agent-device", "mic", "--headless", "--data-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--mono-device carries both voices" in err
+
+
 # -- slow: the real embedder on real and scripted calls --------------------------------------
+
+
+@pytest.mark.slow
+def test_real_call_on_a_live_mono_line_is_split_as_it_plays():
+    """The real call summed to mono, pushed in 100 ms blocks as a device delivers them: every
+    sample comes out LAG_S later on one side or the other, right as the voices are known then;
+    the labels kept at the end are as good as the file's."""
+    from coach.audio.live_split import LAG_S, STEP, LiveSplit
+
+    mono, truth_frames = mix(str(REAL_CALL), law=True)
+    split = LiveSplit()
+    out = []
+    for i in range(0, len(mono), STEP):
+        got = split.push(mono[i:i + STEP])
+        out += got
+        assert split.emitted == max(0, min(i + STEP, len(mono)) - int(LAG_S * 16000)) // STEP * STEP  # the lag, no more
+    out += split.flush()
+    assert [start for start, _ in out] == list(range(0, len(mono), STEP))
+    agent, customer = (np.concatenate([ch[k] for _, ch in out]) for k in ("agent", "customer"))
+    assert np.allclose(agent + customer, mono, atol=1e-6)  # a split, nothing lost or added
+    n = len(mono) // 160
+    ea, ec = ((x[:n * 160].reshape(n, 160) ** 2).sum(axis=1) for x in (agent, customer))
+    heard_live = np.where(ea + ec > 0, (ec > ea).astype(int), -1)
+    assert split.info.speakers == 2
+    assert frame_error(heard_live, truth_frames, which_is_left=0) <= 0.10  # the agent (left) answers first
+    assert frame_error(split.diarization.labels, truth_frames) <= 0.06
 
 
 @pytest.mark.slow

@@ -2,7 +2,8 @@
 
 softphone_out: a null sink standing in for the softphone's speaker; its `.monitor` is the
 loopback the app records. mic_feed + virtual_mic: what is played into mic_feed comes out
-of virtual_mic, the agent's "microphone". Only the daemon started here is stopped here.
+of virtual_mic, the agent's "microphone". line_tap: an 8 kHz mono line carrying both
+voices (a call recorder's input); its `.monitor` is the mono device. Only the daemon started here is stopped here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ CONF = """load-module module-native-protocol-unix auth-anonymous=1
 load-module module-null-sink sink_name=softphone_out rate=48000 channels=2
 load-module module-null-sink sink_name=mic_feed rate=48000 channels=1
 load-module module-remap-source source_name=virtual_mic master=mic_feed.monitor
+load-module module-null-sink sink_name=line_tap rate=8000 channels=1
 """
 
 

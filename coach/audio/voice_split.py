@@ -30,6 +30,16 @@ class SplitInfo:
     agent_voice: int  # 0: the voice heard first
 
 
+FADE_FRAMES = max(1, int(round(FADE_S / FRAME_S)))
+
+
+def gain0(labels: np.ndarray) -> np.ndarray:
+    """A gain per 10 ms frame for voice 0 (voice 1 gets the rest), smoothed over the fade."""
+    g = (filled(labels) == 0).astype(np.float32)
+    k = FADE_FRAMES
+    return np.convolve(np.pad(g, (k, k), mode="edge"), np.ones(2 * k + 1) / (2 * k + 1), mode="same")[k:-k]
+
+
 class VoiceSplit:
     def __init__(self, d: Diarization, agent_voice: int, identified_by: str) -> None:
         self.diarization = d
@@ -37,20 +47,24 @@ class VoiceSplit:
         self._agent = agent_voice
         self._by = identified_by
         self.swaps: list[float] = []
-        labels = filled(d.labels)
-        # a gain per 10 ms frame for voice 0 (voice 1 gets the rest), smoothed over the fade
-        g = (labels == 0).astype(np.float32)
-        k = max(1, int(round(FADE_S / FRAME_S)))
-        self._gain0 = np.convolve(np.pad(g, (k, k), mode="edge"), np.ones(2 * k + 1) / (2 * k + 1), mode="same")[k:-k]
+        self._gain0 = gain0(d.labels)
 
     @property
     def info(self) -> SplitInfo:
         with self._lock:
             return SplitInfo(self.diarization.speakers, self._by, round(self.diarization.similarity, 3), self._agent)
 
-    def set_agent(self, voice: int, by: str) -> None:
+    def set_agent(self, voice: int, by: str, at: float | None = None) -> None:
+        """`voice` is the agent (told `by`); `at`: the stream time from which, kept as a swap
+        when it changes who is who mid-call."""
         with self._lock:
+            if voice != self._agent and at is not None:
+                self.swaps.append(round(at, 2))
             self._agent, self._by = voice, by
+
+    def voice_of(self, speaker: Speaker) -> int:
+        with self._lock:
+            return self._agent if speaker == "agent" else 1 - self._agent
 
     def swap(self, by: str = "trainer", at: float | None = None) -> None:
         """The other voice is the agent, from the next chunk on (`at`: the stream time, kept
@@ -59,6 +73,12 @@ class VoiceSplit:
             self._agent, self._by = 1 - self._agent, by
             if at is not None:
                 self.swaps.append(round(at, 2))
+
+    def _channels(self, x: np.ndarray, g0: np.ndarray) -> dict[Speaker, np.ndarray]:
+        with self._lock:
+            agent = self._agent
+        a, b = x * g0, x * (1 - g0)
+        return {"agent": a, "customer": b} if agent == 0 else {"agent": b, "customer": a}
 
     def segments(self) -> list[list[float | str]]:
         """[start, end, speaker] of each stretch of one voice's speech, in stream time."""
@@ -81,7 +101,4 @@ class VoiceSplit:
             g0 = np.interp(np.arange(start, start + len(x)), centres, self._gain0[lo:hi]).astype(np.float32)
         else:  # past the labelled audio (never, for a file labelled whole): the last voice goes on
             g0 = np.full(len(x), self._gain0[-1] if len(self._gain0) else 1.0, np.float32)
-        with self._lock:
-            agent = self._agent
-        a, b = x * g0, x * (1 - g0)
-        return {"agent": a, "customer": b} if agent == 0 else {"agent": b, "customer": a}
+        return self._channels(x, g0)

@@ -33,10 +33,11 @@ SAME_VOICE = 0.85  # centroid cosine above which the two clusters are one voice 
 # gave 0.82-0.92 on real and synthetic voices, two real voices 0.21-0.76)
 MIN_WINDOWS = 20  # auto: under ~15 s of speech is too little to tell a second voice, so it stays one
 DITHER = 1.0 / 32768
-PRUNE_KEEP = 0.25  # spectral clustering: each window keeps links to this share of the others
 PAUSE_FRAMES = 15  # a pause this long (0.15 s) between two windows ...
 PAUSE_DISCOUNT = 0.2  # ... makes a change of voice there this much cheaper
 SNAP_FRAMES = 30  # a change of voice inside speech moves to a pause up to 0.3 s away
+VOICEPRINT_MIN = 0.45  # cosine to the enrolled voiceprint for a voice to be the agent's ...
+VOICEPRINT_MARGIN = 0.15  # ... and this much closer than the other voice
 MIN_SHARE = 0.04  # a "voice" with less than this share of the speech windows is noise, not a speaker
 
 
@@ -107,16 +108,29 @@ class Diarization:
         return int(self.labels[k]) if 0 <= k < len(self.labels) else -1
 
 
-def _kmeans2(x: np.ndarray, iters: int = 30, restarts: int = 8) -> tuple[np.ndarray, np.ndarray]:
+def voice_of(centroids: np.ndarray, voiceprint: np.ndarray) -> int | None:
+    """Which of two voices is the voiceprint's, or None when neither clearly is."""
+    if len(centroids) != 2 or centroids.shape[1] != len(voiceprint):
+        return None
+    sims = centroids @ (voiceprint / (np.linalg.norm(voiceprint) + 1e-12))
+    best = int(np.argmax(sims))
+    return best if sims[best] >= VOICEPRINT_MIN and sims[best] - sims[1 - best] >= VOICEPRINT_MARGIN else None
+
+
+def _kmeans2(x: np.ndarray, iters: int = 30, restarts: int = 8, seed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Two clusters of unit vectors by cosine: the best of several k-means++ starts (seeding with
-    the two least alike windows alone lets one odd window make a cluster of its own)."""
+    the two least alike windows alone lets one odd window make a cluster of its own). `seed`:
+    centroids found before (a call heard as it goes), tried first."""
     rng = np.random.default_rng(0)  # the same call always splits the same way
     best: tuple[float, np.ndarray, np.ndarray] | None = None
-    for _ in range(restarts):
-        a = int(rng.integers(len(x)))
-        far = np.maximum(1.0 - x @ x[a], 0.0) ** 2
-        b = int(rng.choice(len(x), p=far / far.sum())) if far.sum() > 0 else (a + 1) % len(x)
-        cent = np.stack([x[a], x[b]])
+    for r in range(restarts + (seed is not None)):
+        if seed is not None and r == 0:
+            cent = seed.copy()
+        else:
+            a = int(rng.integers(len(x)))
+            far = np.maximum(1.0 - x @ x[a], 0.0) ** 2
+            b = int(rng.choice(len(x), p=far / far.sum())) if far.sum() > 0 else (a + 1) % len(x)
+            cent = np.stack([x[a], x[b]])
         labels = np.full(len(x), -1)
         for _ in range(iters):
             new = np.argmax(x @ cent.T, axis=1)
@@ -129,24 +143,6 @@ def _kmeans2(x: np.ndarray, iters: int = 30, restarts: int = 8) -> tuple[np.ndar
             best = (fit, np.maximum(labels, 0), cent)
     assert best is not None
     return best[1], best[2]
-
-
-def _spectral2(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two clusters from the sign of the Fiedler vector of the pruned cosine-affinity graph
-    (each window keeps its most alike neighbours): the usual clustering of speaker
-    diarization, steadier than k-means when the two voices are alike."""
-    n = len(x)
-    a = np.clip(x @ x.T, 0, None)
-    keep = max(3, int(n * PRUNE_KEEP))
-    thresh = -np.sort(-a, axis=1)[:, keep - 1:keep]
-    a = np.where(a >= thresh, a, 0.0)
-    a = (a + a.T) / 2
-    np.fill_diagonal(a, 0.0)
-    d = a.sum(axis=1) + 1e-9
-    lap = np.eye(n) - a / np.sqrt(d[:, None] * d[None, :])
-    _, vecs = np.linalg.eigh(lap)
-    labels = (vecs[:, 1] > 0).astype(int)
-    return labels, _centroids(x, labels)
 
 
 def _centroids(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -245,6 +241,64 @@ def _snap_to_pauses(labels: np.ndarray, speech: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class Clusters:
+    """The speech windows split into voices."""
+
+    win: np.ndarray  # voice of each window, 0 or 1
+    centroids: np.ndarray  # (2, dims) unit vectors
+    similarity: float  # cosine between the two centroids
+    two: bool  # two voices are heard (else: one voice, and win is all 0)
+
+
+def cluster(emb: np.ndarray, starts: np.ndarray, speech: np.ndarray, speakers: int | None = None,
+            min_windows: int = MIN_WINDOWS, seed: np.ndarray | None = None, restarts: int = 8) -> Clusters:
+    """Window embeddings (in time order, starting at frames `starts`) -> two voices, or one.
+    `speakers`: 2 always splits; None decides from the voices."""
+    paused = _pauses_between(speech, starts + WINDOW_FRAMES // 2)
+    # what a window says about a voice is mixed with what was said: its neighbours within the
+    # same stretch of speech (no pause between) are almost surely the same voice, so the
+    # clusters are found on their mean
+    joined = np.concatenate([~paused[1:], [False]])  # window i and i+1 in one stretch
+    smooth = emb.copy()
+    smooth[:-1] += np.where(joined[:-1, None], emb[1:], 0)
+    smooth[1:] += np.where(joined[:-1, None], emb[:-1], 0)
+    smooth /= np.linalg.norm(smooth, axis=1, keepdims=True) + 1e-12
+    win, cent = _kmeans2(smooth, restarts=restarts, seed=seed)
+    for _ in range(2):  # Viterbi, then centroids from its labels, twice
+        win = _viterbi(SHARPNESS * (emb @ cent.T), paused)
+        cent = _centroids(emb, win)
+    similarity = float(cent[0] @ cent[1])
+    share = np.bincount(win, minlength=2) / len(win)
+    if speakers is None and (similarity > SAME_VOICE or share.min() < MIN_SHARE or len(starts) < min_windows):
+        one = _centroids(emb, np.zeros(len(emb), int))
+        return Clusters(np.zeros(len(emb), int), one, similarity, False)
+    return Clusters(win, cent, similarity, True)
+
+
+def relabel(emb: np.ndarray, speech: np.ndarray, starts: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The voices of windows in time order by known centroids, Viterbi-smoothed (the newest
+    windows of a call heard as it goes, between re-clusterings)."""
+    return _viterbi(SHARPNESS * (emb @ centroids.T), _pauses_between(speech, starts + WINDOW_FRAMES // 2))
+
+
+def frame_labels(starts: np.ndarray, win: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """Each speech frame takes the voice of the window whose centre is nearest (a window
+    straddling a change of voice speaks for its middle, not its edges); changes move to pauses."""
+    labels = np.full(len(speech), -1, int)
+    frames = np.flatnonzero(speech)
+    if len(starts) == 0 or len(frames) == 0:
+        return labels
+    centres = starts + WINDOW_FRAMES // 2
+    if len(centres) == 1:
+        labels[frames] = win[0]
+        return labels
+    k = np.clip(np.searchsorted(centres, frames), 1, len(centres) - 1)
+    nearest = np.where(np.abs(centres[k - 1] - frames) <= np.abs(centres[k] - frames), k - 1, k)
+    labels[frames] = win[nearest]
+    return _snap_to_pauses(labels, speech)
+
+
 def diarize(audio: np.ndarray, speech: np.ndarray, embedder: Embedder | None = None,
             speakers: int | None = None) -> Diarization:
     """`audio`: 16 kHz mono; `speech`: a per-10 ms speech mask (the VAD's).
@@ -259,35 +313,17 @@ def diarize(audio: np.ndarray, speech: np.ndarray, embedder: Embedder | None = N
         labels[speech] = 0
         return Diarization(labels, 1, 1.0, np.zeros((1, 192), np.float32))
     emb = embedder(feats, starts, WINDOW_FRAMES)
-    paused = _pauses_between(speech, starts + WINDOW_FRAMES // 2)
-    # what a window says about a voice is mixed with what was said: its neighbours within the
-    # same stretch of speech (no pause between) are almost surely the same voice, so the
-    # clusters are found on their mean
-    joined = np.concatenate([~paused[1:], [False]])  # window i and i+1 in one stretch
-    smooth = emb.copy()
-    smooth[:-1] += np.where(joined[:-1, None], emb[1:], 0)
-    smooth[1:] += np.where(joined[:-1, None], emb[:-1], 0)
-    smooth /= np.linalg.norm(smooth, axis=1, keepdims=True) + 1e-12
-    win, cent = _kmeans2(smooth)
-    for _ in range(2):  # Viterbi, then centroids from its labels, twice
-        sims = emb @ cent.T
-        win = _viterbi(SHARPNESS * sims, paused)
-        cent = _centroids(emb, win)
-    similarity = float(cent[0] @ cent[1])
-    share = np.bincount(win, minlength=2) / len(win)
-    if speakers is None and (similarity > SAME_VOICE or share.min() < MIN_SHARE or len(starts) < MIN_WINDOWS):
+    c = cluster(emb, starts, speech, speakers)
+    if not c.two:
         labels[speech] = 0
-        return Diarization(labels, 1, similarity, _centroids(emb, np.zeros(len(emb), int))[:1])
-    # each speech frame: the voice of the window whose centre is nearest (a window straddling a
-    # change of voice speaks for its middle, not its edges)
-    centres = starts + WINDOW_FRAMES // 2
-    frames = np.flatnonzero(speech)
-    k = np.clip(np.searchsorted(centres, frames), 1, len(centres) - 1)
-    nearest = np.where(np.abs(centres[k - 1] - frames) <= np.abs(centres[k] - frames), k - 1, k)
-    labels[frames] = win[nearest]
-    labels = _snap_to_pauses(labels, speech)
-    first = labels[labels >= 0][0]
-    if first == 1:  # voice 0 is the one heard first
+        return Diarization(labels, 1, c.similarity, c.centroids[:1])
+    return ordered(frame_labels(starts, c.win, speech), c.centroids, c.similarity)
+
+
+def ordered(labels: np.ndarray, cent: np.ndarray, similarity: float) -> Diarization:
+    """A two-voice diarization with voice 0 the one heard first."""
+    heard = labels[labels >= 0]
+    if len(heard) and heard[0] == 1:
         labels = np.where(labels >= 0, 1 - labels, -1)
         cent = cent[::-1]
-    return Diarization(labels, 2, similarity, cent.astype(np.float32))
+    return Diarization(labels, 2, similarity, np.ascontiguousarray(cent, dtype=np.float32))
