@@ -6,6 +6,10 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test test-fast test-asr-variants bench bench-server server lint eval install clean package package-test
 
+# As the app does (coach/__init__.py): numpy's BLAS threads spin after each small product,
+# so scripts that import numpy before coach get the same single BLAS thread.
+export OPENBLAS_NUM_THREADS ?= 1
+
 install: $(STAMP)
 
 $(STAMP): pyproject.toml

@@ -44,3 +44,47 @@ def score(truth: dict[str, Any], result: dict[str, Any]) -> Score:
             s.forbidden_fired += 1
             s.notes.append(f"FORBIDDEN {cid} fired at {fired}")
     return s
+
+
+@dataclass
+class Judged:
+    """A real call's fired cues against hand judgements (tests/data/real_cues.json)."""
+
+    name: str
+    right: list[tuple[str, float]] = field(default_factory=list)
+    wrong: list[tuple[str, float, str]] = field(default_factory=list)
+    debatable: list[tuple[str, float]] = field(default_factory=list)
+    unjudged: list[tuple[str, float]] = field(default_factory=list)
+    missed: list[tuple[str, float, float]] = field(default_factory=list)  # right entries that did not fire
+
+    @property
+    def precision(self) -> float | None:
+        n = len(self.right) + len(self.wrong) + len(self.unjudged)  # an unjudged cue is not known right
+        return len(self.right) / n if n else None
+
+    @property
+    def recall(self) -> float | None:
+        n = len(self.right) + len(self.missed)
+        return len(self.right) / n if n else None
+
+
+def judge(labels: dict[str, Any], result: dict[str, Any]) -> Judged:
+    """Each fired cue takes the verdict of the first entry with its id whose window holds its time."""
+    j = Judged(labels["file"])
+    fired_right: set[int] = set()
+    for c in result["cues"]:
+        cid, t = c["id"], float(c["t"])
+        entry = next((i for i, e in enumerate(labels["cues"]) if e["id"] == cid and e["t0"] <= t <= e["t1"]), None)
+        if entry is None:
+            j.unjudged.append((cid, t))
+            continue
+        verdict = labels["cues"][entry]["verdict"]
+        if verdict == "right":
+            j.right.append((cid, t))
+            fired_right.add(entry)
+        elif verdict == "wrong":
+            j.wrong.append((cid, t, labels["cues"][entry]["why"]))
+        else:
+            j.debatable.append((cid, t))
+    j.missed = [(e["id"], e["t0"], e["t1"]) for i, e in enumerate(labels["cues"]) if e["verdict"] == "right" and i not in fired_right]
+    return j

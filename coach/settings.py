@@ -123,6 +123,8 @@ class ReflectSettings:
     min_words: int = opt(30, "a customer turn of this many words is long: several clauses or a list of facts")
     min_turn_s: float = opt(10.0, "or this many seconds of customer speech")
     shared_words: int = opt(2, "a reply reusing this many of the customer's content words restates them")
+    happy_sentiment: float = opt(0.6, "a long turn this positive and voicing no emotion is chat (\"I'm really glad I called, "
+                                      "I bought it from you\"), not a problem to restate (real call, README Evaluation)", lo=-1, hi=1)
 
 
 @dataclass
@@ -132,7 +134,8 @@ class SlowDownSettings:
     max_wpm: float = opt(230.0, "articulation rate, pauses > 0.5 s excluded, which runs ~15-25 % above speaking rate: "
                                 "130-175 wpm is comfortable and one product triggers at 180 (FACTS.md), so ~190 speaking")
     window_s: float = opt(20.0, "rate over the last ~20 s of the agent's own speech (CUES.md)")
-    min_speech_s: float = opt(6.0, "flag only sustained pace: a rate over a short turn is noise (FACTS.md)")
+    min_speech_s: float = opt(8.0, "flag only sustained pace: a rate over a short turn is noise (FACTS.md); 6 s fired on "
+                                   "one brisk 20-word reflection (6.5 s) in the real call (README Evaluation)", hi=600)
     baseline_ratio: float = opt(1.3, "or this much above the agent's own usual pace (Cogito's approach, FACTS.md)")
     baseline_min_speech_s: float = opt(60.0, "the agent's usual pace counts once this much of their speech is known")
 
@@ -261,7 +264,7 @@ class PhraseSettings:
         ["to confirm", "to recap", "to summarise", "to summarize", "in summary", "you will receive", "you will get",
          "you should receive", "you should get", "next step", "i have booked", "i have arranged", "i have sent",
          "i have set up", "i have updated", "i have refunded", "i have issued", "i have credited", "i will send",
-         "i am booking", "we will send", "what will happen", "i have changed", "will be with you"],
+         "i am booking", "we will send", "what will happen", "i have changed", "will be with you", "next time you"],
         "a summary of outcome and next steps (CUES.md: 'to confirm', 'you will receive', 'the next step is')")
     hold: list[str] = opt(
         ["let me check", "one moment", "bear with me", "just a moment", "one second", "just a second", "let me look",

@@ -1,13 +1,14 @@
 """The real pipeline with the real tiny.en model on real and scripted calls."""
 
+import json
 from pathlib import Path
 
 import pytest
-from conftest import REAL_CALL, compute_type, scenario_names, truth
+from conftest import DATA, REAL_CALL, compute_type, scenario_names, truth
 
 from coach.analysis.catalog import CATALOG
 from coach.analysis.phrases import has
-from coach.evaluation import score
+from coach.evaluation import judge, score
 
 
 def cues(doc: dict, cue_id: str) -> list[float]:
@@ -108,6 +109,14 @@ def test_real_call_transcripts_are_sensible_for_both_speakers(analyzed):
     for a, b in zip(doc["cues"], doc["cues"][1:]):
         assert b["t"] - a["t"] >= 8.0 or CATALOG[b["id"]].priority < CATALOG[a["id"]].priority, (a, b)
     assert doc["timing"]["text_latency_p95_s"] < 5
+
+
+def test_real_calls_give_no_cue_judged_wrong_and_miss_none_judged_right(analyzed):
+    """The hand-judged real calls (tests/data/real_cues.json; make eval prints precision and
+    recall): a cue a person judged wrong must not fire again, one judged right must."""
+    for labels in json.loads((DATA / "real_cues.json").read_text())["calls"]:
+        j = judge(labels, analyzed(DATA / labels["file"]))
+        assert j.wrong == [] and j.missed == [], (j.wrong, j.missed)
 
 
 def test_dead_air_fires_check_in(rendered: Path, analyzed):

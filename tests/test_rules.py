@@ -130,11 +130,27 @@ def test_restated_turns_pass(reply: str):
     assert "reflect_back" not in feed(r, utt("agent", reply, 15, 19))
 
 
+def test_a_long_happy_turn_is_chat_not_a_problem_to_restate():
+    """The real call's caller, glad and chatty in reply to 'what's the make and model?' (judged in
+    tests/data/real_cues.json): nothing to reflect. A neutral turn of as many words still is."""
+    happy = ("yeah it's a hyundai, sorry, i'm really glad i called about that, and yeah it says 2019, "
+             "and i'm excited, yeah, i bought it from you all, it has been great")
+    r = rules()
+    feed(r, utt("customer", happy, 0, 14))
+    assert "reflect_back" not in feed(r, utt("agent", "perfect, give me one second and i will look in the manual", 15, 19))
+    flat = ("so i bought it on saturday and it says 2019 on the papers and the light on the dash came on "
+            "on the way home and it stays on when i start it in the morning")
+    r = rules()
+    feed(r, utt("customer", flat, 0, 14))
+    assert "reflect_back" in feed(r, utt("agent", "perfect, give me one second and i will look in the manual", 15, 19))
+
+
 # -- slow_down ------------------------------------------------------------------------------------
 
 def test_slow_down_needs_sustained_fast_speech():
     r = rules()
     assert feed(r, utt("agent", " ".join(["word"] * 15), 0, 3)) == []  # 300 wpm for 3 s: too short
+    assert feed(rules(), utt("agent", " ".join(["word"] * 30), 0, 6.5)) == []  # 277 wpm, one 6.5 s turn (real call)
     out = r.on_utterance(utt("agent", " ".join(["word"] * 25), 4, 9))  # 8 s of speech at 300 wpm
     assert ids(out) == ["slow_down"] and "300 wpm" in out[0].reason
     assert feed(rules(), utt("agent", " ".join(["word"] * 30), 0, 12)) == []  # 150 wpm
@@ -207,6 +223,9 @@ def test_closing_after_a_summary_or_early_is_fine():
     feed(r, utt("agent", "so to confirm you will receive a new card by friday", 50, 54))
     assert "confirm_resolution" not in feed(r, utt("agent", "is there anything else", 60, 62))
     assert "confirm_resolution" not in feed(rules(), utt("agent", "anything else before we start", 5, 7))
+    r = rules()  # the next step as advice (real call): "next time you can just check it before you leave"
+    feed(r, utt("agent", "no problem and next time you can just check it before you leave and we will do it for you", 200, 209))
+    assert "confirm_resolution" not in feed(r, utt("agent", "anything else i can do for you today", 212, 214))
 
 
 # -- timing rules: check_in, pause_and_listen, let_them_finish ------------------------------------------

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make eval: every scripted scenario through `coach analyze`, scored; real calls' cue rates.
+"""make eval: every scripted scenario through `coach analyze`, scored; real calls scored against hand-judged cues.
 
 Scenario sets: tests/data/scenarios.json (the project brief's), tests/data/scenarios_coach.json
 (ours, tuned on, with near-misses that must not fire), tests/data/scenarios_holdout.json
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from coach import app  # noqa: E402
-from coach.evaluation import score  # noqa: E402
+from coach.evaluation import judge, score  # noqa: E402
 
 OUT = ROOT / "eval-out"
 SETS = {
@@ -30,7 +30,7 @@ SETS = {
     "holdout 2": ROOT / "tests/data/scenarios_holdout2.json",
     "sample": ROOT / "assets/sample_call.json",
 }
-REAL = [ROOT / "tests/data/auto_repairs_49_stereo.flac"]
+REAL_CUES = ROOT / "tests/data/real_cues.json"
 
 
 def main() -> int:
@@ -49,16 +49,38 @@ def main() -> int:
             failed += not s.ok
             print(f"  {'ok  ' if s.ok else 'FAIL'} {s.name}: " + "; ".join(s.notes or ["nothing expected, nothing forbidden fired"]))
         print(f"  {label}: {hits}/{expected} expected hit, {forbidden} forbidden fired\n")
-    print("== real recordings")
-    for call in REAL:
+    print("== real recordings, cues judged by hand (tests/data/real_cues.json)")
+    tally: dict[str, list[int]] = {}  # cue -> [right, wrong or unjudged, missed]
+    for labels in json.loads(REAL_CUES.read_text())["calls"]:
+        call = ROOT / "tests/data" / labels["file"]
         result = app.analyze(str(call), str(OUT / f"{call.stem}.json"), opts, progress=False)
         minutes = result["source"]["duration_s"] / 60
+        j = judge(labels, result)
         alerts = [c for c in result["cues"] if c["severity"] == "alert"]
-        by_id: dict[str, int] = {}
-        for c in result["cues"]:
-            by_id[c["id"]] = by_id.get(c["id"], 0) + 1
-        print(f"  {call.name}: {minutes:.1f} min, {len(result['cues']) / minutes:.2f} cues/min, "
-              f"{len(alerts) / minutes:.2f} alerts/min; {by_id}")
+        print(f"  {call.name}: {minutes:.1f} min, {len(result['cues']) / minutes:.2f} cues/min, {len(alerts)} alerts")
+        for cid, t in j.right:
+            print(f"    right     {cid} at {t:.1f} s")
+        for cid, t, why in j.wrong:
+            print(f"    WRONG     {cid} at {t:.1f} s: {why}")
+        for cid, t in j.debatable:
+            print(f"    debatable {cid} at {t:.1f} s")
+        for cid, t in j.unjudged:
+            print(f"    UNJUDGED  {cid} at {t:.1f} s: judge it in {REAL_CUES.name}")
+        for cid, t0, t1 in j.missed:
+            print(f"    MISSED    {cid} ({t0:.0f}-{t1:.0f} s)")
+        for cid, *_ in j.right:
+            tally.setdefault(cid, [0, 0, 0])[0] += 1
+        for cid, *_ in [*j.wrong, *j.unjudged]:
+            tally.setdefault(cid, [0, 0, 0])[1] += 1
+        for cid, *_ in j.missed:
+            tally.setdefault(cid, [0, 0, 0])[2] += 1
+    for cid, (r, w, m) in sorted(tally.items()):
+        prec = f"{r / (r + w):.0%}" if r + w else "-"
+        rec = f"{r / (r + m):.0%}" if r + m else "-"
+        print(f"  {cid:22} precision {prec:>5} ({r}/{r + w})   recall {rec:>5} ({r}/{r + m})")
+    right, wrong = sum(v[0] for v in tally.values()), sum(v[1] for v in tally.values())
+    if right + wrong:
+        print(f"  all cues: precision {right / (right + wrong):.0%} ({right}/{right + wrong})")
     return 1 if failed else 0
 
 

@@ -247,7 +247,8 @@ class Rules:
         rb = self.s.reflect_back
         n_words = sum(len(c.words) for c in ex.customer)
         speech = sum(c.end - c.start for c in ex.customer)
-        if (emotional or n_words >= rb.min_words or speech >= rb.min_turn_s) and not reflected and not acked:
+        happy = not emotional and sentiment(said) >= rb.happy_sentiment  # the whole turn, not a fragment
+        if (emotional or n_words >= rb.min_words or speech >= rb.min_turn_s) and not reflected and not acked and not happy:
             out.append(Proposal("reflect_back", "agent",
                                 f"customer spoke {n_words} words ({speech:.0f} s); your reply did not restate it", u.end))
         return out
