@@ -179,6 +179,7 @@ class Coaching:
             return any(a < end and b > start for start, end in self.pauses)
 
         doc["utterances"] = [u for u in doc["utterances"] if not hidden(u["start"], u["end"])]
+        doc["turns"] = [t for t in doc.get("turns", []) if not hidden(t["start"], t["end"])]
         doc["cues"] = [c for c in doc["cues"] if not hidden(c["t"] - c["latency_s"], c["t"])]
         doc["recording_paused"] = [[round(a, 2), round(b, 2) if b != float("inf") else None] for a, b in self.pauses]
         return doc

@@ -116,6 +116,8 @@ class SpeakerMetrics:
     wpm: float = 0.0
     longest_monologue_s: float = 0.0
     sentiment_mean: float | None = None
+    turns: int = 0  # times this speaker took the floor (coach/analysis/floor.py)
+    longest_turn_s: float = 0.0
 
 
 @dataclass

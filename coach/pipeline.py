@@ -17,6 +17,7 @@ import numpy as np
 
 from coach.analysis.acoustics import loudness_db, pitch_hz
 from coach.analysis.engine import CueEngine, Proposal
+from coach.analysis.floor import Turn, assemble
 from coach.analysis.pace import rate
 from coach.analysis.rules import Rules
 from coach.analysis.sentiment import sentiment
@@ -340,11 +341,17 @@ class Pipeline:
         """Cues the discipline held back: (time, id, why)."""
         return self.engine.suppressed
 
+    def floor_turns(self) -> list[Turn]:
+        """Who held the floor when: the utterances assembled into turns."""
+        return assemble(self.utterances, self.settings.phrases.backchannel)
+
     def metrics(self) -> CallMetrics:
         t = self.turns
         total_talk = sum(t.talk.values()) or 1
         out = CallMetrics(overtalk_s=t.seconds(t.overtalk), dead_air_s=t.seconds(t.dead_air))
+        floor = self.floor_turns()
         for s in SPEAKERS:
+            mine = [x for x in floor if x.speaker == s]
             sents = [u.sentiment for u in self.utterances if u.speaker == s and u.sentiment is not None]
             m = SpeakerMetrics(
                 talk_s=t.seconds(t.talk[s]),
@@ -352,6 +359,8 @@ class Pipeline:
                 wpm=_round(self.rules.pace[s].overall()) or 0.0,
                 longest_monologue_s=t.seconds(t.longest[s]),
                 sentiment_mean=round(sum(sents) / len(sents), 3) if sents else None,  # customer only
+                turns=len(mine),
+                longest_turn_s=round(max((x.end - x.start for x in mine), default=0.0), 2),
             )
             setattr(out, s, m)
         return out

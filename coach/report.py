@@ -53,6 +53,9 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
              "sentiment": u.sentiment, "wpm": u.wpm, "loudness_db": u.loudness_db, "t_ready": u.t_ready}
             for u in p.utterances
         ],
+        # who held the floor: every utterance is in one turn, as part of it or as a backchannel to it
+        "turns": [{"speaker": t.speaker, "start": t.start, "end": t.end, "utterances": len(t.utterances),
+                   "backchannels": len(t.backchannels), "words": t.words} for t in p.floor_turns()],
         "cues": [dataclasses.asdict(c) for c in p.cues],
         "suppressed_cues": [{"t": round(t, 3), "id": i, "why": why} for t, i, why in p.suppressed],
         "flags": [dataclasses.asdict(f) for f in p.flags],

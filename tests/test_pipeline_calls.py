@@ -87,6 +87,11 @@ def test_json_contract(rendered: Path, analyzed):
     assert all(u["sentiment"] is not None for u in doc["utterances"] if u["speaker"] == "customer")
     assert m["agent"]["talk_ratio"] + m["customer"]["talk_ratio"] == pytest.approx(1.0, abs=0.01)
     assert {"wall_s", "rtf", "cue_latency_p50_s", "cue_latency_p95_s"} <= set(doc["timing"])
+    # the floor: d2's four scripted turns, every utterance in one of them
+    turns = doc["turns"]
+    assert [t["speaker"] for t in turns] == [t["who"] for t in truth(rendered, "d2_rushed_agent")["turns"]]
+    assert sum(t["utterances"] + t["backchannels"] for t in turns) == len(doc["utterances"])
+    assert m["agent"]["turns"] == 2 and m["customer"]["longest_turn_s"] > 2
 
 
 def test_real_call_transcripts_are_sensible_for_both_speakers(analyzed):
@@ -109,6 +114,9 @@ def test_real_call_transcripts_are_sensible_for_both_speakers(analyzed):
     for a, b in zip(doc["cues"], doc["cues"][1:]):
         assert b["t"] - a["t"] >= 8.0 or CATALOG[b["id"]].priority < CATALOG[a["id"]].priority, (a, b)
     assert doc["timing"]["text_latency_p95_s"] < 5
+    # the caller's explanation at the start is one turn, not the fragments the pauses cut
+    first = next(t for t in doc["turns"] if t["speaker"] == "customer")
+    assert first["utterances"] >= 2 and first["end"] - first["start"] > 15
 
 
 def test_real_calls_give_no_cue_judged_wrong_and_miss_none_judged_right(analyzed):

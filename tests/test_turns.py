@@ -1,6 +1,7 @@
 import pytest
 
 from coach.analysis.turns import TurnTracker
+from coach.events import Utterance, Word
 
 
 def run(t: TurnTracker, plan: list[dict], speaking: list[dict] | None = None) -> list:
@@ -55,3 +56,31 @@ def test_talk_share_over_the_window():
     assert share == pytest.approx(0.8) and talk == pytest.approx(10.0)
     run(t, [{"customer": True}] * 50)  # the old agent talk slides out of the window
     assert t.share("agent")[0] == pytest.approx(0.3)
+
+
+# -- the floor: utterances assembled into turns ----------------------------------------------------
+
+def _u(speaker: str, text: str, start: float, end: float) -> Utterance:
+    toks = text.split()
+    step = (end - start) / max(1, len(toks))
+    return Utterance(speaker, start, end, text, [Word(w, start + i * step, start + (i + 1) * step) for i, w in enumerate(toks)])
+
+
+def test_a_fragmented_explanation_is_one_turn_and_the_agent_takes_the_floor_after_it():
+    from coach.analysis.floor import assemble
+    from coach.settings import PhraseSettings
+
+    utts = [
+        _u("agent", "thanks for calling how can i help", 0.0, 2.0),
+        _u("customer", "i'm going to", 3.0, 3.8),  # the VAD cut her explanation at every pause
+        _u("customer", "and i", 4.5, 5.0),
+        _u("agent", "mm hmm", 5.1, 5.5),  # listening, not taking the floor
+        _u("customer", "so the light is still on after the service", 5.8, 8.5),
+        _u("customer", "okay", 9.0, 9.3),
+        _u("agent", "okay got it, so the oil light stayed on when you drove off", 10.0, 13.0),
+        _u("agent", "let me look that up", 17.5, 18.5),  # after a 4.5 s silence: the floor was free again
+    ]
+    turns = assemble(utts, PhraseSettings().backchannel)
+    assert [(t.speaker, t.utterances, t.backchannels) for t in turns] == [
+        ("agent", [0], []), ("customer", [1, 2, 4, 5], [3]), ("agent", [6], []), ("agent", [7], [])]
+    assert (turns[1].start, turns[1].end, turns[1].words) == (3.0, 9.3, 15)
