@@ -345,11 +345,12 @@ class Pipeline:
         """Who held the floor when: the utterances assembled into turns."""
         return assemble(self.utterances, self.settings.phrases.backchannel)
 
-    def metrics(self) -> CallMetrics:
+    def metrics(self, floor: list[Turn] | None = None) -> CallMetrics:
+        """`floor`: floor_turns() when the caller has them already."""
         t = self.turns
         total_talk = sum(t.talk.values()) or 1
         out = CallMetrics(overtalk_s=t.seconds(t.overtalk), dead_air_s=t.seconds(t.dead_air))
-        floor = self.floor_turns()
+        floor = self.floor_turns() if floor is None else floor
         for s in SPEAKERS:
             mine = [x for x in floor if x.speaker == s]
             sents = [u.sentiment for u in self.utterances if u.speaker == s and u.sentiment is not None]

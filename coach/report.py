@@ -41,7 +41,8 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
     text_lat = [max(0.0, u.t_ready - u.end) for u in p.utterances]
     # a word's text exists once a partial decode committed it, or else once its utterance was decoded
     word_lat = [max(0.0, (w.t_ready if w.t_ready is not None else u.t_ready) - w.end) for u in p.utterances for w in u.words]
-    m = p.metrics()
+    floor = p.floor_turns()
+    m = p.metrics(floor)
     return {
         "schema": SCHEMA,
         "source": source(info),
@@ -55,7 +56,7 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
         ],
         # who held the floor: every utterance is in one turn, as part of it or as a backchannel to it
         "turns": [{"speaker": t.speaker, "start": t.start, "end": t.end, "utterances": len(t.utterances),
-                   "backchannels": len(t.backchannels), "words": t.words} for t in p.floor_turns()],
+                   "backchannels": len(t.backchannels), "words": t.words} for t in floor],
         "cues": [dataclasses.asdict(c) for c in p.cues],
         "suppressed_cues": [{"t": round(t, 3), "id": i, "why": why} for t, i, why in p.suppressed],
         "flags": [dataclasses.asdict(f) for f in p.flags],

@@ -18,7 +18,7 @@ from coach.analysis.roles import which_is_agent
 from coach.audio.voice_split import VoiceSplit
 from coach.settings import Settings
 from coach.speech import speakers as sp
-from coach.speech.mono_mix import frame_error, mix, stereo_16k
+from coach.speech.mono_mix import frame_error, louder_side, mix, stereo_16k
 
 
 def _diarization(labels: list[int]) -> sp.Diarization:
@@ -136,9 +136,7 @@ def test_real_call_on_a_live_mono_line_is_split_as_it_plays():
     assert [start for start, _ in out] == list(range(0, len(mono), STEP))
     agent, customer = (np.concatenate([ch[k] for _, ch in out]) for k in ("agent", "customer"))
     assert np.allclose(agent + customer, mono, atol=1e-6)  # a split, nothing lost or added
-    n = len(mono) // 160
-    ea, ec = ((x[:n * 160].reshape(n, 160) ** 2).sum(axis=1) for x in (agent, customer))
-    heard_live = np.where(ea + ec > 0, (ec > ea).astype(int), -1)
+    heard_live = louder_side(agent, customer)
     assert split.info.speakers == 2
     assert frame_error(heard_live, truth_frames, which_is_left=0) <= 0.10  # the agent (left) answers first
     assert frame_error(split.diarization.labels, truth_frames) <= 0.06

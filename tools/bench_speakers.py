@@ -22,7 +22,7 @@ import numpy as np
 
 from coach import mono_calls
 from coach.speech import speakers as sp
-from coach.speech.mono_mix import frame_error, mix
+from coach.speech.mono_mix import frame_error, louder_side, mix
 from coach.speech.speakers import speech_mask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,10 +95,7 @@ def run_live(mono: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, 
     out += split.flush()
     cpu = time.process_time() - t
     a, c = (np.concatenate([ch[k] for _, ch in out]) for k in ("agent", "customer"))
-    n = len(mono) // sp.HOP
-    ea, ec = ((x[:n * sp.HOP].reshape(n, sp.HOP) ** 2).sum(axis=1) for x in (a, c))
-    heard = np.where(ea + ec > 0, (ec > ea).astype(int), -1)
-    return frame_error(heard, truth), frame_error(split.diarization.labels, truth), cpu, split.info.speakers
+    return frame_error(louder_side(a, c), truth), frame_error(split.diarization.labels, truth), cpu, split.info.speakers
 
 
 def agent_voice_truth(d: sp.Diarization, truth: np.ndarray) -> int:

@@ -11,7 +11,6 @@ then the agent or a trainer (tray: swap) may say otherwise, each from the next c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -32,9 +31,7 @@ class LiveSplit(VoiceSplit):
     def __init__(self, diarizer: StreamingDiarizer | None = None, voiceprint: np.ndarray | None = None,
                  lag_s: float = LAG_S) -> None:
         self._d = diarizer or StreamingDiarizer()
-        self._lock = threading.Lock()
-        self._agent, self._by = 0, "first_voice"
-        self.swaps: list[float] = []
+        self._roles(0, "first_voice")
         self._voiceprint = voiceprint
         self._lag = int(lag_s * SAMPLE_RATE)
         self._pending = np.zeros(0, np.float32)

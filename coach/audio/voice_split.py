@@ -43,11 +43,15 @@ def gain0(labels: np.ndarray) -> np.ndarray:
 class VoiceSplit:
     def __init__(self, d: Diarization, agent_voice: int, identified_by: str) -> None:
         self.diarization = d
+        self._roles(agent_voice, identified_by)
+        self._gain0 = gain0(d.labels)
+
+    def _roles(self, agent_voice: int, identified_by: str) -> None:
+        """Who is who, changed from any thread (a trainer's swap, the voices' first words)."""
         self._lock = threading.Lock()
         self._agent = agent_voice
         self._by = identified_by
         self.swaps: list[float] = []
-        self._gain0 = gain0(d.labels)
 
     @property
     def info(self) -> SplitInfo:

@@ -25,19 +25,46 @@ TAIL_WINDOWS = 16  # between re-clusterings, the latest windows are relabelled b
 BATCH = 8  # windows embedded in one model call
 
 
+class _Growing:
+    """An append-only array with amortised growth: a live call appends to it every 100 ms for
+    hours, and concatenating each time would copy the whole call so far each time."""
+
+    def __init__(self, dtype: type) -> None:
+        self._dtype = dtype
+        self._a: np.ndarray | None = None
+        self.n = 0
+
+    def extend(self, x: np.ndarray) -> None:
+        x = np.asarray(x, self._dtype)
+        need = self.n + len(x)
+        if self._a is None or need > len(self._a):
+            grown = np.zeros((max(need, 256, 2 * self.n), *x.shape[1:]), self._dtype)
+            if self._a is not None:
+                grown[:self.n] = self._a[:self.n]
+            self._a = grown
+        self._a[self.n:need] = x
+        self.n = need
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._a[:self.n] if self._a is not None else np.zeros(0, self._dtype)
+
+    def __len__(self) -> int:
+        return self.n
+
+
 class StreamingDiarizer:
     def __init__(self, embedder: sp.Embedder | None = None) -> None:
         self.embedder = embedder or sp.default_embedder()
         self._vad = SileroStream()
-        self._probs: list[np.ndarray] = []
-        self._n_probs = 0
-        self._speech = np.zeros(0, bool)  # per 10 ms frame, as far as the VAD has decided
+        self._probs = _Growing(bool)  # Silero's decisions, one per 32 ms
+        self._speech_frames = _Growing(bool)  # per 10 ms frame, as far as the VAD has decided
         self._audio = np.zeros(0, np.float32)  # samples from frame `_audio_frame` on
         self._audio_frame = 0
         self.samples = 0
         self._next_start = 0  # the next window to consider starts at this frame
-        self.starts: list[int] = []
-        self._emb: list[np.ndarray] = []
+        self._starts = _Growing(np.int64)  # first frame of each embedded window
+        self._emb = _Growing(np.float32)  # (windows, dims)
         self.win = np.zeros(0, int)
         self.centroids: np.ndarray | None = None
         self.similarity = 1.0
@@ -53,14 +80,18 @@ class StreamingDiarizer:
         self._audio = np.concatenate([self._audio, x])
         p = self._vad.feed(x)
         if len(p):
-            self._probs.append(p >= 0.5)
-            self._n_probs += len(p)
-            known = self._n_probs * FRAME // sp.HOP
-            frames = np.arange(len(self._speech), known)
-            allp = np.concatenate(self._probs) if len(self._probs) > 1 else self._probs[0]
-            self._probs = [allp]
-            self._speech = np.concatenate([self._speech, allp[np.minimum((frames * sp.HOP) // FRAME, len(allp) - 1)]])
+            self._probs.extend(p >= 0.5)
+            frames = np.arange(len(self._speech_frames), len(self._probs) * FRAME // sp.HOP)
+            self._speech_frames.extend(self._probs.data[(frames * sp.HOP) // FRAME])
         return self._windows()
+
+    @property
+    def _speech(self) -> np.ndarray:
+        return self._speech_frames.data
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self._starts.data
 
     def _windows(self) -> bool:
         ready: list[int] = []
@@ -84,7 +115,7 @@ class StreamingDiarizer:
         rel = np.asarray(starts) - lo
         for i in range(0, len(rel), BATCH):
             self._emb.extend(self.embedder(feats, rel[i:i + BATCH], sp.WINDOW_FRAMES))
-        self.starts.extend(starts)
+        self._starts.extend(np.asarray(starts))
 
     def _trim(self) -> None:
         """Keep only the audio from the next window's start on."""
@@ -100,8 +131,7 @@ class StreamingDiarizer:
         if n < 4:
             self.win = np.zeros(n, int)
             return False
-        emb = np.asarray(self._emb)
-        starts = np.asarray(self.starts)
+        emb, starts = self._emb.data, self.starts
         due = n - self._clustered_at >= (1 if not self.two else RECLUSTER_WINDOWS)
         if due and n >= LIVE_MIN_WINDOWS:
             return self.recluster()
@@ -123,7 +153,7 @@ class StreamingDiarizer:
         n = len(self._emb)
         if n < 4:
             return False
-        emb, starts = np.asarray(self._emb), np.asarray(self.starts)
+        emb, starts = self._emb.data, self.starts
         before = self.win.copy()
         c = sp.cluster(emb, starts, self._speech, None, min_windows=LIVE_MIN_WINDOWS,
                        seed=self.centroids if self.two else None, restarts=3 if self.two and not final else 8)
@@ -141,18 +171,14 @@ class StreamingDiarizer:
         self._clustered_at = n
         return not np.array_equal(before, self.win[:len(before)]) or len(before) != len(self.win)
 
-    @property
-    def known_frames(self) -> int:
-        return len(self._speech)
-
     def labels(self, lo: int, hi: int) -> np.ndarray:
         """Voice per 10 ms frame in [lo, hi): 0, 1, or -1 (no speech, or not decided yet)."""
         out = np.full(hi - lo, -1, int)
         a = max(0, lo - sp.WINDOW_FRAMES)
         b = min(len(self._speech), hi + sp.WINDOW_FRAMES)
-        if b <= a or not self.starts:
+        starts = self.starts
+        if b <= a or not len(starts):
             return out
-        starts = np.asarray(self.starts)
         centres = starts + sp.WINDOW_FRAMES // 2
         i, j = np.searchsorted(centres, [a - sp.WINDOW_FRAMES, b + sp.WINDOW_FRAMES])
         i, j = max(0, i - 1), min(len(starts), j + 1)  # the nearest window may lie just outside
@@ -160,14 +186,10 @@ class StreamingDiarizer:
         if j <= i:
             lab = np.where(speech, int(self.win[-1]) if len(self.win) else 0, -1)
         else:
-            lab = sp.frame_labels(starts[i:j] - a, self._win_padded()[i:j], speech)
+            lab = sp.frame_labels(starts[i:j] - a, self.win[i:j], speech)
         seg = lab[max(0, lo - a):hi - a]
         out[:len(seg)] = seg
         return out
-
-    def _win_padded(self) -> np.ndarray:
-        n = len(self.starts)
-        return self.win if len(self.win) == n else np.concatenate([self.win, np.zeros(n - len(self.win), int)])
 
     def result(self) -> sp.Diarization:
         """The whole call as understood now (voice numbers as given live: 0 was heard first)."""
@@ -176,5 +198,5 @@ class StreamingDiarizer:
             labels = np.where(speech, 0, -1)
             cent = self.centroids[:1] if self.centroids is not None else np.zeros((1, 192), np.float32)
             return sp.Diarization(labels, 1, self.similarity, cent)
-        labels = sp.frame_labels(np.asarray(self.starts), self._win_padded(), speech)
+        labels = sp.frame_labels(self.starts, self.win, speech)
         return sp.Diarization(labels, 2, self.similarity, self.centroids.astype(np.float32))

@@ -8,7 +8,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from coach.speech.speakers import FRAME_S, RATE, filled, speech_mask
+from coach.speech.speakers import FRAME_S, HOP, RATE, filled, speech_mask
 
 
 def mulaw(x: np.ndarray) -> np.ndarray:
@@ -45,6 +45,13 @@ def mix(path: str, noise_db: float | None = None, law: bool = False) -> tuple[np
     return mono, truth
 
 
+def louder_side(agent: np.ndarray, customer: np.ndarray) -> np.ndarray:
+    """Per 10 ms frame, which channel of a split carries the sound: 0 agent, 1 customer, -1 neither."""
+    n = min(len(agent), len(customer)) // HOP
+    ea, ec = ((x[:n * HOP].reshape(n, HOP) ** 2).sum(axis=1) for x in (agent, customer))
+    return np.where(ea + ec > 0, (ec > ea).astype(int), -1)
+
+
 def frame_error(labels: np.ndarray, truth: np.ndarray, which_is_left: int | None = None) -> float:
     """Share of single-speaker speech frames given the wrong voice (pauses are given to the
     nearer voice first, as the split does). `which_is_left`: the label
@@ -61,4 +68,4 @@ def frame_error(labels: np.ndarray, truth: np.ndarray, which_is_left: int | None
     return float(1 - max(same, swapped))
 
 
-__all__ = ["FRAME_S", "add_noise", "frame_error", "mix", "mulaw", "speech_mask", "stereo_16k"]
+__all__ = ["FRAME_S", "add_noise", "frame_error", "louder_side", "mix", "mulaw", "speech_mask", "stereo_16k"]
