@@ -41,6 +41,7 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench_asr.py
 	$(BIN)/python tools/bench_speakers.py
 
 # The team server on a local PostgreSQL cluster in the data folder (initdb on first run);

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from coach.team.link import TeamLink
 
 
-_loaded: dict[tuple[str, str, int, str], Transcriber] = {}
+_loaded: dict[tuple[str, str, int, str, int, str], Transcriber] = {}
 _loading = threading.Lock()
 
 
@@ -41,7 +41,7 @@ def load_model(s: Settings, data: Path) -> tuple[Transcriber, ResolvedModel]:
     """The recognizer, loaded once per process for the same model and options (a mono call's
     separation and its analysis share it; a decode keeps no state between calls)."""
     resolved = resolve_model(s.model.name, paths.model_dirs(data))
-    key = (str(resolved.path), s.model.compute_type, s.model.threads, s.model.encoder_window)
+    key = (str(resolved.path), s.model.compute_type, s.model.threads, s.model.encoder_window, s.model.beam_size, s.model.prompt)
     with _loading:
         if key not in _loaded:
             try:

@@ -40,10 +40,20 @@ class ModelSettings:
     compute_type: str = opt("int8", "int8 ~20 % faster than float32 on CPU, same text (FACTS.md)")
     threads: int = opt(2, "2 beat 1 by ~1.4x on a 2-core machine (FACTS.md)", lo=1, hi=64)
     encoder_window: str = opt("auto", "auto: window sized to the utterance (1.4-1.7x faster, see make bench); full: Whisper's 30 s")
-    partial_every_s: float = opt(1.0, "re-decode speech still going on every this many seconds, so cues need not wait for the "
+    partial_every_s: float = opt(0.7, "re-decode speech still going on every this many seconds, so cues need not wait for the "
                                       "speaker to stop (0 = off; see make bench for word latency and CPU)", hi=30)
-    partial_after_s: float = opt(2.0, "the first partial decode after this much speech: shorter turns get their final text "
+    partial_after_s: float = opt(1.5, "the first partial decode after this much speech: shorter turns get their final text "
                                       "about as soon (see make bench)", hi=30)
+    beam_size: int = opt(1, "final decodes: 5 is Whisper's default; on phone audio it did not lower WER enough to pay "
+                            "its cost (make bench, ASR table)", lo=1, hi=10)
+    prompt: str = opt("", "words the recognizer should expect (product names, the company's name): Whisper's initial "
+                          "prompt for every final decode; make bench shows what a call-centre prompt did")
+    partial_sure_p: float = opt(0.5, "a word of one partial decode this probable (and ended 0.3 s before the audio it heard) "
+                                     "is shown without waiting for the next decode to agree: as often right (make bench); "
+                                     "above 1 = always wait", hi=2)
+    partial_settled_s: float = opt(0.7, "a word with this much speech heard after it is shown even when Whisper is unsure "
+                                        "of it (the final decode may still change it: 80 % of the words shown early on the "
+                                        "real call were the final's; 30 = wait for agreement)", lo=0.3, hi=30)
 
 
 @dataclass

@@ -63,7 +63,7 @@ def test_escalation_uses_the_voice_against_the_customers_own_baseline():
     quiet = assess(text, sentiment(text), [0.4], Arousal(), False, s, ph)
     loud = assess(text, sentiment(text), [0.4], Arousal(loud_db=7.0, pitch_st=3.0, rate_ratio=1.3), False, s, ph)
     assert quiet.score < 0.6 <= loud.score
-    assert {"loudness +7.0 dB", "pitch +3.0 semitones", "pace +30 %"} <= set(loud.reasons)
+    assert {"loudness +7.0 dB (+0.30)", "pitch +3.0 semitones (+0.15)", "pace +30 % (+0.10)"} <= set(loud.reasons)
     r = rules()
     calm = [utt("customer", w, i * 5, i * 5 + 3, loud=-25, pitch=100) for i, w in enumerate(
         ["hi there i need some help", "it is about my order from last week", "i waited and nobody replied"])]

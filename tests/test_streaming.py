@@ -33,6 +33,54 @@ def test_agreement_commits_what_two_decodes_agree_on_and_never_takes_it_back():
     assert [x.t_ready for x in final] == [2.0, 2.0, 2.0, 3.0, 4.0, 4.0, None, None]
 
 
+def test_a_word_whisper_is_sure_of_is_committed_from_one_decode_an_unsure_one_waits():
+    ag = Agreement(0, sure_p=0.5, settle_s=0.3)
+    hyp = [Word("i", 0.0, 0.4, 0.9), Word("want", 0.5, 0.9, 0.9), Word("uh", 1.0, 1.3, 0.2), Word("to", 1.4, 1.6, 0.9)]
+    # sure words that ended 0.3 s before the end of the audio heard: shown now; "uh" blocks the rest
+    assert [x.w for x in ag.update(hyp, 2.0, heard_until=2.0)] == ["i", "want"]
+    ag2 = Agreement(0, sure_p=0.5, settle_s=0.3)
+    # "want" ended 0.1 s before the audio did: it may still change
+    assert [x.w for x in ag2.update(hyp[:2], 1.0, heard_until=1.0)] == ["i"]
+    assert Agreement(0).update(hyp, 2.0, heard_until=9.0) == []  # the default waits for agreement
+    # an unsure word the decoder still puts there with 0.7 s of speech heard after it no longer holds back the rest
+    ag3 = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    assert [x.w for x in ag3.update(hyp, 2.0, heard_until=2.0)] == ["i", "want", "uh", "to"]
+    assert [x.w for x in Agreement(0, 0.5, 0.3, 0.7).update(hyp, 1.9, heard_until=1.9)] == ["i", "want"]
+
+
+def test_words_the_final_hears_otherwise_keep_the_time_the_same_speech_was_shown():
+    ag = Agreement(0)
+    ag.update(w("this has happened not"), 1.0)
+    ag.update(w("this has happened not ever"), 2.0)  # "this has happened not" shown at 2.0
+    final = [Word("this", 0.0, 0.8), Word("happens", 1.0, 2.8), Word("not", 3.0, 3.8), Word("ever", 4.0, 4.8)]
+    assert [x.t_ready for x in ag.stamp(final)] == [2.0, 2.0, 2.0, None]
+
+
+def test_words_shown_past_a_forced_cut_stay_shown_in_the_next_part(tmp_path_factory: pytest.TempPathFactory):
+    """A turn longer than max_utterance_s is cut at a quiet point behind the newest audio; words
+    already shown after that point belong to the next part and keep the time they were shown."""
+    call, truth = render_one(tmp_path_factory, "scenarios_streaming.json", "s1_early_escalation_long_turn")
+    src, clock = FileSource(str(call)), CostClock()
+    s = Settings()
+    s.vad.max_utterance_s = 6.0
+    shown: dict[float, float] = {}
+
+    def on_event(e: object) -> None:
+        if isinstance(e, Partial) and e.speaker == "customer":
+            for x in e.words:
+                shown.setdefault(x.start, x.t_ready)
+
+    p = Pipeline(s, ScriptedTranscriber.from_truth(truth, delay_s={"agent": 0.2, "customer": 0.2}, spend=clock.spend),
+                 list(src.info.speakers), clock, on_event=on_event)
+    SimulatedRunner(p, clock).run(src.chunks())
+    parts = [u for u in p.utterances if u.speaker == "customer"]
+    assert len(parts) >= 3  # the long turn was cut
+    words = [x for u in parts for x in u.words]
+    assert len({x.start for x in words}) == len(words)  # a word at a cut is in one part, not both
+    assert len(shown) >= len(words) // 2
+    assert {x.start: x.t_ready for x in words if x.start in shown} == shown
+
+
 @pytest.fixture(scope="module")
 def long_turn(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return render_one(tmp_path_factory, "scenarios_streaming.json", "s1_early_escalation_long_turn")

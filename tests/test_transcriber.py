@@ -20,6 +20,10 @@ def test_window_grows_with_the_utterance():
     assert window_frames(16000 * 14, "auto") == 2500
     assert window_frames(16000 * 40, "auto") == 3000
     assert window_frames(16000 * 2, "full") == 3000
+    # a partial decode (speech still going on): the clip + 3 s, in 1 s steps
+    assert window_frames(16000 * 4, "auto", partial=True) == 700
+    assert window_frames(int(16000 * 2.55), "auto", partial=True) == 600
+    assert window_frames(16000 * 40, "auto", partial=True) == 3000
 
 
 def words(text: str) -> list[Word]:
@@ -91,3 +95,15 @@ def test_a_clip_longer_than_the_decoder_can_hold_is_transcribed_not_refused(tran
     t = np.arange(40 * 16000) / 16000
     tr = transcriber.transcribe((0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 0.0)
     assert isinstance(tr.text, str) and 15 * 40 + 24 > MAX_NEW_TOKENS
+
+
+def test_beam_search_and_a_long_prompt_fit_the_decoder(model_path: str):
+    """model.beam_size and model.prompt reach the decoder; a prompt takes its tokens out of the
+    text's share of Whisper's 448, so a long prompt before a long clip is not refused."""
+    from coach.speech.transcriber import Transcriber
+
+    tr = Transcriber(model_path, beam_size=5, prompt="Refund, invoice, booking reference. " * 60)
+    x, sr = sf.read(DATA / "jfk.flac", dtype="float32")
+    assert "ask not what your country can do for you" in tr.transcribe(soxr.resample(x.mean(axis=1), sr, 16000), 0.0).text.lower()
+    t = np.arange(40 * 16000) / 16000
+    assert isinstance(tr.transcribe((0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 0.0).text, str)

@@ -50,27 +50,24 @@ def assess(
     phrases: PhraseSettings,
 ) -> Assessment:
     hits = phrase_hits(text, phrases)
-    score = min(PHRASE_CAP, sum(w for _, w in hits))
-    reasons = ["said " + ", ".join(f"'{p}'" for p, _ in hits)] if hits else []
+    parts: list[tuple[str, float]] = []  # (signal, what it added): the evidence says how much each weighed
+    if hits:
+        parts.append(("said " + ", ".join(f"'{p}'" for p, _ in hits), min(PHRASE_CAP, sum(w for _, w in hits))))
     if sentiment <= s.negative_sentiment:
-        score += min(0.4, -sentiment * 0.4)
-        reasons.append(f"sentiment {sentiment:+.2f}")
+        parts.append((f"sentiment {sentiment:+.2f}", min(0.4, -sentiment * 0.4)))
     recent = previous_sentiments[-3:]
     if recent:
         mean = sum(recent) / len(recent)
         if sentiment < mean - 0.3 and sentiment < 0:
-            score += 0.15
-            reasons.append(f"falling from {mean:+.2f}")
+            parts.append((f"falling from {mean:+.2f}", 0.15))
     if repeated_demand:
-        score += 0.2
-        reasons.append("repeated demand")
+        parts.append(("repeated demand", 0.2))
     if arousal.loud_db is not None and arousal.loud_db >= s.loud_db:
-        score += 0.3 if arousal.loud_db >= 2 * s.loud_db else 0.2
-        reasons.append(f"loudness {arousal.loud_db:+.1f} dB")
+        parts.append((f"loudness {arousal.loud_db:+.1f} dB", 0.3 if arousal.loud_db >= 2 * s.loud_db else 0.2))
     if arousal.pitch_st is not None and arousal.pitch_st >= s.pitch_semitones:
-        score += 0.15
-        reasons.append(f"pitch {arousal.pitch_st:+.1f} semitones")
+        parts.append((f"pitch {arousal.pitch_st:+.1f} semitones", 0.15))
     if arousal.rate_ratio is not None and arousal.rate_ratio >= s.rate_ratio:
-        score += 0.1
-        reasons.append(f"pace +{(arousal.rate_ratio - 1) * 100:.0f} %")
+        parts.append((f"pace +{(arousal.rate_ratio - 1) * 100:.0f} %", 0.1))
+    score = sum(w for _, w in parts)
+    reasons = [f"{why} (+{w:.2f})" for why, w in parts]
     return Assessment(round(score, 3), reasons, [p for p, _ in hits])

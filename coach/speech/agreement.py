@@ -6,6 +6,14 @@ what is already committed, are committed now. The last words of a hypothesis are
 ones a cut-off word or the next second of audio can still change, and two decodes rarely
 agree on them by chance. Committed words are never taken back: the final decode at the
 end of speech replaces the text, and keeps each committed word's commit time.
+
+Waiting for a second decode costs a cadence (make bench). A word Whisper is sure of and
+that ended a moment before the audio the decode heard is committed from one decode:
+measured against the final decodes of the real call, such words are the final's words
+as often as words two decodes agree on (95 % vs 92 %), while unsure words are right
+only half the time and still wait for agreement — or until the decoder has heard
+`stale_s` of speech after them and still puts them there: one unsure word ("uh", a name)
+would otherwise hold back every word after it until the final decode.
 """
 
 from __future__ import annotations
@@ -22,10 +30,26 @@ def _norm(w: str) -> str:
 
 
 class Agreement:
-    def __init__(self, start: int) -> None:
+    def __init__(self, start: int, sure_p: float = 1.01, settle_s: float = 0.3, stale_s: float = float("inf")) -> None:
         self.start = start  # sample at which the utterance began: identifies it
+        self.sure_p = sure_p  # a word this probable is committed from one decode (> 1: never) ...
+        self.settle_s = settle_s  # ... if it ended this long before the end of the audio heard
+        self.stale_s = stale_s  # any word heard with this much speech after it
         self.committed: list[Word] = []
         self._prev: list[Word] = []
+
+    def hand_over(self, at: float) -> list[Word]:
+        """The committed words from stream time `at` on, taken away: a long turn was cut at a
+        low point behind them, so they belong to the next part (and were already shown)."""
+        keep = [w for w in self.committed if (w.start + w.end) / 2 < at]
+        moved, self.committed = self.committed[len(keep):], keep
+        return moved
+
+    def take(self, shown: list[Word]) -> None:
+        """Words the previous part showed past its cut: they were on screen first, so they stand
+        in for this part's own words over the same stretch."""
+        if shown:
+            self.committed = shown + [w for w in self.committed if (w.start + w.end) / 2 > shown[-1].end]
 
     def _tail(self, hyp: list[Word]) -> list[Word]:
         """The words after what is committed, by time: a decode may re-spell a committed word
@@ -33,12 +57,18 @@ class Agreement:
         cut = self.committed[-1].end if self.committed else float("-inf")
         return [w for w in hyp if (w.start + w.end) / 2 > cut]
 
-    def update(self, hyp: list[Word], now: float) -> list[Word]:
-        """Take one more hypothesis of the whole utterance so far; return the newly committed words."""
+    def update(self, hyp: list[Word], now: float, heard_until: float = float("inf")) -> list[Word]:
+        """Take one more hypothesis of the utterance so far (decoded from audio ending at stream
+        time `heard_until`); return the newly committed words."""
         tail, prev = self._tail(hyp), self._tail(self._prev)
         k = 0
         while k < min(len(tail), len(prev)) and _norm(tail[k].w) == _norm(prev[k].w):
             k += 1
+        sure = 0
+        while sure < len(tail) and (tail[sure].p >= self.sure_p and tail[sure].end <= heard_until - self.settle_s
+                                    or tail[sure].end <= heard_until - self.stale_s):
+            sure += 1
+        k = max(k, sure)
         self._prev = hyp
         new = [dataclasses.replace(w, t_ready=round(now, 3)) for w in tail[:k]]
         self.committed += new
@@ -46,11 +76,18 @@ class Agreement:
 
     def stamp(self, final: list[Word]) -> list[Word]:
         """The final decode's words, each word that was shown earlier keeping the time it was
-        first shown (also when the final spells it otherwise, word for word)."""
+        first shown: word for word where the two agree or differ in spelling only; where the
+        final heard other words ("happens" for "has happened"), the time the words shown over
+        the same stretch of speech were all on screen."""
         out = list(final)
         ops = difflib.SequenceMatcher(None, [_norm(w.w) for w in final], [_norm(c.w) for c in self.committed], autojunk=False)
         for tag, i1, i2, j1, j2 in ops.get_opcodes():
             if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
                 for i, j in zip(range(i1, i2), range(j1, j2)):
                     out[i] = dataclasses.replace(final[i], t_ready=self.committed[j].t_ready)
+            elif tag == "replace":
+                for i in range(i1, i2):
+                    over = [c.t_ready for c in self.committed[j1:j2] if c.start < final[i].end and c.end > final[i].start]
+                    if over and all(t is not None for t in over):
+                        out[i] = dataclasses.replace(final[i], t_ready=max(over))
         return out

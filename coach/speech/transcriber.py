@@ -21,18 +21,24 @@ HOP = 160  # mel frame = 10 ms
 FULL_WINDOW = 3000
 MIN_WINDOW = 1500
 WINDOW_STEP = 500
+PARTIAL_MARGIN = 300
 MAX_NEW_TOKENS = 440  # Whisper's decoder holds 448 tokens, the prompt's among them: more raises ValueError
 
 
-def window_frames(n_samples: int, mode: str) -> int:
+def window_frames(n_samples: int, mode: str, partial: bool = False) -> int:
     """Encoder frames for an utterance: speech + max(5 s, half the speech), in 5 s steps, 15-30 s.
 
     Measured on real calls: a 6 s turn in a 10 s window looped ("what's the make and
     model ... what's the make and model ..."), the same turn in 12 s or more did not.
+    A partial decode gets speech + 3 s: its tokens are capped like a final's, a loop in it is
+    cut by the guard, and its words still wait for sureness or agreement, while
+    the smaller window halves its cost (make bench).
     """
     if mode == "full":
         return FULL_WINDOW
     speech = n_samples // HOP
+    if partial:
+        return int(min(FULL_WINDOW, -(-(speech + PARTIAL_MARGIN) // 100) * 100))
     need = speech + max(500, speech // 2)
     return int(min(FULL_WINDOW, max(MIN_WINDOW, -(-need // WINDOW_STEP) * WINDOW_STEP)))
 
@@ -61,7 +67,8 @@ def repetition_guard(words: list[Word]) -> list[Word]:
 class Transcriber:
     """Adapter around faster_whisper.WhisperModel; consumes its lazy generator here."""
 
-    def __init__(self, model_path: str, compute_type: str = "int8", threads: int = 2, window: str = "auto") -> None:
+    def __init__(self, model_path: str, compute_type: str = "int8", threads: int = 2, window: str = "auto",
+                 beam_size: int = 1, prompt: str = "") -> None:
         from faster_whisper import WhisperModel
 
         class _Windowed(WhisperModel):
@@ -71,7 +78,10 @@ class Transcriber:
                 return super().encode(features[..., : self.frames])
 
         self.window = window
+        self.beam_size, self.prompt = beam_size, prompt.strip() or None
         self._model = _Windowed(model_path, device="cpu", compute_type=compute_type, cpu_threads=threads)
+        # the prompt shares the decoder's 448 tokens (at most 223 of them, as Whisper cuts it) with the text
+        self._prompt_tokens = min(223, len(self._model.hf_tokenizer.encode(" " + self.prompt).ids)) + 4 if self.prompt else 0
         self.multilingual = self._model.model.is_multilingual
 
     def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False) -> Transcript:
@@ -79,20 +89,21 @@ class Transcriber:
         A partial decode (speech still going on) is greedy only: Whisper's temperature fallback re-decodes a
         hypothesis it dislikes up to five times (seconds, on a read-out of digits), and the next partial or
         the final decode will have another go anyway."""
-        self._model.frames = window_frames(len(audio), self.window)
+        self._model.frames = window_frames(len(audio), self.window, partial)
         # Whisper's temperature fallback samples; a fixed seed makes the same audio give the same text
         ctranslate2.set_random_seed(0)
         duration = len(audio) / SAMPLE_RATE
         segments, _ = self._model.transcribe(
             audio,
             language="en",
-            beam_size=1,
+            beam_size=1 if partial else self.beam_size,
+            initial_prompt=None if partial else self.prompt,
             word_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,  # our VAD already bounded the utterance
             without_timestamps=False,  # with word times, off is slower and worse (FACTS.md)
             # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
-            max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS),
+            max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS - (0 if partial else self._prompt_tokens)),
             temperature=0.0 if partial else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
         )
         words: list[Word] = []
