@@ -78,7 +78,7 @@ class Pipeline:
         self.on_event = on_event
         self.on_redact = on_redact
         v = settings.vad
-        self._vad = {s: SileroStream() for s in speakers}
+        self._vad = {s: SileroStream(backstop_db=v.loud_backstop_db or None) for s in speakers}
         self._ep = {s: Endpointer(v.threshold, v.end_silence_s, v.max_utterance_s, v.min_utterance_s) for s in speakers}
         self._hist = {s: History(HISTORY_S * SAMPLE_RATE) for s in speakers}
         self._probs = {s: np.zeros(0, np.float32) for s in speakers}
@@ -138,7 +138,8 @@ class Pipeline:
             probs = self._vad[s].feed(x)
             self._probs[s] = np.concatenate([self._probs[s], probs])
             if s == "customer" and self._voice is not None:
-                self._hear_voice(x, probs)
+                # the voice baseline is built on what Silero itself calls voice, not on loud frames
+                self._hear_voice(x, self._vad[s].silero)
         n = min(len(p) for p in self._probs.values())
         for k in range(n):
             active, speaking = {}, {}

@@ -72,6 +72,9 @@ class AudioSettings:
 @dataclass
 class VadSettings:
     threshold: float = opt(0.5, "Silero VAD's documented default speech probability", lo=0.01, hi=0.99)
+    loud_backstop_db: float = opt(15.0, "on a line without bass (telephone band), a frame this far above the channel's "
+                                        "noise floor that Silero gives 0.15 or more is speech: Silero alone missed most of "
+                                        "such speech; 0 = off (make bench, ASR table)", hi=60)
     end_silence_s: float = opt(0.5, "end-of-speech wait: ~0.3-0.5 s (ARCHITECTURE.md); also the pause excluded from pace", lo=0.05, hi=5)
     max_utterance_s: float = opt(14.0, "cap long turns at ~12-15 s so text keeps flowing (ARCHITECTURE.md)", lo=2, hi=30)
     min_utterance_s: float = opt(0.25, "shorter blips are clicks and breaths; Whisper invents text on them (FACTS.md)", hi=2)
