@@ -268,7 +268,7 @@ class Pipeline:
         return tr if len(words) == len(tr.words) else Transcript(" ".join(w.w for w in words), words)
 
     def _complete_partial(self, job: Job, tr: Transcript | None) -> None:
-        """Commit what two partial decodes in a row agree on; phrase cues may fire on it at once."""
+        """Commit the words this partial decode settled (agreement.py); phrase cues may fire on them at once."""
         ag = self._agree.get((job.speaker, job.segment.start))
         if tr is None or ag is None:
             self.partials_dropped += 1  # skipped, or the utterance ended while it was decoding

@@ -97,7 +97,7 @@ def test_demo_headless_prints_cues_as_they_fire(tmp_path: Path, rendered: Path):
     line = next(ln for ln in r.stdout.splitlines() if "CUSTOMER ESCALATING" in ln)
     minutes, seconds = line[1:8].split(":")
     t = int(minutes) * 60 + float(seconds)
-    assert 37.5 < t < 46  # stream time of the cue: after the angry turn ended at 37.6 s
+    assert 28.0 < t < 46  # stream time of the cue: during the angry turn (28.0-37.6 s, partial decodes) or after it
     assert "position" in r.stdout and "lag" in r.stdout
     assert "done:" in r.stdout
 

@@ -33,6 +33,29 @@ SETS = {
 REAL_CUES = ROOT / "tests/data/real_cues.json"
 
 
+def speaking_rates(call: Path, result: dict) -> dict[str, tuple[float, float]]:
+    """Per speaker of a stereo call: (the report's wpm, words per minute of the channel's own
+    speaking time: Silero speech with pauses under 0.5 s bridged, as a listener hears a run)."""
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    from coach.speech.vad import FRAME_S, SileroStream
+
+    x, sr = sf.read(call, dtype="float32", always_2d=True)
+    out = {}
+    for speaker, ch in result["source"]["speakers"].items():
+        if x.shape[1] < 2 or result["source"].get("agent_identified_by") != "channel" or not result["metrics"][speaker]["wpm"]:
+            continue
+        speech = SileroStream().feed(soxr.resample(x[:, ch], sr, 16000)) > 0.5
+        idx = np.flatnonzero(speech)
+        gaps = np.diff(idx) * FRAME_S
+        talk = (len(idx) + sum(int(g / FRAME_S) - 1 for g in gaps if g < 0.5)) * FRAME_S
+        words = sum(len(u["words"]) for u in result["utterances"] if u["speaker"] == speaker)
+        out[speaker] = (result["metrics"][speaker]["wpm"], words / talk * 60)
+    return out
+
+
 def main() -> int:
     OUT.mkdir(exist_ok=True)
     opts = app.Options(data_dir=str(OUT / "data"))
@@ -58,6 +81,9 @@ def main() -> int:
         j = judge(labels, result)
         alerts = [c for c in result["cues"] if c["severity"] == "alert"]
         print(f"  {call.name}: {minutes:.1f} min, {len(result['cues']) / minutes:.2f} cues/min, {len(alerts)} alerts")
+        for speaker, (wpm, heard) in speaking_rates(call, result).items():
+            print(f"    pace      {speaker} {wpm:.0f} wpm; from the channel's speaking time {heard:.0f} wpm "
+                  f"({(wpm / heard - 1) * 100:+.0f} %, target within 10 %)")
         for cid, t in j.right:
             print(f"    right     {cid} at {t:.1f} s")
         for cid, t, why in j.wrong:
