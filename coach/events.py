@@ -38,6 +38,11 @@ class Word:
     p: float = 1.0
     t_ready: float | None = None  # stream time its text was first committed (by a partial decode), if before the final
 
+    @property
+    def mid(self) -> float:
+        """Where the word is: two decodes, or two parts of a cut turn, place its edges differently."""
+        return (self.start + self.end) / 2
+
 
 @dataclass(frozen=True)
 class Partial:

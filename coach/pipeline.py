@@ -259,12 +259,13 @@ class Pipeline:
         """Both parts of a forced cut hear the padding around it: a word there is the part's
         where its middle is, not both parts'."""
         seg, cuts = job.segment, self._cuts[job.speaker]
-        lo = seg.start / SAMPLE_RATE if seg.start in cuts else float("-inf")
-        hi = seg.end / SAMPLE_RATE if seg.forced else float("inf")
+        after_cut = seg.start in cuts
         cuts.discard(seg.start)
-        if tr is None or (lo == float("-inf") and hi == float("inf")):
+        if tr is None or not (after_cut or seg.forced):
             return tr
-        words = [w for w in tr.words if lo <= (w.start + w.end) / 2 < hi]
+        lo = seg.start / SAMPLE_RATE if after_cut else float("-inf")
+        hi = seg.end / SAMPLE_RATE if seg.forced else float("inf")
+        words = [w for w in tr.words if lo <= w.mid < hi]
         return tr if len(words) == len(tr.words) else Transcript(" ".join(w.w for w in words), words)
 
     def _complete_partial(self, job: Job, tr: Transcript | None) -> None:

@@ -41,7 +41,7 @@ class Agreement:
     def hand_over(self, at: float) -> list[Word]:
         """The committed words from stream time `at` on, taken away: a long turn was cut at a
         low point behind them, so they belong to the next part (and were already shown)."""
-        keep = [w for w in self.committed if (w.start + w.end) / 2 < at]
+        keep = [w for w in self.committed if w.mid < at]
         moved, self.committed = self.committed[len(keep):], keep
         return moved
 
@@ -49,13 +49,13 @@ class Agreement:
         """Words the previous part showed past its cut: they were on screen first, so they stand
         in for this part's own words over the same stretch."""
         if shown:
-            self.committed = shown + [w for w in self.committed if (w.start + w.end) / 2 > shown[-1].end]
+            self.committed = shown + [w for w in self.committed if w.mid > shown[-1].end]
 
     def _tail(self, hyp: list[Word]) -> list[Word]:
         """The words after what is committed, by time: a decode may re-spell a committed word
         ("supermiser" -> "supervisor") without that holding back the words after it."""
         cut = self.committed[-1].end if self.committed else float("-inf")
-        return [w for w in hyp if (w.start + w.end) / 2 > cut]
+        return [w for w in hyp if w.mid > cut]
 
     def update(self, hyp: list[Word], now: float, heard_until: float = float("inf")) -> list[Word]:
         """Take one more hypothesis of the utterance so far (decoded from audio ending at stream

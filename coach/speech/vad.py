@@ -98,7 +98,7 @@ class SileroStream:
         )
         probs = self.silero = probs.reshape(-1)  # Silero's own, for whoever must not hear the backstop
         if loud is not None:
-            probs = np.where(loud & (probs >= BACKSTOP_MIN_P), np.maximum(probs, 1.0), probs).astype(np.float32)
+            probs = np.where(loud & (probs >= BACKSTOP_MIN_P), np.float32(1.0), probs)
         return probs
 
     def _loud(self, frames: np.ndarray) -> np.ndarray:
