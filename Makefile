@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench.py
 	$(BIN)/python tools/bench_asr.py
 	$(BIN)/python tools/bench_speakers.py
+	$(BIN)/python tools/bench_meaning.py
 
 # The team server on a local PostgreSQL cluster in the data folder (initdb on first run);
 # prints its URL and, on an empty database, a first admin login.

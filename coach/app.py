@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from coach import paths, report
 from coach import settings as settings_mod
+from coach.analysis.meaning import shared_meaning
 from coach.audio.devices import InputDevice
 from coach.audio.file_source import FileSource
 from coach.audio.source import AudioSource
@@ -128,7 +129,7 @@ def analyze(call: str, out: str, opts: Options, progress: bool = True, save: boo
     src = open_source(call, s, opts, progress=progress)
     tr, model = load_model(s, data)
     clock = SimClock()
-    pipe = Pipeline(s, tr, list(src.info.speakers), clock)
+    pipe = Pipeline(s, tr, list(src.info.speakers), clock, meaning=shared_meaning())
     show = progress and sys.stderr.isatty()
     last = [0.0]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach import paths, report, voiceprint
+from coach.analysis.meaning import shared_meaning
 from coach.audio.file_source import FileSource, SourceInfo
 from coach.audio.source import AudioSource
 from coach.console import Console
@@ -98,7 +99,7 @@ class Coaching:
 
     def load(self) -> None:
         tr, self.model = load_model(self.s, self.data)
-        self.pipe = Pipeline(self.s, tr, self.speakers, self.src.now, self._on_event, self._on_redact)
+        self.pipe = Pipeline(self.s, tr, self.speakers, self.src.now, self._on_event, self._on_redact, shared_meaning())
         self.runner = ThreadedRunner(self.pipe, drop=self.live, on_error=self._failed)
         if self.record:
             from coach.session import SessionWriter

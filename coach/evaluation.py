@@ -88,3 +88,45 @@ def judge(labels: dict[str, Any], result: dict[str, Any]) -> Judged:
             j.debatable.append((cid, t))
     j.missed = [(e["id"], e["t0"], e["t1"]) for i, e in enumerate(labels["cues"]) if e["verdict"] == "right" and i not in fired_right]
     return j
+
+
+@dataclass
+class Tally:
+    """Precision and recall counts of one detector on a labelled set."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, said: bool, truth: bool, text: str) -> None:
+        self.tp += said and truth
+        self.fp += said and not truth
+        self.fn += truth and not said
+        if said != truth:
+            self.errors.append(f"{'false' if said else 'missed'}: {text}")
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    def __str__(self) -> str:
+        return f"precision {self.precision:4.0%} ({self.tp}/{self.tp + self.fp})  recall {self.recall:4.0%} ({self.tp}/{self.tp + self.fn})"
+
+
+def score_acts(labelled: dict[str, Any], acts: Any) -> dict[str, Tally]:
+    """An AgentActs (coach/analysis/agent_acts.py) against tests/data/intents_labelled.json: summaries and
+    acknowledgements on single agent lines, reflections on (customer turn, agent reply) pairs and on lines
+    (a line labelled a reflection restates something the customer said before it)."""
+    out = {k: Tally() for k in ("summary", "acknowledgement", "reflection")}
+    for text, labels in labelled["lines"]:
+        out["summary"].add(acts.summary(text) is not None, "summary" in labels, text)
+        out["acknowledgement"].add(acts.acknowledgement(text) is not None, "acknowledgement" in labels, text)
+        out["reflection"].add(acts.reflection("", text) is not None, "reflection" in labels, text)
+    for customer, reply, restates in labelled["pairs"]:
+        out["reflection"].add(acts.reflection(customer, reply) is not None, restates, f"{reply!r} to {customer!r}")
+    return out

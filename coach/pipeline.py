@@ -18,6 +18,7 @@ import numpy as np
 from coach.analysis.acoustics import loudness_db, pitch_hz
 from coach.analysis.engine import CueEngine, Proposal
 from coach.analysis.floor import Turn, assemble
+from coach.analysis.meaning import Meaning
 from coach.analysis.pace import rate
 from coach.analysis.rules import Rules
 from coach.analysis.sentiment import sentiment
@@ -70,6 +71,7 @@ class Pipeline:
         clock: Callable[[], float],
         on_event: Callable[[Event], None] = lambda e: None,
         on_redact: Callable[[tuple[float, float]], None] = lambda span: None,
+        meaning: Meaning | None = None,
     ) -> None:
         self.settings = settings
         self.transcriber = transcriber
@@ -86,7 +88,7 @@ class Pipeline:
         lt = settings.cues.let_them_finish
         self.turns = TurnTracker(FRAME_S, m.dead_air_min_s, m.monologue_gap_s, lt.overlap_s, lt.customer_lead_s,
                                  settings.cues.pause_and_listen.share_window_s)
-        self.rules = Rules(settings.cues, settings.phrases)
+        self.rules = Rules(settings.cues, settings.phrases, meaning)
         self.engine = CueEngine(settings.cues)
         self.conversation = Conversation(speakers)
         es = settings.cues.customer_escalating

@@ -127,6 +127,9 @@ class AcknowledgeSettings:
     min_reply_words: int = opt(6, "judge the agent's reply once it has this many words; shorter replies are backchannels")
     negative_sentiment: float = opt(-0.6, "sentiment alone means an emotion only when this negative ('wrong postcode' is -0.5); "
                                           "emotion words count at any sentiment", lo=-1, hi=1)
+    meaning_p: float = opt(0.4, "a reply the intent model (coach/analysis/meaning.py) calls an acknowledgement with this "
+                                "probability counts, besides the phrase list; 1 turns the model off for this cue. 0.4: the "
+                                "balance of missed and false acts on tests/data/intents_labelled.json (README)", hi=1)
 
 
 @dataclass
@@ -138,6 +141,9 @@ class ReflectSettings:
     shared_words: int = opt(2, "a reply reusing this many of the customer's content words restates them")
     happy_sentiment: float = opt(0.6, "a long turn this positive and voicing no emotion is chat (\"I'm really glad I called, "
                                       "I bought it from you\"), not a problem to restate (real call, README Evaluation)", lo=-1, hi=1)
+    meaning_p: float = opt(0.4, "a reply the intent model calls a reflection with this probability counts; 1 turns it off", hi=1)
+    similar_reply: float = opt(0.5, "or a reply this close in meaning to the customer's turn (sentence-vector cosine: "
+                                    "restatements 0.55-0.74, other replies <= 0.47 on tests/data/intents_labelled.json)", hi=1)
 
 
 @dataclass
@@ -199,6 +205,8 @@ class ConfirmResolutionSettings:
     cooldown_s: float = opt(120.0, "per-cue cooldown")
     lookback_s: float = opt(180.0, "a summary within this span before the closing counts")
     min_call_s: float = opt(20.0, "an 'anything else' before this point of the call is not a closing")
+    meaning_p: float = opt(0.4, "an agent line the intent model calls a summary of outcome and next step with this "
+                                "probability counts, besides the phrase list; 1 turns the model off for this cue", hi=1)
 
 
 @dataclass

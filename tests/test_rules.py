@@ -307,3 +307,30 @@ def test_a_negated_emotion_word_behind_fillers_is_not_distress():
     assert sentiment("you know what, this is unacceptable") < -0.3  # a filler removed, the anger kept
     r = rules()
     assert "customer_escalating" not in feed(r, utt("customer", calm, 10.0, 18.0, pitch=180.0))
+
+
+# -- sentiment of the turn, not of a fragment ------------------------------------------------------
+
+WARM = "honestly i love the car, it has been great and i am really happy with it, the team were lovely"
+GRUMBLE = "the radio was terrible, awful, just the worst"
+
+
+def _grumble_after(between: list[Utterance]) -> list[str]:
+    r = rules()
+    for k in range(4):  # the caller's voice baseline, calm
+        feed(r, utt("customer", "yes that is right thank you", k * 4.0, k * 4.0 + 2.0, pitch=180.0))
+    feed(r, *between)
+    return feed(r, utt("customer", GRUMBLE, 26.0, 29.0, pitch=240.0))
+
+
+def test_a_negative_fragment_inside_a_warm_turn_is_not_escalation():
+    """The VAD cuts a turn at every pause: the grumble read alone is -0.8 and, with a raised pitch, an
+    alert; read with the warm words the caller said just before it in the same turn, it is not."""
+    assert sentiment(GRUMBLE) < -0.7 and sentiment(WARM + " " + GRUMBLE) > 0
+    assert "customer_escalating" not in _grumble_after([utt("customer", WARM, 18.0, 25.0, pitch=180.0)])
+
+
+def test_the_turn_ends_when_the_agent_takes_the_floor():
+    """The same grumble after the agent spoke is a turn of its own, read as it is."""
+    between = [utt("customer", WARM, 18.0, 22.0, pitch=180.0), utt("agent", "glad to hear it, and how is everything else with it", 22.2, 25.5)]
+    assert "customer_escalating" in _grumble_after(between)

@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from coach import app  # noqa: E402
-from coach.evaluation import judge, score  # noqa: E402
+from coach.analysis.agent_acts import AgentActs  # noqa: E402
+from coach.analysis.meaning import shared_meaning  # noqa: E402
+from coach.evaluation import judge, score, score_acts  # noqa: E402
+from coach.settings import CueSettings, PhraseSettings  # noqa: E402
 
 OUT = ROOT / "eval-out"
 SETS = {
@@ -31,6 +34,20 @@ SETS = {
     "sample": ROOT / "assets/sample_call.json",
 }
 REAL_CUES = ROOT / "tests/data/real_cues.json"
+INTENTS = ROOT / "tests/data/intents_labelled.json"
+
+
+def agent_acts() -> None:
+    """Summary, acknowledgement and reflection detectors on hand-labelled agent lines: the phrase lists alone,
+    then with the sentence encoder. A missed act is a false cue (confirm_resolution, acknowledge_feelings,
+    reflect_back); a false one is a missed cue."""
+    labelled = json.loads(INTENTS.read_text())
+    print(f"== agent acts on hand-labelled lines ({INTENTS.relative_to(ROOT)}: {len(labelled['lines'])} lines, "
+          f"{len(labelled['pairs'])} reply pairs)")
+    for label, meaning in (("phrase lists", None), ("phrases + meaning", shared_meaning())):
+        for act, tally in score_acts(labelled, AgentActs(CueSettings(), PhraseSettings(), meaning)).items():
+            print(f"  {label:18} {act:16} {tally}")
+    print()
 
 
 def speaking_rates(call: Path, result: dict) -> dict[str, tuple[float, float]]:
@@ -60,6 +77,7 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     opts = app.Options(data_dir=str(OUT / "data"))
     failed = 0
+    agent_acts()
     for label, path in SETS.items():
         subprocess.run([sys.executable, str(ROOT / "tools/render_calls.py"), str(OUT), str(path)], check=True, capture_output=True)
         hits = expected = forbidden = 0

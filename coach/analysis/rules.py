@@ -16,8 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from coach.analysis.acoustics import Baseline, semitones
+from coach.analysis.agent_acts import AgentActs
 from coach.analysis.engine import Proposal
 from coach.analysis.escalation import PHRASE_CAP, Arousal, assess, phrase_hits
+from coach.analysis.floor import LONG_GAP_S, is_backchannel, listening_words
+from coach.analysis.meaning import Meaning
 from coach.analysis.pace import PaceTracker, Stretch
 from coach.analysis.phrases import content_words, find, said_at, tokens
 from coach.analysis.sentiment import sentiment
@@ -54,9 +57,10 @@ def _harsh(words: list[Word], phrases: list[str], to_whom: str = "", unless_afte
 
 
 class Rules:
-    def __init__(self, settings: CueSettings, phrases: PhraseSettings) -> None:
+    def __init__(self, settings: CueSettings, phrases: PhraseSettings, meaning: Meaning | None = None) -> None:
         self.s = settings
         self.ph = phrases
+        self.acts = AgentActs(settings, phrases, meaning)
         self.pace = {s: PaceTracker() for s in SPEAKERS}
         self.loudness = {s: Baseline() for s in SPEAKERS}
         self.pitch = {s: Baseline() for s in SPEAKERS}
@@ -75,6 +79,9 @@ class Rules:
         self.customer_upset = False  # as of the latest customer utterance in time order
         self._upset: dict[tuple[str, float], bool] = {}  # decoded, not yet reached in time order
         self._early: set[tuple[str, float]] = set()  # (cue, utterance start) proposed from partial words
+        self._customer_turn: list[Utterance] = []  # the customer's turn so far, as their own channel shows it
+        self._agent_spans: list[tuple[float, float]] = []  # the agent's decoded utterances that took the floor
+        self._listening = listening_words(phrases.backchannel)
 
     # -- words -----------------------------------------------------------------------
 
@@ -84,6 +91,8 @@ class Rules:
 
     def on_decoded(self, u: Utterance) -> list[Proposal]:
         """Rules about this speaker's own words: at once, in the speaker's own order."""
+        if u.speaker == "agent" and not is_backchannel(u, self._listening):
+            self._agent_spans = [*self._agent_spans[-20:], (u.start, u.end)]
         out = self._customer(u, self._arousal(u)) if u.speaker == "customer" else self._agent(u)
         self.pace[u.speaker].add(len(u.words), u.end - u.start)
         if u.loudness_db is not None:
@@ -104,12 +113,27 @@ class Rules:
             rate_ratio=u.wpm / rate if rate and u.wpm and len(u.words) >= 4 else None,
         )
 
+    def _turn_mood(self, u: Utterance) -> float:
+        """Sentiment of the customer's turn so far, not of this fragment: the VAD ends an utterance at
+        every 0.5 s pause, and "so I'm not like, terrified" read alone is not what the caller said.
+        VADER sums the words' valences, so calm words around one negative fragment temper it and
+        several negative fragments add up. The turn ends at a 3 s gap or when the agent took the
+        floor in between (as far as the agent's words are decoded by now: they may lag)."""
+        prev = self._customer_turn[-1] if self._customer_turn else None
+        took_floor = prev is not None and any(prev.end <= a < u.start for a, _ in self._agent_spans)
+        if prev is None or u.start - prev.end > LONG_GAP_S or took_floor:
+            self._customer_turn = []
+        self._customer_turn.append(u)
+        if len(self._customer_turn) == 1:
+            return u.sentiment if u.sentiment is not None else sentiment(u.text)
+        return sentiment(" ".join(x.text for x in self._customer_turn))
+
     def _customer(self, u: Utterance, arousal: Arousal) -> list[Proposal]:
         out: list[Proposal] = []
         toks = tokens(u.text)
         repeated = self._repeated_demand(u, toks)
         es = self.s.customer_escalating
-        mood = u.sentiment if u.sentiment is not None else sentiment(u.text)
+        mood = self._turn_mood(u)
         a = assess(u.text, mood, self.sentiments["customer"], arousal, repeated is not None, es, self.ph)
         self.last_escalation_score = a.score
         emotion = find(toks, self.ph.emotion)
@@ -215,7 +239,7 @@ class Rules:
         toks = tokens(u.text)
         if find(toks, self.ph.hold):
             self._hold_at = u.end
-        if find(toks, self.ph.summary):
+        if self.acts.summary(u.text):
             self._summaries.append(u.end)
         out += _harsh(u.words, self.ph.harsh)
         out += self._pace(u)
@@ -233,13 +257,11 @@ class Rules:
         self._exchange = _Exchange()
         said = " ".join(c.text for c in ex.customer)
         reply = " ".join(r.text for r in ex.reply)
-        rt = tokens(reply)
         emotion = find(tokens(said), self.ph.emotion)
         low = min(c.sentiment if c.sentiment is not None else sentiment(c.text) for c in ex.customer)
         emotional = bool(emotion) or low <= self.s.acknowledge_feelings.negative_sentiment
-        acked = find(rt, self.ph.acknowledgement)
-        shared = content_words(said) & content_words(reply)
-        reflected = find(rt, self.ph.reflection) or len(shared) >= self.s.reflect_back.shared_words
+        acked = self.acts.acknowledgement(reply)
+        reflected = self.acts.reflection(said, reply)
         out = []
         if emotional and not acked:
             why = f"customer said {_quote(emotion)}" if emotion else f"customer sentiment {low:+.2f}"
