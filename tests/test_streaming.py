@@ -56,6 +56,20 @@ def test_words_the_final_hears_otherwise_keep_the_time_the_same_speech_was_shown
     assert [x.t_ready for x in ag.stamp(final)] == [2.0, 2.0, 2.0, None]
 
 
+def test_a_second_hand_over_at_a_cut_keeps_the_words_shown_first():
+    """The previous part's last partial decode, still running at the cut, hands over a second batch of
+    words after the first: the stretch keeps the words (and times) first shown, nothing is lost."""
+    nxt = Agreement(44)
+    first = [Word(x, 44.0 + i * 0.4, 44.3 + i * 0.4, t_ready=45.7) for i, x in enumerate("switch on the inside basically that just".split())]
+    nxt.take(first)
+    again = [Word(x, 46.0 + i * 0.4, 46.3 + i * 0.4, t_ready=48.1) for i, x in enumerate("that just kind of reset".split())]
+    nxt.take(again)
+    assert [x.w for x in nxt.committed] == "switch on the inside basically that just kind of reset".split()
+    assert [x.t_ready for x in nxt.committed[:7]] == [45.7] * 7 and nxt.committed[-1].t_ready == 48.1
+    final = nxt.stamp([Word(x.w, x.start, x.end) for x in nxt.committed])
+    assert final[0].t_ready == 45.7  # the final's "switch" is dated when it was shown, not when the final came
+
+
 def test_words_shown_past_a_forced_cut_stay_shown_in_the_next_part(tmp_path_factory: pytest.TempPathFactory):
     """A turn longer than max_utterance_s is cut at a quiet point behind the newest audio; words
     already shown after that point belong to the next part and keep the time they were shown."""

@@ -57,6 +57,7 @@ def tokens(text: str) -> list[str]:
 
 
 EXACT, SPELLED, SOUNDS, SOUNDS_NEAR = 0, 1, 2, 3  # how a heard word matched a phrase word
+JOIN_MIN_LETTERS = 7  # phrase words this long may match two heard tokens joined ("super minor" ~ "supervisor")
 
 
 @lru_cache(maxsize=8192)
@@ -112,16 +113,37 @@ def find_at(text_tokens: list[str], phrases: Iterable[str], unless_after: frozen
         if not ph:
             continue
         negated_phrase = ph[0] in NEGATORS_EXPANDED
-        for i in range(len(text_tokens) - len(ph) + 1):
-            if _phrase_match(ph, text_tokens[i:i + len(ph)]):
-                before = text_tokens[max(0, i - 2):i]
-                if not negated_phrase and any(b in NEGATORS_EXPANDED for b in before):
-                    continue
-                if unless_after and unless_after.intersection(text_tokens[max(0, i - 3):i]):
-                    continue
-                found.append((p, i + len(ph) - 1))
-                break
+        for i in range(len(text_tokens)):
+            last = _match_at(ph, text_tokens, i)
+            if last is None:
+                continue
+            before = text_tokens[max(0, i - 2):i]
+            if not negated_phrase and any(b in NEGATORS_EXPANDED for b in before):
+                continue
+            if unless_after and unless_after.intersection(text_tokens[max(0, i - 3):i]):
+                continue
+            found.append((p, last))
+            break
     return found
+
+
+def _match_at(ph: tuple[str, ...], toks: list[str], i: int) -> int | None:
+    """The index of the last heard token if the phrase matches from token i, else None. A long phrase
+    word may also match two heard tokens joined: Whisper splits words it is unsure of ("super minor"
+    for "supervisor", "my acceptable" for "unacceptable"), and the joined spelling is fuzzily close."""
+    n = len(ph)
+    if i + n <= len(toks) and _phrase_match(ph, toks[i:i + n]):
+        return i + n - 1
+    if i + n + 1 > len(toks):
+        return None
+    for j, word in enumerate(ph):
+        a, b = toks[i + j], toks[i + j + 1]
+        if len(word) >= JOIN_MIN_LETTERS and a.isalpha() and b.isalpha() and len(a) >= 2 \
+                and a not in NEGATORS_EXPANDED and b not in NEGATORS_EXPANDED:
+            heard = [*toks[i:i + j], a + b, *toks[i + j + 2:i + n + 1]]
+            if _phrase_match(ph, heard) and _word_match(word, a + b) in (EXACT, SPELLED):
+                return i + n
+    return None
 
 
 def find(text_tokens: list[str], phrases: Iterable[str]) -> list[str]:

@@ -46,10 +46,18 @@ class Agreement:
         return moved
 
     def take(self, shown: list[Word]) -> None:
-        """Words the previous part showed past its cut: they were on screen first, so they stand
-        in for this part's own words over the same stretch."""
-        if shown:
-            self.committed = shown + [w for w in self.committed if w.mid > shown[-1].end]
+        """Words the previous part showed past its cut. Over any stretch of speech the words shown
+        first stand: handed-over words usually, but a partial decode of the previous part still
+        running at the cut can hand over a second batch later, over words already taken (on the
+        real call that batch replaced "switch on the inside, basically", shown at 45.7 s, and the
+        final then dated them 58.8 s)."""
+        if not shown:
+            return
+        keep: list[Word] = []
+        for w in sorted([*self.committed, *shown], key=lambda x: (x.t_ready is None, x.t_ready or 0.0)):
+            if not any(k.start <= w.mid <= k.end or w.start <= k.mid <= w.end for k in keep):
+                keep.append(w)
+        self.committed = sorted(keep, key=lambda x: x.start)
 
     def _tail(self, hyp: list[Word]) -> list[Word]:
         """The words after what is committed, by time: a decode may re-spell a committed word
