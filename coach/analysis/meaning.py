@@ -47,7 +47,7 @@ class SentenceEncoder:
         opts.intra_op_num_threads = 1  # the other core decodes speech
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 4
-        opts.enable_cpu_mem_arena = False  # the arena kept the peak of the examples' batch: +100 MB resident
+        opts.enable_cpu_mem_arena = False  # an arena keeps its peak allocation resident for the process
         self._sess = onnxruntime.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"], sess_options=opts)
         self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tok.enable_padding()
@@ -82,8 +82,9 @@ class Meaning:
         if examples is None:
             raw = json.loads((model_dir() / "intent_examples.json").read_text(encoding="utf-8"))
             examples = {k: v for k, v in raw.items() if isinstance(v, list)}
-        lines = [line for group in examples.values() for line in group]
-        x = np.vstack([self.encode(lines[i:i + 16]) for i in range(0, len(lines), 16)])
+        # one line at a time, as lines are scored: int8 activations are quantized over the whole batch
+        # tensor, so a line's vector depended on its batch-mates (and their padding)
+        x = np.vstack([self.encode([line]) for group in examples.values() for line in group])
         labels = [k for k, lines in examples.items() for _ in lines]
         self._models = {i: _fit(x, np.array([k == i for k in labels], float)) for i in INTENTS if i in examples}
         self._vec = lru_cache(maxsize=512)(self._embed_one)
