@@ -38,10 +38,13 @@ def table(cls: type, doc: str = "") -> Any:
 class ModelSettings:
     name: str = opt("tiny.en", "bundled and offline; base.en / small.en are more accurate and slower, downloaded once")
     compute_type: str = opt("int8", "int8 ~20 % faster than float32 on CPU, same text (FACTS.md)")
-    threads: int = opt(2, "2 beat 1 by ~1.4x on a 2-core machine (FACTS.md)", lo=1, hi=64)
+    threads: int = opt(1, "decoder threads: with windows sized to the speech, 1 beat 2 on a 2-core PC in wall time and "
+                           "CPU per decode, and leaves a core to the softphone (make bench, coach-2t; FACTS.md's 2 was "
+                           "for 30 s windows)", lo=1, hi=64)
     encoder_window: str = opt("auto", "auto: window sized to the utterance (1.4-1.7x faster, see make bench); full: Whisper's 30 s")
-    partial_every_s: float = opt(0.7, "re-decode speech still going on every this many seconds, so cues need not wait for the "
-                                      "speaker to stop (0 = off; see make bench for word latency and CPU)", hi=30)
+    partial_every_s: float = opt(0.6, "re-decode speech still going on every this many seconds, so cues need not wait for the "
+                                      "speaker to stop (0 = off). With one decoder thread, 0.6 vs 0.7 side by side: real call "
+                                      "word p95 1.41-1.45 vs 1.65 s; 0.5 cost +0.04 core-s/s for no gain (make bench)", hi=30)
     partial_after_s: float = opt(1.2, "the first partial decode after this much speech: shorter turns get their final text "
                                       "about as soon. 1.2 vs 1.5, twice side by side: scripted word p95 1.47 vs 1.73 s, real call "
                                       "the same (1.65 vs 1.66), CPU the same; 1.0 cost +0.03 core-s/s (make bench)", hi=30)

@@ -66,10 +66,10 @@ def test_defaults_are_written_commented_so_new_defaults_reach_old_files(tmp_path
 def test_unknown_keys_are_ignored_with_a_warning(tmp_path: Path):
     """A key an older version wrote (or a typo) must not stop the app from starting."""
     path = tmp_path / "settings.toml"
-    path.write_text("[model]\nnme = 'x'\nthreads = 1\n[cues.customer_escalating]\ncalm_turns = 2\n")
+    path.write_text("[model]\nnme = 'x'\nthreads = 2\n[cues.customer_escalating]\ncalm_turns = 2\n")
     warnings: list[str] = []
     s = settings.load(path, warn=warnings.append)
-    assert s.model.threads == 1
+    assert s.model.threads == 2  # not the default, so the file was read
     assert len(warnings) == 1 and "'model.nme'" in warnings[0] and "'cues.customer_escalating.calm_turns'" in warnings[0]
 
 

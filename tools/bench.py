@@ -8,6 +8,7 @@ Each configuration runs in its own process (so peak RSS is its own) on the same 
               one final decode each, window sized to the utterance
   agree-2     the same with LocalAgreement-2 alone (words shown only when two decodes agree),
               one partial decode a second after 2 s of speech: the previous default
+  coach-2t    the product with two decoder threads instead of one
   per-utt     the previous design: one decode per finished utterance, no partial decodes
   naive       what hobby overlays do: every 3 s, re-transcribe each speaker's growing
               buffer (reset at 30 s) with the full window and default beam search
@@ -40,6 +41,7 @@ MODES = {  # settings overrides per configuration
     "agree-2": ["model.partial_every_s=1.0", "model.partial_after_s=2.0", "model.partial_sure_p=1.01",
                 "model.partial_settled_s=30"],
     "per-utt": ["model.partial_every_s=0"],
+    "coach-2t": ["model.threads=2"],  # the product with two decoder threads (the default before)
 }
 
 
@@ -153,9 +155,9 @@ def main() -> None:
     subprocess.run([sys.executable, str(ROOT / "tools" / "render_calls.py"), str(OUT), str(ROOT / "tests/data/scenarios.json"),
                     "d1_refund_escalation"], check=True, capture_output=True)
     calls = [("real: auto repairs (phone, 8 kHz)", ROOT / "tests/data/auto_repairs_49_stereo.flac", None,
-              ("coach", "agree-2", "per-utt", "naive", "coach+busy", "per-utt+busy")),
+              ("coach", "coach-2t", "agree-2", "per-utt", "naive", "coach+busy", "coach-2t+busy", "per-utt+busy")),
              ("scripted: d1 refund escalation", OUT / "d1_refund_escalation.wav", OUT / "d1_refund_escalation.truth.json",
-              ("coach", "agree-2", "per-utt", "naive"))]
+              ("coach", "coach-2t", "agree-2", "per-utt", "naive"))]
     header = (f"{'call':34} {'mode':12} {'RTF':>5} {'cpu s/s':>7} {'RSS MB':>6} {'word p50':>8} {'word p95':>8} "
               f"{'text p50':>8} {'cue p50':>7} {'cue p95':>7} {'partials':>9} {'WER':>5}")
     print(header)

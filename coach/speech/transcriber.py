@@ -67,7 +67,7 @@ def repetition_guard(words: list[Word]) -> list[Word]:
 class Transcriber:
     """Adapter around faster_whisper.WhisperModel; consumes its lazy generator here."""
 
-    def __init__(self, model_path: str, compute_type: str = "int8", threads: int = 2, window: str = "auto",
+    def __init__(self, model_path: str, compute_type: str = "int8", threads: int = 1, window: str = "auto",
                  beam_size: int = 1, prompt: str = "") -> None:
         from faster_whisper import WhisperModel
 
