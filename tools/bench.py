@@ -158,7 +158,7 @@ def main() -> None:
               ("coach", "coach-2t", "agree-2", "per-utt", "naive", "coach+busy", "coach-2t+busy", "per-utt+busy")),
              ("scripted: d1 refund escalation", OUT / "d1_refund_escalation.wav", OUT / "d1_refund_escalation.truth.json",
               ("coach", "coach-2t", "agree-2", "per-utt", "naive"))]
-    header = (f"{'call':34} {'mode':12} {'RTF':>5} {'cpu s/s':>7} {'RSS MB':>6} {'word p50':>8} {'word p95':>8} "
+    header = (f"{'call':34} {'mode':13} {'RTF':>5} {'cpu s/s':>7} {'RSS MB':>6} {'word p50':>8} {'word p95':>8} "
               f"{'text p50':>8} {'cue p50':>7} {'cue p95':>7} {'partials':>9} {'WER':>5}")
     print(header)
     print("-" * len(header))
@@ -179,15 +179,18 @@ def main() -> None:
             rows[mode] = r
             f = lambda v, w=7: f"{v:>{w}.2f}" if isinstance(v, float) else f"{'-':>{w}}"  # noqa: E731
             parts = f"{r['partials']}/{r['partials_dropped']}" if "partials" in r else "-"
-            print(f"{label:34} {mode:12} {f(r['rtf'], 5)} {f(r['cpu_per_s'])} {r['rss_mb']:>6.0f} "
+            print(f"{label:34} {mode:13} {f(r['rtf'], 5)} {f(r['cpu_per_s'])} {r['rss_mb']:>6.0f} "
                   f"{f(pct(r['word_lat'], 50), 8)} {f(pct(r['word_lat'], 95), 8)} {f(pct(r['text_lat'], 50), 8)} "
                   f"{f(pct(r['cue_lat'], 50))} {f(pct(r['cue_lat'], 95))} {parts:>9} {f(r.get('wer'), 5)}", flush=True)
         c, n, u = rows["coach"], rows["naive"], rows["per-utt"]
-        ratio = lambda a, b: f"{a / b:.1f}x" if a and b else "-"  # noqa: E731
+        ratio = lambda a, b, d=1: f"{a / b:.{d}f}x" if a and b else "-"  # noqa: E731
         print(f"{'':34} per-utt/coach: word latency p50 {ratio(pct(u['word_lat'], 50), pct(c['word_lat'], 50))}, "
               f"p95 {ratio(pct(u['word_lat'], 95), pct(c['word_lat'], 95))}, CPU {ratio(u['cpu_per_s'], c['cpu_per_s'])}; "
               f"naive/coach: word latency p95 {ratio(pct(n['word_lat'], 95), pct(c['word_lat'], 95))}, "
               f"CPU {ratio(n['cpu_per_s'], c['cpu_per_s'])}")
+        t = rows["coach-2t"]
+        print(f"{'':34} coach-2t/coach: word latency p95 {ratio(pct(t['word_lat'], 95), pct(c['word_lat'], 95), 2)}, "
+              f"CPU {ratio(t['cpu_per_s'], c['cpu_per_s'], 2)}, RTF {ratio(t['rtf'], c['rtf'], 2)}")
     print("\nRTF = wall time / audio time; cpu s/s = CPU seconds per audio second (both cores); word = a word's end -> its")
     print("text first shown; text = end of speech -> final text; cue = end of the triggering words -> cue shown;")
     print("partials = partial decodes run / skipped; naive latencies = when its text first covered the same words.")
