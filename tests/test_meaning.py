@@ -90,3 +90,30 @@ def test_without_the_model_files_the_phrase_lists_still_work(tmp_path: Path, mon
         assert "phrase list only" in caplog.text
     finally:
         meaning_mod.shared_meaning.cache_clear()
+
+
+def test_the_shipped_weights_are_those_the_examples_and_model_give(meaning: Meaning):
+    shipped = json.loads((meaning_mod.model_dir() / meaning_mod.WEIGHTS).read_text())
+    assert shipped["fit_key"] == meaning_mod.fit_key(meaning_mod.model_dir()), "examples or model changed: run tools/fit_intents.py"
+    raw = json.loads((meaning_mod.model_dir() / "intent_examples.json").read_text())
+    fresh = Meaning(examples={k: v for k, v in raw.items() if isinstance(v, list)})
+    for text, _ in LABELLED["lines"]:
+        got, want = meaning.intents(text), fresh.intents(text)
+        assert all(abs(got[i] - want[i]) < 0.01 for i in want), text
+
+
+def test_a_start_uses_the_shipped_weights_and_fits_when_the_examples_changed(tmp_path: Path, monkeypatch):
+    fits: list[int] = []
+    real_fit = Meaning.fit
+    monkeypatch.setattr(Meaning, "fit", lambda self, ex: fits.append(1) or real_fit(self, ex))
+    line = "so that's the new card on its way and the old one is blocked"
+    before = Meaning().intents(line)["summary"]
+    assert fits == []
+    for name in ("model.onnx", "tokenizer.json", meaning_mod.WEIGHTS):
+        (tmp_path / name).symlink_to(meaning_mod.model_dir() / name)
+    raw = json.loads((meaning_mod.model_dir() / "intent_examples.json").read_text())
+    raw["summary"] = raw["summary"] + [line]
+    (tmp_path / "intent_examples.json").write_text(json.dumps(raw))
+    monkeypatch.setattr(meaning_mod, "model_dir", lambda: tmp_path)
+    m = Meaning()
+    assert fits == [1] and m.intents(line)["summary"] > before + 0.05  # learnt from the new example

@@ -4,9 +4,11 @@ Real agents summarise, reflect and acknowledge in endless wordings ("so I have a
 appointment for Maria in the system for two days from now" is a summary with none of the
 listed phrases). A sentence encoder (all-MiniLM-L6-v2, int8 ONNX in assets/sentence-minilm,
 run by onnxruntime and tokenizers, which faster-whisper already brings) turns a line into a
-384-d vector; one logistic regression per intent, fitted at load on the example lines in
+384-d vector; one logistic regression per intent, fitted on the example lines in
 assets/sentence-minilm/intent_examples.json, says how likely the line is a summary, a
-reflection or an acknowledgement. Examples of other agent lines on the same topics teach
+reflection or an acknowledgement. The fitted weights ship beside them (intent_weights.json,
+written by tools/fit_intents.py, keyed by the SHA-256 of the examples and of the model), so a
+start costs no fit; when either file changed, the models are fitted at load as before. Examples of other agent lines on the same topics teach
 it the act rather than the topic ("can I book an appointment" is not a summary).
 
 make eval scores it against the phrase lists on a labelled set (tests/data/intents_labelled.json).
@@ -15,6 +17,7 @@ Pure computation: no Qt, no audio; about 4 ms a line on one thread.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -33,6 +36,17 @@ MAX_TOKENS = 128  # a long agent turn is judged on its first ~90 words, which is
 
 def model_dir() -> Path:
     return assets_dir() / "sentence-minilm"
+
+
+WEIGHTS = "intent_weights.json"
+
+
+def fit_key(folder: Path) -> str:
+    """What the shipped weights were fitted from: the example lines and the encoder."""
+    h = hashlib.sha256()
+    for name in ("intent_examples.json", "model.onnx"):
+        h.update(hashlib.sha256((folder / name).read_bytes()).digest())
+    return h.hexdigest()
 
 
 class SentenceEncoder:
@@ -78,16 +92,42 @@ class Meaning:
     """Intent probabilities for agent lines, and how close two lines are in meaning."""
 
     def __init__(self, encoder: SentenceEncoder | None = None, examples: dict[str, list[str]] | None = None) -> None:
+        """examples=None: the shipped examples, with their shipped weights when those were fitted from them."""
         self.encode = encoder or SentenceEncoder()
+        self._vec = lru_cache(maxsize=512)(self._embed_one)
+        shipped = self._shipped_weights() if examples is None and encoder is None else None
+        if shipped is not None:
+            self._models = shipped
+            return
         if examples is None:
             raw = json.loads((model_dir() / "intent_examples.json").read_text(encoding="utf-8"))
             examples = {k: v for k, v in raw.items() if isinstance(v, list)}
+        self._models = self.fit(examples)
+
+    def fit(self, examples: dict[str, list[str]]) -> dict[str, tuple[np.ndarray, float]]:
+        """One logistic regression per intent on the example lines (~1 CPU s for ~190 lines)."""
         # one line at a time, as lines are scored: int8 activations are quantized over the whole batch
         # tensor, so a line's vector depended on its batch-mates (and their padding)
         x = np.vstack([self.encode([line]) for group in examples.values() for line in group])
         labels = [k for k, lines in examples.items() for _ in lines]
-        self._models = {i: _fit(x, np.array([k == i for k in labels], float)) for i in INTENTS if i in examples}
-        self._vec = lru_cache(maxsize=512)(self._embed_one)
+        return {i: _fit(x, np.array([k == i for k in labels], float)) for i in INTENTS if i in examples}
+
+    @staticmethod
+    def _shipped_weights() -> dict[str, tuple[np.ndarray, float]] | None:
+        path = model_dir() / WEIGHTS
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("fit_key") != fit_key(model_dir()):
+                log.info("%s was fitted from other examples or another model: fitting at load", path.name)
+                return None
+            return {i: (np.array(m["w"], float), float(m["b"])) for i, m in data["intents"].items()}
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def weights_json(self) -> str:
+        """The fitted models as intent_weights.json holds them (tools/fit_intents.py)."""
+        intents = {i: {"w": [round(float(v), 7) for v in w], "b": round(b, 7)} for i, (w, b) in self._models.items()}
+        return json.dumps({"fit_key": fit_key(model_dir()), "intents": intents}, separators=(",", ":")) + "\n"
 
     def _embed_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
