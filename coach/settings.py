@@ -42,9 +42,10 @@ class ModelSettings:
                            "CPU per decode, and leaves a core to the softphone (make bench, coach-2t; FACTS.md's 2 was "
                            "for 30 s windows)", lo=1, hi=64)
     encoder_window: str = opt("auto", "auto: window sized to the utterance (1.4-1.7x faster, see make bench); full: Whisper's 30 s")
-    partial_every_s: float = opt(0.6, "re-decode speech still going on every this many seconds, so cues need not wait for the "
-                                      "speaker to stop (0 = off). With one decoder thread, 0.6 vs 0.7 side by side: real call "
-                                      "word p95 1.41-1.45 vs 1.65 s; 0.5 cost +0.04 core-s/s for no gain (make bench)", hi=30)
+    partial_every_s: float = opt(0.65, "re-decode speech still going on every this many seconds, so cues need not wait for the "
+                                       "speaker to stop (0 = off). One decoder thread, twice side by side: real call word p95 "
+                                       "1.37-1.38 s vs 1.41 (0.6) and 1.45-1.49 (0.7), CPU between; 0.5 cost +0.04 core-s/s "
+                                       "for no gain (make bench; README Benchmark)", hi=30)
     partial_after_s: float = opt(1.2, "the first partial decode after this much speech: shorter turns get their final text "
                                       "about as soon. 1.2 vs 1.5, twice side by side: scripted word p95 1.47 vs 1.73 s, real call "
                                       "the same (1.65 vs 1.66), CPU the same; 1.0 cost +0.03 core-s/s (make bench)", hi=30)

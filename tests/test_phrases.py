@@ -19,6 +19,7 @@ from coach.settings import PhraseSettings
     # a word Whisper was unsure of comes out in two pieces (tiny.en, partial decode of a long turn)
     ("i want to speak to your super minor right now", "speak to your supervisor"),
     ("this is my acceptable", "unacceptable"),
+    ("this in a acceptable", "unacceptable"),  # tiny.en, a partial decode at another cadence
     ("i will make a come plain", "complaint"),
 ])
 def test_heard_as_it_sounds(heard: str, phrase: str):
@@ -35,6 +36,13 @@ def test_heard_as_it_sounds(heard: str, phrase: str):
     ("you never need to worry", "you need to"),
     ("that is not acceptable", "unacceptable"),  # "not" is never half of a joined word
     ("i can sell it", "cancel"),  # too short a word to match two joined pieces
+    ("i got some of them yesterday", "sick of"),  # one sound swapped (SM/SK) is another word ...
+    ("i am sick of this", "i am sorry"),  # ... (SK/SR)
+    ("that is acceptable", "unacceptable"),  # a negated word is not its own stem ...
+    ("i am happy with that", "unhappy"),
+    ("that is possible", "impossible"),
+    ("that is an acceptable offer", "unacceptable"),  # ... nor an article or "is" before it
+    ("it is acceptable", "unacceptable"),
     ("we will compare the plans", "complaint"),
 ])
 def test_not_heard_where_it_is_not(heard: str, phrase: str):

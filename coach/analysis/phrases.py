@@ -12,8 +12,10 @@ another CPU's kernels hear other words (tests/data/mishearings.json holds what t
 really produced): "come down" ~ "calm down", "free digit" ~ "three digit". The sound
 key is Metaphone (jellyfish) with 'th' folded into 'f'. Equal keys match for words of
 four letters or more; in a phrase of several words, one word may also be one sound
-apart ("come" KM ~ "calm" KLM) when the rest match as written. Negators never match by
-sound.
+apart ("come" KM ~ "calm" KLM: one sound dropped or added, never swapped, since "some of"
+is no "sick of") when the rest match as written. Negators never match by
+sound, and a negated word never matches its own stem ("that is acceptable" is no
+"unacceptable", "happy with that" no "unhappy").
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ def tokens(text: str) -> list[str]:
 
 
 EXACT, SPELLED, SOUNDS, SOUNDS_NEAR = 0, 1, 2, 3  # how a heard word matched a phrase word
+NEGATING_PREFIXES = ("un", "in", "im", "ir", "il", "dis", "non")
+# words before which the stem of a negated word stands as itself: "an acceptable offer", "is acceptable"
+NOT_A_PREFIX = NEGATORS_EXPANDED | frozenset("an the is was are be been so very quite more most really totally "
+                                             "perfectly completely also too".split())
 JOIN_MIN_LETTERS = 7  # phrase words this long may match two heard tokens joined ("super minor" ~ "supervisor")
 
 
@@ -67,11 +73,25 @@ def sound_key(word: str) -> str:
     return jellyfish.metaphone(word).replace("0", "F")
 
 
+def _negated_stem(word: str) -> str | None:
+    """"acceptable" for "unacceptable": what the word would say without its negating prefix."""
+    for p in NEGATING_PREFIXES:
+        if word.startswith(p) and len(word) - len(p) >= 5:
+            return word[len(p):]
+    return None
+
+
 @lru_cache(maxsize=8192)
-def _word_match(a: str, b: str) -> int | None:
-    """How heard word b matches phrase word a (one of the constants above), or None."""
+def _word_match(a: str, b: str, joined: bool = False) -> int | None:
+    """How heard word b matches phrase word a (one of the constants above), or None. A heard word
+    nearer the stem of a negated phrase word than the word itself is its opposite ("acceptable" is
+    not "unacceptable", "happy" not "unhappy"), unless two heard pieces were joined, the first
+    standing for the prefix ("my acceptable")."""
     if a == b or a == "*":
         return EXACT
+    stem = None if joined else _negated_stem(a)
+    if stem and SequenceMatcher(None, stem, b).ratio() >= SequenceMatcher(None, a, b).ratio():
+        return None
     if len(a) >= 5 and len(b) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.8:
         return SPELLED
     if len(a) < 4 or len(b) < 4 or a in NEGATORS_EXPANDED or b in NEGATORS_EXPANDED or not (a.isalpha() and b.isalpha()):
@@ -79,15 +99,17 @@ def _word_match(a: str, b: str) -> int | None:
     ka, kb = sound_key(a), sound_key(b)
     if ka == kb and len(ka) >= 2:
         return SOUNDS
-    if min(len(ka), len(kb)) >= 2 and ka[0] == kb[0] and jellyfish.levenshtein_distance(ka, kb) == 1:
+    # one sound dropped or added ("come" KM ~ "calm" KLM), not one swapped: "some" SM is no "sick" SK
+    if min(len(ka), len(kb)) >= 2 and ka[0] == kb[0] and abs(len(ka) - len(kb)) == 1 \
+            and jellyfish.levenshtein_distance(ka, kb) == 1:
         return SOUNDS_NEAR
     return None
 
 
-def _phrase_match(ph: tuple[str, ...], heard: list[str]) -> bool:
+def _phrase_match(ph: tuple[str, ...], heard: list[str], joined: int = -1) -> bool:
     kinds = []
-    for w, h in zip(ph, heard):
-        k = _word_match(w, h)
+    for j, (w, h) in enumerate(zip(ph, heard)):
+        k = _word_match(w, h, j == joined)
         if k is None:
             return False
         kinds.append(k)
@@ -138,10 +160,12 @@ def _match_at(ph: tuple[str, ...], toks: list[str], i: int) -> int | None:
         return None
     for j, word in enumerate(ph):
         a, b = toks[i + j], toks[i + j + 1]
-        if len(word) >= JOIN_MIN_LETTERS and a.isalpha() and b.isalpha() and len(a) >= 2 \
-                and a not in NEGATORS_EXPANDED and b not in NEGATORS_EXPANDED:
+        # a lone "a" joins only before a vowel: "a acceptable" is no English, a heard "unacceptable" is
+        if len(word) >= JOIN_MIN_LETTERS and a.isalpha() and b.isalpha() and (len(a) >= 2 or (a == "a" and b[0] in "aeiou")) \
+                and a not in NEGATORS_EXPANDED and b not in NEGATORS_EXPANDED \
+                and not (_negated_stem(word) and a in NOT_A_PREFIX):
             heard = [*toks[i:i + j], a + b, *toks[i + j + 2:i + n + 1]]
-            if _phrase_match(ph, heard) and _word_match(word, a + b) in (EXACT, SPELLED):
+            if _phrase_match(ph, heard, j) and _word_match(word, a + b, True) in (EXACT, SPELLED):
                 return i + n
     return None
 
