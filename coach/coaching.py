@@ -40,7 +40,8 @@ _loading = threading.Lock()
 
 def load_model(s: Settings, data: Path) -> tuple[Transcriber, ResolvedModel]:
     """The recognizer, loaded once per process for the same model and options (a mono call's
-    separation and its analysis share it; a decode keeps no state between calls)."""
+    separation and its analysis share it). A decode's text can depend on the decodes before it
+    (the temperature fallback's random generator, transcriber.py)."""
     resolved = resolve_model(s.model.name, paths.model_dirs(data))
     key = (str(resolved.path), s.model.compute_type, s.model.threads, s.model.encoder_window, s.model.beam_size, s.model.prompt)
     with _loading:

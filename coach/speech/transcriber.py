@@ -90,7 +90,11 @@ class Transcriber:
         hypothesis it dislikes up to five times (seconds, on a read-out of digits), and the next partial or
         the final decode will have another go anyway."""
         self._model.frames = window_frames(len(audio), self.window, partial)
-        # Whisper's temperature fallback samples; a fixed seed makes the same audio give the same text
+        # Whisper's temperature fallback samples. CTranslate2 seeds each worker thread's generator once,
+        # at its first draw, so this seed makes a process's first fallback reproducible and each later
+        # one depend on the fallbacks before it: the same audio, decoded after other decodes, can come
+        # out otherwise (a card read-out once "1 -1 -1 ...", once "Yes, it is hurt."). Decoding is
+        # reproducible per process and call, not per utterance.
         ctranslate2.set_random_seed(0)
         duration = len(audio) / SAMPLE_RATE
         segments, _ = self._model.transcribe(
