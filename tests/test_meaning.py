@@ -95,8 +95,7 @@ def test_without_the_model_files_the_phrase_lists_still_work(tmp_path: Path, mon
 def test_the_shipped_weights_are_those_the_examples_and_model_give(meaning: Meaning):
     shipped = json.loads((meaning_mod.model_dir() / meaning_mod.WEIGHTS).read_text())
     assert shipped["fit_key"] == meaning_mod.fit_key(meaning_mod.model_dir()), "examples or model changed: run tools/fit_intents.py"
-    raw = json.loads((meaning_mod.model_dir() / "intent_examples.json").read_text())
-    fresh = Meaning(examples={k: v for k, v in raw.items() if isinstance(v, list)})
+    fresh = Meaning(examples=meaning_mod.shipped_examples())
     for text, _ in LABELLED["lines"]:
         got, want = meaning.intents(text), fresh.intents(text)
         assert all(abs(got[i] - want[i]) < 0.01 for i in want), text

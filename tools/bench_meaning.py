@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """make bench (meaning): the sentence encoder's cost on an agent's PC.
 
-Load time (onnxruntime session, tokenizer, the shipped intent weights) and what fitting the intent
-models at load would add (the example lines embedded one by one), resident memory it adds, and the time to score one agent line (one thread), over the
-hand-labelled agent lines (tests/data/intents_labelled.json), each line scored once (no cache).
+Load time (onnxruntime session, tokenizer, the shipped intent weights) and what fitting the
+intent models at load would add (the example lines embedded one by one), resident memory it
+adds, and the time to score one agent line (one thread), over the hand-labelled agent lines
+(tests/data/intents_labelled.json), each line scored once (no cache).
 """
 
 from __future__ import annotations
@@ -26,16 +27,15 @@ def rss_mb() -> float:
 def main() -> None:
     import onnxruntime  # noqa: F401  (loaded by the app for Silero anyway: not the encoder's cost)
 
-    from coach.analysis.meaning import Meaning
+    from coach.analysis.meaning import Meaning, shipped_examples
 
     lines = [t for t, _ in json.loads((ROOT / "tests/data/intents_labelled.json").read_text())["lines"]]
     before = rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     m = Meaning()
     load_s, load_cpu = time.perf_counter() - t0, time.process_time() - c0
-    raw = json.loads((ROOT / "assets/sentence-minilm/intent_examples.json").read_text())
     c1 = time.process_time()
-    Meaning(encoder=m.encode, examples={k: v for k, v in raw.items() if isinstance(v, list)})
+    Meaning(encoder=m.encode, examples=shipped_examples())
     fit_cpu = time.process_time() - c1
     per = []
     for text in lines:

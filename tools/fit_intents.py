@@ -5,14 +5,11 @@ the examples or replacing the encoder; tests/test_meaning.py fails until then.""
 
 from __future__ import annotations
 
-import json
-
-from coach.analysis.meaning import WEIGHTS, Meaning, model_dir
+from coach.analysis.meaning import WEIGHTS, Meaning, model_dir, shipped_examples
 
 
 def main() -> None:
-    raw = json.loads((model_dir() / "intent_examples.json").read_text(encoding="utf-8"))
-    m = Meaning(examples={k: v for k, v in raw.items() if isinstance(v, list)})
+    m = Meaning(examples=shipped_examples())
     (model_dir() / WEIGHTS).write_text(m.weights_json(), encoding="utf-8")
     print(f"wrote {model_dir() / WEIGHTS}")
 

@@ -6,10 +6,11 @@ listed phrases). A sentence encoder (all-MiniLM-L6-v2, int8 ONNX in assets/sente
 run by onnxruntime and tokenizers, which faster-whisper already brings) turns a line into a
 384-d vector; one logistic regression per intent, fitted on the example lines in
 assets/sentence-minilm/intent_examples.json, says how likely the line is a summary, a
-reflection or an acknowledgement. The fitted weights ship beside them (intent_weights.json,
-written by tools/fit_intents.py, keyed by the SHA-256 of the examples and of the model), so a
-start costs no fit; when either file changed, the models are fitted at load as before. Examples of other agent lines on the same topics teach
-it the act rather than the topic ("can I book an appointment" is not a summary).
+reflection or an acknowledgement. Examples of other agent lines on the same topics teach
+it the act rather than the topic ("can I book an appointment" is not a summary). The fitted
+weights ship beside the examples (intent_weights.json, written by tools/fit_intents.py, keyed
+by the SHA-256 of the examples and of the model), so a start costs no fit; when either file
+changed, the models are fitted at load.
 
 make eval scores it against the phrase lists on a labelled set (tests/data/intents_labelled.json).
 Pure computation: no Qt, no audio; about 4 ms a line on one thread.
@@ -39,6 +40,12 @@ def model_dir() -> Path:
 
 
 WEIGHTS = "intent_weights.json"
+
+
+def shipped_examples() -> dict[str, list[str]]:
+    """The example lines per intent (the file's other keys are notes)."""
+    raw = json.loads((model_dir() / "intent_examples.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in raw.items() if isinstance(v, list)}
 
 
 def fit_key(folder: Path) -> str:
@@ -99,10 +106,7 @@ class Meaning:
         if shipped is not None:
             self._models = shipped
             return
-        if examples is None:
-            raw = json.loads((model_dir() / "intent_examples.json").read_text(encoding="utf-8"))
-            examples = {k: v for k, v in raw.items() if isinstance(v, list)}
-        self._models = self.fit(examples)
+        self._models = self.fit(shipped_examples() if examples is None else examples)
 
     def fit(self, examples: dict[str, list[str]]) -> dict[str, tuple[np.ndarray, float]]:
         """One logistic regression per intent on the example lines (~1 CPU s for ~190 lines)."""

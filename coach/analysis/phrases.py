@@ -89,10 +89,11 @@ def _word_match(a: str, b: str, joined: bool = False) -> int | None:
     standing for the prefix ("my acceptable")."""
     if a == b or a == "*":
         return EXACT
+    spelled = SequenceMatcher(None, a, b).ratio()
     stem = None if joined else _negated_stem(a)
-    if stem and SequenceMatcher(None, stem, b).ratio() >= SequenceMatcher(None, a, b).ratio():
+    if stem and SequenceMatcher(None, stem, b).ratio() >= spelled:
         return None
-    if len(a) >= 5 and len(b) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.8:
+    if len(a) >= 5 and len(b) >= 4 and spelled >= 0.8:
         return SPELLED
     if len(a) < 4 or len(b) < 4 or a in NEGATORS_EXPANDED or b in NEGATORS_EXPANDED or not (a.isalpha() and b.isalpha()):
         return None
