@@ -1,6 +1,6 @@
-; Inno Setup script for Call Coach (run on Windows after `pyinstaller packaging/coach.spec`):
-;   iscc packaging\windows\call-coach.iss
-; Not built here (Linux); a Windows CI job with Inno Setup 6 can run it as is.
+; Inno Setup script for Call Coach, run by packaging\windows\build.ps1 after `pyinstaller packaging/coach.spec`
+; (COACH_VERSION set):  iscc packaging\windows\call-coach.iss
+; Not run by this project's CI (Linux only): .github/workflows/package-windows.yml runs it on a Windows runner.
 #define AppVersion GetEnv("COACH_VERSION")
 [Setup]
 AppName=Call Coach
