@@ -1,3 +1,3 @@
-from coach.cli import main
+from coach.app.cli import main
 
 raise SystemExit(main())

@@ -32,7 +32,7 @@ def _show(message: str) -> None:
 
 def run() -> int:
     try:
-        from coach.cli import main  # logs every command to <data dir>/logs/coach.log (or COACH_LOG_DIR)
+        from coach.app.cli import main  # logs every command to <data dir>/logs/coach.log (or COACH_LOG_DIR)
 
         return main()
     except SystemExit:

@@ -65,7 +65,7 @@ def transcriber(model_path: str):
 @pytest.fixture(scope="session")
 def analyzed(tmp_path_factory: pytest.TempPathFactory, data_dir: Path):
     """analyze(path) -> analysis JSON, each call analysed once per test session."""
-    from coach import app
+    from coach.app import compose as app
 
     out = tmp_path_factory.mktemp("analysis")
     cache: dict[str, dict] = {}

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.events import SAMPLE_RATE, Speaker, Word
-from coach.runner import SimClock
+from coach.core.events import SAMPLE_RATE, Speaker, Word
+from coach.core.runner import SimClock
 from coach.speech.stt import Transcript
 
 

@@ -148,7 +148,7 @@ def test_set_changes_one_run_only(tmp_path: Path, rendered: Path):
 
 
 def test_a_second_live_instance_is_refused_clearly(tmp_path: Path):
-    from coach.instance import InstanceLock
+    from coach.app.instance import InstanceLock
 
     lock = InstanceLock(tmp_path / "live.lock").acquire()
     try:
@@ -177,7 +177,7 @@ def test_an_unwritable_log_folder_is_one_line_exit_2(tmp_path: Path):
 def test_the_log_rotates(tmp_path: Path):
     import logging
 
-    from coach import logs
+    from coach.app import logs
 
     path = logs.setup(tmp_path)
     try:
@@ -223,7 +223,7 @@ def test_an_error_on_a_thread_reaches_the_log(tmp_path: Path):
     script = tmp_path / "run.py"
     script.write_text(
         "import sys, threading\n"
-        "from coach import cli, app\n"
+        "from coach.app import cli, compose as app\n"
         "def boom(*a, **k):\n"
         "    t = threading.Thread(target=lambda: 1 / 0, name='helper'); t.start(); t.join()\n"
         "    return 0\n"

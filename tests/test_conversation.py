@@ -10,11 +10,11 @@ from conftest import render_one
 from fakes import CostClock, ScriptedTranscriber
 
 from coach.audio.file_source import FileSource
-from coach.conversation import Conversation
-from coach.events import Utterance
-from coach.pipeline import Pipeline
-from coach.runner import SimulatedRunner
-from coach.settings import Settings
+from coach.config.settings import Settings
+from coach.core.conversation import Conversation
+from coach.core.events import Utterance
+from coach.core.pipeline import Pipeline
+from coach.core.runner import SimulatedRunner
 
 
 def utt(speaker: str, start: float, text: str = "x") -> Utterance:

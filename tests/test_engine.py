@@ -1,6 +1,6 @@
 from coach.analysis.catalog import CATALOG
 from coach.analysis.engine import CueEngine, Proposal
-from coach.settings import CueSettings
+from coach.config.settings import CueSettings
 
 
 def prop(cue_id: str, end: float = 0.0) -> Proposal:

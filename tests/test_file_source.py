@@ -5,8 +5,8 @@ import pytest
 import soundfile as sf
 
 from coach.audio.file_source import FileSource
-from coach.errors import UserError
-from coach.events import SAMPLE_RATE
+from coach.core.errors import UserError
+from coach.core.events import SAMPLE_RATE
 
 DATA = Path(__file__).parent / "data"
 

@@ -10,11 +10,11 @@ import threading
 import numpy as np
 import pytest
 
-from coach import app
+from coach.app import compose as app
 from coach.audio import devices as devices_mod
 from coach.audio.devices import InputDevice, resolve
 from coach.audio.live_source import LiveSource
-from coach.errors import UserError
+from coach.core.errors import UserError
 
 MIC = InputDevice("Headset Mic", "Windows WASAPI", 1, 48000, 3)
 LOOP = InputDevice("Speakers [Loopback]", "Windows WASAPI", 2, 48000, 7)

@@ -11,8 +11,8 @@ from coach.analysis import meaning as meaning_mod
 from coach.analysis.agent_acts import AgentActs
 from coach.analysis.meaning import Meaning
 from coach.analysis.rules import Rules
-from coach.evaluation import score_acts
-from coach.settings import CueSettings, PhraseSettings
+from coach.config.settings import CueSettings, PhraseSettings
+from coach.session.evaluation import score_acts
 from tests.test_rules import LONG, feed, utt
 
 LABELLED = json.loads((Path(__file__).parent / "data" / "intents_labelled.json").read_text())

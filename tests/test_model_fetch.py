@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coach.errors import UserError
+from coach.core.errors import UserError
 from coach.speech import model_fetch
 from coach.speech.models import resolve_model
 

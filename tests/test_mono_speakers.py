@@ -13,12 +13,13 @@ import soundfile as sf
 import soxr
 from conftest import DATA, REAL_CALL, truth
 
-from coach import cli, mono_calls, voiceprint
-from coach.analysis.roles import which_is_agent
-from coach.audio.voice_split import VoiceSplit
-from coach.settings import Settings
-from coach.speech import speakers as sp
-from coach.speech.mono_mix import frame_error, louder_side, mix, stereo_16k
+from coach.app import cli
+from coach.config.settings import Settings
+from coach.voices import mono_calls, voiceprint
+from coach.voices import speakers as sp
+from coach.voices.mono_mix import frame_error, louder_side, mix, stereo_16k
+from coach.voices.roles import which_is_agent
+from coach.voices.voice_split import VoiceSplit
 
 
 def _diarization(labels: list[int]) -> sp.Diarization:
@@ -123,7 +124,7 @@ def test_real_call_on_a_live_mono_line_is_split_as_it_plays():
     """The real call summed to mono, pushed in 100 ms blocks as a device delivers them: every
     sample comes out LAG_S later on one side or the other, right as the voices are known then;
     the labels kept at the end are as good as the file's."""
-    from coach.audio.live_split import LAG_S, STEP, LiveSplit
+    from coach.voices.live_split import LAG_S, STEP, LiveSplit
 
     mono, truth_frames = mix(str(REAL_CALL), law=True)
     split = LiveSplit()
@@ -197,7 +198,7 @@ def mono_mixes(rendered: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 @pytest.mark.slow
 @pytest.mark.parametrize("name", MONO_CALLS)
 def test_scripted_call_summed_to_mono_is_coached_like_stereo(name: str, mono_mixes: Path, rendered: Path, analyzed):
-    from coach.evaluation import score
+    from coach.session.evaluation import score
 
     doc = analyzed(mono_mixes / f"{name}.wav")
     src = doc["source"]
@@ -220,7 +221,7 @@ def test_scripted_call_summed_to_mono_is_coached_like_stereo(name: str, mono_mix
 
 @pytest.mark.slow
 def test_trainer_marks_the_agent_in_replay_and_the_call_is_coached_again(mono_mixes: Path, tmp_path: Path, qtbot):
-    from coach import app
+    from coach.app import compose as app
     from coach.ui.replay import ReplayWindow
 
     opts = app.Options(data_dir=str(tmp_path))

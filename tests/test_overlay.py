@@ -13,10 +13,10 @@ import pytest
 from conftest import ROOT
 from PySide6.QtCore import Qt
 
-from coach import settings as settings_mod
 from coach.analysis.catalog import CATALOG
-from coach.events import Cue, Utterance, Word
-from coach.live_state import LiveState
+from coach.config import settings as settings_mod
+from coach.core.events import Cue, Utterance, Word
+from coach.session.live_state import LiveState
 from coach.ui.overlay import Overlay, cue_opacity
 from coach.ui.settings_dialog import SettingsDialog
 from coach.ui.tray import Tray
@@ -141,7 +141,7 @@ def test_tray_actions_emit(qtbot):
 def test_settings_dialog_round_trip(qtbot, tmp_path: Path):
     """The dialog edits the stored settings: saved to the file, handed to the running session as a
     new copy; this run's --set stays this run's and is never written."""
-    from coach.settings_store import SettingsStore
+    from coach.config.settings_store import SettingsStore
 
     path = tmp_path / "settings.toml"
     store = SettingsStore(path, this_run=lambda st: settings_mod.override(st, "cues.global_gap_s=3"))
@@ -184,7 +184,7 @@ def test_settings_dialog_round_trip(qtbot, tmp_path: Path):
 
 def test_flag_from_the_overlay_reaches_the_session(tmp_path: Path, rendered: Path):
     """The agent's flag goes through the runner into the pipeline as a user flag."""
-    from coach import app
+    from coach.app import compose as app
 
     opts = app.Options(data_dir=str(tmp_path))
     s, data = app.load_settings(opts)

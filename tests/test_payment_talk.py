@@ -11,11 +11,11 @@ from fakes import CostClock, ScriptedTranscriber
 from privacy_scan import stored_text
 
 from coach.audio.file_source import FileSource
-from coach.events import Word
-from coach.pipeline import Pipeline
+from coach.config.settings import Settings
+from coach.core.events import Word
+from coach.core.pipeline import Pipeline
+from coach.core.runner import SimulatedRunner
 from coach.privacy.redact import _digits_of, _number_run, redact
-from coach.runner import SimulatedRunner
-from coach.settings import Settings
 
 
 def words(text: str) -> list[Word]:
@@ -75,7 +75,7 @@ def test_a_card_read_in_groups_and_read_back_is_masked_and_silenced_whole(groups
 
 @pytest.mark.slow
 def test_with_the_real_model_no_digit_of_the_card_or_code_is_stored(groups: tuple[Path, Path], tmp_path: Path):
-    from coach import app
+    from coach.app import compose as app
 
     call, truth = groups
     data = tmp_path / "data"

@@ -8,7 +8,7 @@ import pytest
 from conftest import DATA
 
 from coach.analysis.phrases import has, sound_key
-from coach.settings import PhraseSettings
+from coach.config.settings import PhraseSettings
 
 
 @pytest.mark.parametrize("heard, phrase", [

@@ -8,7 +8,7 @@ from conftest import DATA, REAL_CALL, compute_type, scenario_names, truth
 
 from coach.analysis.catalog import CATALOG
 from coach.analysis.phrases import has
-from coach.evaluation import judge, score
+from coach.session.evaluation import judge, score
 
 
 def cues(doc: dict, cue_id: str) -> list[float]:

@@ -13,10 +13,11 @@ from conftest import render_one
 from fakes import ScriptedTranscriber
 from privacy_scan import stored_text
 
-from coach import app, coaching
+from coach.app import compose as app
 from coach.audio import recorder as recorder_mod
 from coach.audio.recorder import Recorder
-from coach.events import AudioChunk
+from coach.core.events import AudioChunk
+from coach.session import coaching
 from coach.speech.models import ResolvedModel
 
 SR = 16000
@@ -156,7 +157,7 @@ def test_at_no_moment_does_the_card_reach_disk(payment: tuple[Path, Path], tmp_p
     for a, b, _ in secrets:
         assert any(lo - 0.1 <= a + 0.3 and hi + 0.1 >= b - 0.3 for lo, hi in stored), (a, b, stored)
     # and no byte anywhere under the data folder (store, WAL, JSON, logs, an exported segment) says them
-    from coach.replay_export import export_segment
+    from coach.session.exports import export_segment
     from coach.store.db import Store
 
     store = Store(data / "sessions.db")
@@ -174,7 +175,7 @@ def test_at_no_moment_does_the_card_reach_disk(payment: tuple[Path, Path], tmp_p
 def test_exports_and_playback_silence_the_stored_spans(tmp_path: Path):
     """A demo or `analyze --save` session points at the original call file: its clips and its
     playback are silenced from the spans stored with the session, whatever file they read."""
-    from coach.replay_export import audio_array, export_segment
+    from coach.session.exports import audio_array, export_segment
 
     call = tmp_path / "call.wav"
     sf.write(call, np.full((10 * SR, 2), 0.5, np.float32), SR)

@@ -12,10 +12,11 @@ import pytest
 import soundfile as sf
 from conftest import DATA, ROOT
 
-from coach import app, coaching
+from coach.app import compose as app
 from coach.audio.recorder import Recorder
-from coach.events import AudioChunk, Word
+from coach.core.events import AudioChunk, Word
 from coach.privacy.redact import luhn_ok, redact
+from coach.session import coaching
 
 
 def words(text: str) -> list[Word]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from coach import app
+from coach.app import compose as app
 from coach.store.db import Store
 from coach.ui.replay import Playback, ReplayWindow
 

@@ -6,8 +6,8 @@ from coach.analysis.escalation import Arousal, assess
 from coach.analysis.rules import Rules
 from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import TurnTracker
-from coach.events import Utterance, Word
-from coach.settings import CueSettings, EscalationSettings, PhraseSettings
+from coach.config.settings import CueSettings, EscalationSettings, PhraseSettings
+from coach.core.events import Utterance, Word
 
 
 def utt(speaker: str, text: str, start: float, end: float, loud: float = -24.0, pitch: float | None = None) -> Utterance:

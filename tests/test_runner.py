@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from coach.pipeline import Job
-from coach.runner import SimClock, SimulatedRunner
+from coach.core.pipeline import Job
+from coach.core.runner import SimClock, SimulatedRunner
 from coach.speech.transcriber import Transcript
 from coach.speech.vad import Segment
 

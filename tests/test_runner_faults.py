@@ -15,10 +15,10 @@ from conftest import render_one
 from fakes import ScriptedTranscriber
 
 from coach.audio.file_source import FileSource
-from coach.events import AudioChunk, Flag
-from coach.pipeline import Pipeline
-from coach.runner import RunnerStopped, ThreadedRunner
-from coach.settings import Settings
+from coach.config.settings import Settings
+from coach.core.events import AudioChunk, Flag
+from coach.core.pipeline import Pipeline
+from coach.core.runner import RunnerStopped, ThreadedRunner
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,8 @@ def test_analysis_error_exits_non_zero_with_one_line(tmp_path: Path, call: tuple
     script = tmp_path / "run.py"
     script.write_text(
         "import sys\n"
-        "from coach import cli, pipeline\n"
+        "from coach.app import cli\n"
+        "from coach.core import pipeline\n"
         "def broken(self, chunk): raise OSError('simulated analysis failure')\n"
         "pipeline.Pipeline.feed = broken\n"
         "sys.exit(cli.main(sys.argv[1:]))\n")
@@ -137,7 +138,7 @@ def test_everything_written_is_private(tmp_path: Path):
 def test_analysis_and_speech_never_import_qt():
     """The layers below the UI run headless and in other processes: no PySide6 on their path."""
     code = ("import sys, coach.analysis.rules, coach.analysis.escalation, coach.speech.transcriber, coach.speech.vad, "
-            "coach.speech.agreement, coach.pipeline, coach.runner, coach.conversation, coach.privacy.redact; "
+            "coach.speech.agreement, coach.core.pipeline, coach.core.runner, coach.core.conversation, coach.privacy.redact; "
             "print(sorted(m for m in sys.modules if m.startswith('PySide6')))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from coach import report
-from coach.errors import UserError
-from coach.session import SessionWriter
+from coach.core.errors import UserError
+from coach.session import report
+from coach.session.writer import SessionWriter
 
 
 def test_a_slow_disk_never_blocks_the_caller_and_the_newest_document_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from coach import settings
-from coach.errors import UserError
+from coach.config import settings
+from coach.core.errors import UserError
 
 
 def test_missing_file_gives_defaults(tmp_path: Path):
@@ -102,8 +102,8 @@ def run_with_change(call: tuple[Path, Path], change: bool) -> list[str]:
     from fakes import ScriptedTranscriber
 
     from coach.audio.file_source import FileSource
-    from coach.pipeline import Pipeline
-    from coach.runner import ThreadedRunner
+    from coach.core.pipeline import Pipeline
+    from coach.core.runner import ThreadedRunner
 
     s = settings.Settings()
     s.model.partial_every_s = 0.0

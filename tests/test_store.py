@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_cli import coach
 
-from coach.errors import UserError
+from coach.core.errors import UserError
 from coach.store.db import Store
 
 

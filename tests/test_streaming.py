@@ -10,10 +10,10 @@ from conftest import render_one
 from fakes import CostClock, ScriptedTranscriber
 
 from coach.audio.file_source import FileSource
-from coach.events import Partial, Word
-from coach.pipeline import Pipeline
-from coach.runner import SimulatedRunner
-from coach.settings import Settings
+from coach.config.settings import Settings
+from coach.core.events import Partial, Word
+from coach.core.pipeline import Pipeline
+from coach.core.runner import SimulatedRunner
 from coach.speech.agreement import Agreement
 
 
@@ -137,12 +137,12 @@ def test_with_the_real_model_the_cue_and_the_words_arrive_mid_turn(long_turn: tu
 
 
 def test_the_overlay_transcript_shows_words_as_they_arrive_with_numbers_hidden():
-    from coach.live_state import LiveState
+    from coach.session.live_state import LiveState
 
     st = LiveState()
     st.on_partial(Partial("customer", 5.0, w("my card is four one one one")))
     assert st.snapshot().transcript[-1] == ("customer", "my card is • • • • …")
-    from coach.events import Utterance
+    from coach.core.events import Utterance
 
     st.on_utterance(Utterance("customer", 5.0, 9.0, "my card is [card number]", []), None, None, None)
     assert st.snapshot().transcript == [("customer", "my card is [card number]")]
@@ -151,9 +151,9 @@ def test_the_overlay_transcript_shows_words_as_they_arrive_with_numbers_hidden()
 def test_the_pipeline_publishes_the_overlay_meters(tmp_path_factory):
     """The overlay's meters come from the pipeline's own Meters events, after each utterance in
     time order; nothing outside reads its rules or turn-taking state."""
-    from coach.events import Meters
-    from coach.live_state import LiveState
-    from coach.runner import SimClock
+    from coach.core.events import Meters
+    from coach.core.runner import SimClock
+    from coach.session.live_state import LiveState
 
     call, truth = render_one(tmp_path_factory, "scenarios.json", "d1_refund_escalation")
     src, clock, state, seen = FileSource(str(call)), SimClock(), LiveState(), []

@@ -20,9 +20,9 @@ import psycopg
 import pytest
 import soundfile as sf
 
-from coach.errors import UserError
+from coach.config.settings import TeamSettings
+from coach.core.errors import UserError
 from coach.server import accounts
-from coach.settings import TeamSettings
 from coach.team.link import TeamLink, check_server_url
 from coach.team.outbox import Outbox
 from tests.team_server import Floor, Server, call, remove_cluster, start_cluster

@@ -5,8 +5,8 @@ import pytest
 import soundfile as sf
 import soxr
 
-from coach.errors import UserError
-from coach.events import Word
+from coach.core.errors import UserError
+from coach.core.events import Word
 from coach.speech.models import resolve_model
 from coach.speech.transcriber import repetition_guard, window_frames
 

@@ -1,7 +1,7 @@
 import pytest
 
 from coach.analysis.turns import TurnTracker
-from coach.events import Utterance, Word
+from coach.core.events import Utterance, Word
 
 
 def run(t: TurnTracker, plan: list[dict], speaking: list[dict] | None = None) -> list:
@@ -68,7 +68,7 @@ def _u(speaker: str, text: str, start: float, end: float) -> Utterance:
 
 def test_a_fragmented_explanation_is_one_turn_and_the_agent_takes_the_floor_after_it():
     from coach.analysis.floor import assemble
-    from coach.settings import PhraseSettings
+    from coach.config.settings import PhraseSettings
 
     utts = [
         _u("agent", "thanks for calling how can i help", 0.0, 2.0),

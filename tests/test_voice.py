@@ -17,11 +17,11 @@ from fakes import ScriptedTranscriber
 
 from coach.analysis.voice import FRAME, WINDOW, VoiceMeter, VoiceReading, frame_features
 from coach.audio.file_source import FileSource
-from coach.events import Cue, Utterance, VoiceLevel
-from coach.live_state import LiveState
-from coach.pipeline import Pipeline
-from coach.runner import SimClock, SimulatedRunner
-from coach.settings import Settings, VoiceSettings
+from coach.config.settings import Settings, VoiceSettings
+from coach.core.events import Cue, Utterance, VoiceLevel
+from coach.core.pipeline import Pipeline
+from coach.core.runner import SimClock, SimulatedRunner
+from coach.session.live_state import LiveState
 from coach.speech.vad import SileroStream
 
 R = 16000

@@ -67,7 +67,7 @@ def pct(values: list[float], q: float) -> float | None:
 
 
 def run_coach(call: str, mode: str) -> dict:
-    from coach import app
+    from coach.app import compose as app
 
     out = OUT / f"{Path(call).stem}.{mode}.json"
     overrides = MODES[mode.removesuffix("+busy")]

@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench import wer_counts  # noqa: E402  (tools/ is the script's folder)
 
-from coach import app  # noqa: E402
-from coach.errors import UserError  # noqa: E402
+from coach.app import compose as app  # noqa: E402
+from coach.core.errors import UserError  # noqa: E402
 from coach.speech import model_fetch  # noqa: E402
-from coach.speech.mono_mix import add_noise, mulaw  # noqa: E402
+from coach.voices.mono_mix import add_noise, mulaw  # noqa: E402
 
 JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 CALL_CENTRE = ("Customer service call about an account, a bill, a refund, a booking or an appointment; "

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from coach import mono_calls
-from coach.speech import speakers as sp
-from coach.speech.mono_mix import frame_error, louder_side, mix
-from coach.speech.speakers import speech_mask
+from coach.voices import mono_calls
+from coach.voices import speakers as sp
+from coach.voices.mono_mix import frame_error, louder_side, mix
+from coach.voices.speakers import speech_mask
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,7 +85,7 @@ def run(emb: sp.Embedder, mono: np.ndarray, speech: np.ndarray) -> tuple[sp.Diar
 def run_live(mono: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, int]:
     """A live mono device: the call pushed in 100 ms blocks. (error of the audio as it went out,
     1.6 s behind; error of the labels kept at the end; CPU s incl. its own VAD; voices)."""
-    from coach.audio.live_split import STEP, LiveSplit
+    from coach.voices.live_split import STEP, LiveSplit
 
     t = time.process_time()
     split = LiveSplit()
@@ -125,8 +125,8 @@ def main() -> None:
         embedders["dvector"] = DVector(a.dvector)
     tr = None
     if not a.no_agent:
-        from coach.coaching import load_model
-        from coach.settings import Settings
+        from coach.config.settings import Settings
+        from coach.session.coaching import load_model
 
         tr = load_model(Settings(), ROOT / "bench-out")[0]
     errors: dict[tuple[str, str, bool], list[float]] = {}

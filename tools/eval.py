@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from coach import app  # noqa: E402
 from coach.analysis.agent_acts import AgentActs  # noqa: E402
 from coach.analysis.meaning import shared_meaning  # noqa: E402
-from coach.evaluation import judge, score, score_acts  # noqa: E402
-from coach.settings import CueSettings, PhraseSettings  # noqa: E402
+from coach.app import compose as app  # noqa: E402
+from coach.config.settings import CueSettings, PhraseSettings  # noqa: E402
+from coach.session.evaluation import judge, score, score_acts  # noqa: E402
 
 OUT = ROOT / "eval-out"
 SETS = {

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from coach.analysis.phrases import _phrase, tokens  # noqa: E402
-from coach.settings import PhraseSettings  # noqa: E402
+from coach.config.settings import PhraseSettings  # noqa: E402
 from coach.speech.models import resolve_model  # noqa: E402
 from coach.speech.transcriber import Transcriber  # noqa: E402
 

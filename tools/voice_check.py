@@ -15,7 +15,7 @@ import soundfile as sf
 import soxr
 
 from coach.analysis.voice import VoiceMeter
-from coach.settings import VoiceSettings
+from coach.config.settings import VoiceSettings
 from coach.speech.vad import SileroStream
 
 RATE = 16000

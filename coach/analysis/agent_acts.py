@@ -12,7 +12,7 @@ import re
 
 from coach.analysis.meaning import Meaning
 from coach.analysis.phrases import content_words, find, tokens
-from coach.settings import CueSettings, PhraseSettings
+from coach.config.settings import CueSettings, PhraseSettings
 
 MIN_WORDS = 4  # "okay", "oh, it did", "no problem": too little to mean anything by itself
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coach.events import Severity
+from coach.core.events import Severity
 
 
 @dataclass(frozen=True)

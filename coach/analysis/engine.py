@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from coach.analysis.catalog import CATALOG
-from coach.events import Cue, Speaker
-from coach.settings import CueSettings
+from coach.config.settings import CueSettings
+from coach.core.events import Cue, Speaker
 
 
 @dataclass

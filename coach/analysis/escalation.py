@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coach.analysis.phrases import has
-from coach.settings import EscalationSettings, PhraseSettings
+from coach.config.settings import EscalationSettings, PhraseSettings
 
 STRONG_WEIGHT = 0.55  # a manager request or an outside threat
 PHRASE_WEIGHT = 0.3

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from coach.analysis.phrases import tokens
-from coach.events import Speaker, Utterance
+from coach.core.events import Speaker, Utterance
 
 LONG_GAP_S = 3.0  # a silence this long gives up the floor (dead air starts at 3 s, FACTS.md)
 BACKCHANNEL_WORDS = 3  # a backchannel is this short ...

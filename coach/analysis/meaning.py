@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.paths import assets_dir
+from coach.config.paths import assets_dir
 
 log = logging.getLogger(__name__)
 

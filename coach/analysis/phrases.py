@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import jellyfish
 
-from coach.events import Word
+from coach.core.events import Word
 
 NEGATORS = frozenset("not never don't dont doesn't didn't isn't wasn't can't cannot won't wouldn't shouldn't".split())
 _CONTRACTIONS = [

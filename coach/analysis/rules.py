@@ -6,7 +6,7 @@ harsh wording, pace, a closing) run the moment that utterance's text arrives: ea
 speaker's utterances are decoded in their own order, and waiting for the other speaker
 would only delay the cue. Rules about the exchange between the two ("did the agent's
 reply acknowledge what the customer said", harsh words *while the customer is upset*)
-run on the conversation in time order (coach/conversation.py), since the recognizer may
+run on the conversation in time order (coach/core/conversation.py), since the recognizer may
 finish a later customer turn before the agent's earlier reply. Timing rules run every VAD
 frame.
 """
@@ -26,8 +26,8 @@ from coach.analysis.phrases import content_words, find, said_at, tokens
 from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import Interruption, TurnTracker
 from coach.analysis.voice import VoiceReading
-from coach.events import SPEAKERS, Speaker, Utterance, Word
-from coach.settings import CueSettings, PhraseSettings
+from coach.config.settings import CueSettings, PhraseSettings
+from coach.core.events import SPEAKERS, Speaker, Utterance, Word
 
 
 @dataclass

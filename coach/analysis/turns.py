@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from coach.events import SPEAKERS, Speaker
+from coach.core.events import SPEAKERS, Speaker
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.settings import VoiceSettings
+from coach.config.settings import VoiceSettings
 
 RATE = 16000
 FRAME = 512  # the VAD's frame: features line up with its speech probabilities

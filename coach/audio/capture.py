@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from coach.audio.devices import InputDevice, sounddevice
-from coach.errors import UserError
+from coach.core.errors import UserError
 
 _OPEN_LOCK = threading.Lock()  # PULSE_SOURCE is process-wide: open one stream at a time
 

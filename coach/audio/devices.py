@@ -15,7 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from coach.errors import UserError
+from coach.core.errors import UserError
 
 # names under which OSes and tools expose "what the speakers play" as an input
 LOOPBACK = re.compile(r"\.monitor\b|monitor of|stereo mix|what u hear|blackhole|loopback|vb-audio|cable output", re.I)

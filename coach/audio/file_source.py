@@ -22,11 +22,11 @@ import soundfile as sf
 import soxr
 
 from coach.audio.source import SourceHealth
-from coach.errors import UserError
-from coach.events import SAMPLE_RATE, AudioChunk, Speaker
+from coach.core.errors import UserError
+from coach.core.events import SAMPLE_RATE, AudioChunk, Speaker
 
 if TYPE_CHECKING:
-    from coach.audio.voice_split import VoiceSplit
+    from coach.voices.voice_split import VoiceSplit
 
 CHUNK_S = 0.1  # 100 ms blocks: what a PortAudio callback would deliver, give or take
 MIN_RATE = 4000  # telephone audio is 8 kHz; below 4 kHz there is no intelligible speech

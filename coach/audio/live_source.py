@@ -22,8 +22,8 @@ import soxr
 from coach.audio.capture import Capture, PortAudioCapture
 from coach.audio.devices import InputDevice, pulse_sources
 from coach.audio.source import SourceHealth
-from coach.errors import UserError
-from coach.events import SAMPLE_RATE, AudioChunk, Speaker
+from coach.core.errors import UserError
+from coach.core.events import SAMPLE_RATE, AudioChunk, Speaker
 
 log = logging.getLogger(__name__)
 STEP = int(SAMPLE_RATE * 0.1)

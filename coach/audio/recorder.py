@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.events import SAMPLE_RATE, AudioChunk
+from coach.core.events import SAMPLE_RATE, AudioChunk
 
 HOLD_MAX_S = 60.0
 MARGIN = 1600  # 0.1 s around a silenced span

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from coach.events import AudioChunk, Speaker
+from coach.core.events import AudioChunk, Speaker
 
 
 @dataclass(frozen=True)

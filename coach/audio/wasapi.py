@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from coach.audio.devices import InputDevice
-from coach.errors import UserError
+from coach.core.errors import UserError
 
 BACKEND = "wasapi-loopback"
 

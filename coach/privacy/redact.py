@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from coach.events import Word
+from coach.core.events import Word
 
 # with what tiny.en writes for them in a read-out ("for one one one", "free digit")
 DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "nought": "0", "naught": "0", "one": "1", "won": "1", "two": "2", "to": "2",

@@ -15,7 +15,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from coach.errors import UserError
+from coach.core.errors import UserError
 
 SUPERUSER = "coach"
 

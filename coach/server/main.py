@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from coach.errors import UserError
+from coach.core.errors import UserError
 
 DEFAULT_PORT = 8470
 

@@ -23,11 +23,11 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from coach.analysis.catalog import CATALOG
-from coach.replay_export import timeline_svg
 from coach.server import queries
 from coach.server.accounts import Person
 from coach.server.clips import ClipStore
 from coach.server.guards import csrf_token
+from coach.session.exports import timeline_svg
 
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "

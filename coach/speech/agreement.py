@@ -22,7 +22,7 @@ import dataclasses
 import difflib
 import re
 
-from coach.events import Word
+from coach.core.events import Word
 
 
 def _norm(w: str) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from coach.errors import UserError
+from coach.core.errors import UserError
 
 
 @dataclass(frozen=True)

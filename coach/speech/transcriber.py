@@ -13,7 +13,7 @@ import re
 import ctranslate2
 import numpy as np
 
-from coach.events import SAMPLE_RATE, Speaker, Word
+from coach.core.events import SAMPLE_RATE, Speaker, Word
 from coach.privacy.redact import is_plain_digit
 from coach.speech.stt import Transcript
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.events import SAMPLE_RATE
+from coach.core.events import SAMPLE_RATE
 
 FRAME = 512  # Silero's window at 16 kHz: 32 ms
 FRAME_S = FRAME / SAMPLE_RATE

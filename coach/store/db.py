@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from coach import paths
-from coach.errors import UserError
+from coach.config import paths
+from coach.core.errors import UserError
 
 MIGRATIONS = [
     # v1

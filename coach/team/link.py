@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from coach.errors import UserError
-from coach.settings import TeamSettings
+from coach.config.settings import TeamSettings
+from coach.core.errors import UserError
 from coach.team import payload
 from coach.team.outbox import Outbox
 

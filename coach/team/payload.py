@@ -10,8 +10,8 @@ from typing import Any
 
 import soundfile as sf
 
-from coach.errors import UserError
-from coach.replay_export import segment_clip, segment_doc
+from coach.core.errors import UserError
+from coach.session.exports import segment_clip, segment_doc
 
 Request = tuple[str, str, bytes, str]  # method, path, body, content type
 

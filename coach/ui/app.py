@@ -13,15 +13,15 @@ from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from coach import settings as settings_mod
 from coach.audio.file_source import FileSource
-from coach.errors import UserError
+from coach.config import settings as settings_mod
+from coach.core.errors import UserError
 from coach.ui.overlay import Overlay
 from coach.ui.settings_dialog import SettingsDialog
 from coach.ui.tray import Tray
 
 if TYPE_CHECKING:
-    from coach.coaching import Coaching
+    from coach.session.coaching import Coaching
 
 
 def route_qt_messages() -> None:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from coach.live_state import LiveState, Snapshot
+from coach.session.live_state import LiveState, Snapshot
 
 SEVERITY = {  # colour, icon, word: the icon and word carry the meaning for colour-blind users
     "alert": ("#d64541", "⚠", "alert"),

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from coach.analysis.catalog import CATALOG
-from coach.errors import UserError
-from coach.replay_export import COLORS, audio_array, export_segment, html_report
+from coach.core.errors import UserError
+from coach.session.exports import COLORS, audio_array, export_segment, html_report
 from coach.store.db import Store
 
 

@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from coach import voiceprint
 from coach.analysis.catalog import CATALOG
-from coach.errors import UserError
-from coach.settings import Settings
+from coach.config.settings import Settings
+from coach.core.errors import UserError
+from coach.voices import voiceprint
 
 
 class Probe(Protocol):

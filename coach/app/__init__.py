@@ -1,0 +1,1 @@
+"""The command line, the composition root, the console and the process plumbing (logs, one instance)."""

@@ -1,0 +1,1 @@
+"""Settings (dataclasses <-> TOML), their persistence, and where files live."""

@@ -1,0 +1,425 @@
+"""The one streaming pipeline: audio chunks in, utterances and cues out.
+
+It does not know whether audio comes from a device, a file played in real time, or a
+file pushed as fast as possible: a runner (runner.py) feeds it chunks, runs its ASR
+jobs, and gives it a clock that says what stream time it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from coach.analysis.acoustics import loudness_db, pitch_hz
+from coach.analysis.engine import CueEngine, Proposal
+from coach.analysis.floor import Turn, assemble
+from coach.analysis.meaning import Meaning
+from coach.analysis.pace import rate
+from coach.analysis.rules import Rules
+from coach.analysis.sentiment import sentiment
+from coach.analysis.turns import TurnTracker
+from coach.analysis.voice import VoiceMeter
+from coach.audio.history import History
+from coach.config.settings import Settings
+from coach.core.conversation import Conversation
+from coach.core.events import (
+    SAMPLE_RATE,
+    SPEAKERS,
+    AudioChunk,
+    CallMetrics,
+    Cue,
+    Flag,
+    Meters,
+    Partial,
+    Speaker,
+    SpeakerMetrics,
+    Utterance,
+    VoiceLevel,
+)
+from coach.privacy.redact import CARD, CARD_CONTEXT, redact
+from coach.speech.agreement import Agreement
+from coach.speech.stt import SpeechToText, Transcript
+from coach.speech.transcriber import silence_check
+from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
+
+PAD_BEFORE = int(0.2 * SAMPLE_RATE)  # VAD onsets are late by a frame or two: keep the first phoneme
+PAD_AFTER = int(0.15 * SAMPLE_RATE)
+CARD_TALK_S = 20.0  # after card words or card digits, this long of both speakers' digits is card data
+PARTIAL_TAIL_S = 2.5  # a partial decode hears at least the last 2.5 s ...
+PARTIAL_MAX_S = 10  # ... and at most the last 10 s of the open utterance
+PARTIAL_CONTEXT_S = 0.5  # ... starting this long before the end of the last committed word (4 s / 1 s: +25 % CPU, same latency)
+HISTORY_S = 60
+CHECK_MARGIN_S = PAD_BEFORE / SAMPLE_RATE + 0.1
+FLAG_BEFORE_S = 10.0  # an automatic flag covers the lead-up ...
+FLAG_AFTER_S = 20.0  # ... and what the agent did next
+
+Event = Utterance | Partial | Cue | Flag | VoiceLevel | Meters
+
+
+@dataclass(order=True)
+class Job:
+    """One finished utterance waiting for ASR; customers first, then oldest first; partial
+    decodes of speech still going on after every final."""
+
+    key: tuple[int, int, int]
+    speaker: Speaker = field(compare=False)
+    segment: Segment = field(compare=False)
+    audio: np.ndarray = field(compare=False, repr=False)
+    available_at: float = field(compare=False)  # stream time when the endpointer finished it
+    partial: bool = field(default=False, compare=False)  # a re-decode of speech still going on
+    audio_start: int = field(default=-1, compare=False)  # stream sample of audio[0] (-1: the segment's start, padded)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        transcriber: SpeechToText,
+        speakers: list[Speaker],
+        clock: Callable[[], float],
+        on_event: Callable[[Event], None] = lambda e: None,
+        on_redact: Callable[[tuple[float, float]], None] = lambda span: None,
+        meaning: Meaning | None = None,
+    ) -> None:
+        self.settings = settings
+        self.transcriber = transcriber
+        self.speakers = speakers
+        self.clock = clock
+        self.on_event = on_event
+        self.on_redact = on_redact
+        v = settings.vad
+        self._vad = {s: SileroStream(backstop_db=v.loud_backstop_db or None) for s in speakers}
+        self._ep = {s: Endpointer(v.threshold, v.end_silence_s, v.max_utterance_s, v.min_utterance_s) for s in speakers}
+        self._hist = {s: History(HISTORY_S * SAMPLE_RATE) for s in speakers}
+        self._probs = {s: np.zeros(0, np.float32) for s in speakers}
+        m = settings.metrics
+        lt = settings.cues.let_them_finish
+        self.turns = TurnTracker(FRAME_S, m.dead_air_min_s, m.monologue_gap_s, lt.overlap_s, lt.customer_lead_s,
+                                 settings.cues.pause_and_listen.share_window_s)
+        self.rules = Rules(settings.cues, settings.phrases, meaning)
+        self.engine = CueEngine(settings.cues)
+        self.conversation = Conversation(speakers)
+        es = settings.cues.customer_escalating
+        # the customer's voice only: the agent's voice and emotions are never scored
+        self._voice = VoiceMeter(es.voice, v.threshold, es.score_threshold) if "customer" in speakers and es.voice.enabled else None
+        self._card_talk_until = float("-inf")
+        self.checked_until = 0.0  # stream time before which every utterance has been redacted (read by the recorder)
+        self.utterances: list[Utterance] = []  # redacted, in time order: what may be shown and stored
+        self.flags: list[Flag] = []
+        self.redactions: list[tuple[float, float]] = []  # audio spans silenced for payment data, stored with the session
+        self.decode_s: list[float] = []
+        self.partial_decode_s: list[float] = []
+        self.partials_dropped = 0  # partial decodes skipped: superseded, too late, or behind
+        self._partial_every = int(settings.model.partial_every_s * SAMPLE_RATE)
+        self._partial_after = int(max(settings.model.partial_after_s, 0.5) * SAMPLE_RATE)
+        # by (speaker, start sample): after a forced cut the next part starts while the first awaits its final
+        self._agree: dict[tuple[Speaker, int], Agreement] = {}
+        self._next_partial: dict[Speaker, int] = {}
+        self._cuts: dict[Speaker, set[int]] = {s: set() for s in speakers}  # samples where a long turn was cut
+        self._seq = itertools.count()
+        self.position = 0.0
+
+    def apply_settings(self, s: Settings) -> None:
+        """New settings mid-session (on this pipeline's thread, a copy nobody else holds): cue
+        thresholds, cooldowns, phrases and the voice thresholds apply from now on; the VAD, the
+        model and partial decoding keep what they started with until the next session."""
+        self.settings = s
+        self.rules.s, self.rules.ph = s.cues, s.phrases
+        self.engine.settings = s.cues
+        if self._voice is not None:
+            self._voice.s = s.cues.customer_escalating.voice
+
+    # -- audio path: cheap, runs for every chunk -------------------------------------
+
+    def feed(self, chunk: AudioChunk) -> list[Job]:
+        """VAD and turn-taking for one chunk; returns utterances that just finished."""
+        gap = int(round((chunk.t0 - self.position) * SAMPLE_RATE))
+        if gap > 0:  # chunks were dropped upstream (falling behind): keep the timeline whole
+            silence = AudioChunk(self.position, {s: np.zeros(gap, np.float32) for s in self.speakers})
+            jobs = self._feed(silence)
+            return jobs + self._feed(chunk)
+        return self._feed(chunk)
+
+    def _feed(self, chunk: AudioChunk) -> list[Job]:
+        jobs: list[Job] = []
+        for s in self.speakers:
+            x = chunk.channels[s]
+            self._hist[s].write(x)
+            probs = self._vad[s].feed(x)
+            self._probs[s] = np.concatenate([self._probs[s], probs])
+            if s == "customer" and self._voice is not None:
+                # the voice baseline is built on what Silero itself calls voice, not on loud frames
+                self._hear_voice(x, self._vad[s].silero)
+        n = min(len(p) for p in self._probs.values())
+        for k in range(n):
+            active, speaking = {}, {}
+            for s in self.speakers:
+                for seg in self._ep[s].push(self._probs[s][k:k + 1]):
+                    jobs.append(self._job(s, seg))
+                active[s], speaking[s] = self._ep[s].active, self._ep[s].speaking
+            barge = self.turns.update(active, speaking)
+            if barge is not None:
+                self._propose(self.rules.on_interruption(barge))
+            now = self.turns.frames * FRAME_S
+            self._propose(self.rules.on_frame(self.turns, now))
+        for s in self.speakers:
+            self._probs[s] = self._probs[s][n:]
+            self.conversation.heard(s, self._ep[s].frame * FRAME_S, self._ep[s].open_start)
+            if self._partial_every:
+                jobs += self._partial(s)
+        self.position = chunk.t1
+        self._release()  # VAD progress alone can show that nothing earlier is coming
+        return jobs
+
+    def _hear_voice(self, x: np.ndarray, probs: np.ndarray) -> None:
+        assert self._voice is not None
+        for r in self._voice.feed(x, probs):
+            if r.loud_db is None:
+                continue  # no baseline yet: nothing to say about this caller's voice
+            self.on_event(VoiceLevel(r.t, r.level, r.loud_db, r.pitch_st))
+            self._propose(self.rules.on_voice(r))
+
+    def finish(self) -> list[Job]:
+        """End of stream: close open utterances."""
+        jobs = [self._job(s, seg) for s in self.speakers for seg in self._ep[s].flush()]
+        for s in self.speakers:
+            self.conversation.heard(s, self.position, None)
+        return jobs
+
+    def drain(self) -> None:
+        """Every decode is in: release the rest of the conversation."""
+        self._release(final=True)
+
+    def _partial(self, s: Speaker) -> list[Job]:
+        """A partial decode of `s`'s open utterance, when another `partial_every_s` of it has arrived."""
+        ep = self._ep[s]
+        if ep.open_start is None:
+            return []
+        start, now = round(ep.open_start * SAMPLE_RATE), ep.frame * FRAME
+        if (s, start) not in self._agree:
+            # forget utterances whose final never came (too short to decode, or dropped under load)
+            for key in [k for k in self._agree if k[0] == s and k[1] < start - 30 * SAMPLE_RATE]:
+                del self._agree[key]
+            m = self.settings.model
+            self._agree[(s, start)] = Agreement(start, m.partial_sure_p, stale_s=m.partial_settled_s)
+            self._hand_over(s, start)
+            self._next_partial[s] = start + self._partial_after
+        if now < self._next_partial[s]:
+            return []
+        self._next_partial[s] = now + self._partial_every
+        # Only the speech after the committed words (with PARTIAL_CONTEXT_S of context, at least the
+        # last PARTIAL_TAIL_S): the cost of a partial decode stays that of a short clip however
+        # long the turn, and the agreement matches words by time, not by position.
+        committed = self._agree[(s, start)].committed
+        frm = int((committed[-1].end - PARTIAL_CONTEXT_S) * SAMPLE_RATE) if committed else start
+        frm = max(start - PAD_BEFORE, 0, min(frm, now - int(PARTIAL_TAIL_S * SAMPLE_RATE)), now - PARTIAL_MAX_S * SAMPLE_RATE)
+        audio = self._hist[s].read(frm, now)
+        return [Job((2, now, next(self._seq)), s, Segment(start, now, now), audio, self.clock(), partial=True, audio_start=frm)]
+
+    def _hand_over(self, s: Speaker, start: int) -> None:
+        """After a forced cut at `start`, words the earlier part showed past it go to the part
+        that begins there (now, and again when the earlier part's last partial is in)."""
+        nxt = self._agree.get((s, start))
+        if nxt is not None:
+            for key, before in self._agree.items():
+                if key[0] == s and key[1] < start:
+                    nxt.take(before.hand_over(start / SAMPLE_RATE))
+
+    def partial_wanted(self, job: Job) -> bool:
+        """Is the utterance this partial decode is for still going on? (Else its final is coming.)"""
+        open_start = self._ep[job.speaker].open_start
+        return (job.speaker, job.segment.start) in self._agree and open_start is not None \
+            and round(open_start * SAMPLE_RATE) == job.segment.start
+
+    def _job(self, s: Speaker, seg: Segment) -> Job:
+        audio = self._hist[s].read(max(0, seg.start - PAD_BEFORE), seg.end + PAD_AFTER)
+        if seg.forced:
+            self._cuts[s].add(seg.end)
+        pri = 0 if s == "customer" else 1
+        job = Job((pri, seg.end, next(self._seq)), s, seg, audio, self.clock())
+        self.conversation.expect(job.key[2], s, seg.start / SAMPLE_RATE)
+        return job
+
+    # -- speech path: one decode per utterance, may run on another thread -------------
+
+    def transcribe(self, job: Job) -> Transcript:
+        if silence_check(job.audio):
+            return Transcript("", [])
+        t = time.perf_counter()
+        offset = (job.audio_start if job.audio_start >= 0 else max(0, job.segment.start - PAD_BEFORE)) / SAMPLE_RATE
+        tr = self.transcriber.transcribe(job.audio, offset, job.speaker, partial=job.partial)
+        (self.partial_decode_s if job.partial else self.decode_s).append(time.perf_counter() - t)
+        return tr
+
+    def complete(self, job: Job, tr: Transcript | None) -> Utterance | None:
+        """A decode arrived (None: skipped under load). Rules about this speaker's own words
+        run at once; the conversation then releases what is now known to be in time order."""
+        if job.partial:
+            self._complete_partial(job, tr)
+            return None
+        tr = self._own_words(job, tr)
+        u = self._utterance(job, tr) if tr is not None and tr.words else None
+        self.conversation.decoded(job.key[2], u)
+        if u is not None:
+            self._propose(self.rules.on_decoded(u))
+        self._release()
+        return u
+
+    def _own_words(self, job: Job, tr: Transcript | None) -> Transcript | None:
+        """Both parts of a forced cut hear the padding around it: a word there is the part's
+        where its middle is, not both parts'."""
+        seg, cuts = job.segment, self._cuts[job.speaker]
+        after_cut = seg.start in cuts
+        cuts.discard(seg.start)
+        if tr is None or not (after_cut or seg.forced):
+            return tr
+        lo = seg.start / SAMPLE_RATE if after_cut else float("-inf")
+        hi = seg.end / SAMPLE_RATE if seg.forced else float("inf")
+        words = [w for w in tr.words if lo <= w.mid < hi]
+        return tr if len(words) == len(tr.words) else Transcript(" ".join(w.w for w in words), words)
+
+    def _complete_partial(self, job: Job, tr: Transcript | None) -> None:
+        """Commit the words this partial decode settled (agreement.py); phrase cues may fire on them at once."""
+        ag = self._agree.get((job.speaker, job.segment.start))
+        if tr is None or ag is None:
+            self.partials_dropped += 1  # skipped, or the utterance ended while it was decoding
+            return
+        if ag.update(tr.words, self.clock(), heard_until=job.segment.end / SAMPLE_RATE):
+            words = list(ag.committed)
+            self.on_event(Partial(job.speaker, round(ag.start / SAMPLE_RATE, 3), words))
+            self._propose(self.rules.on_words(job.speaker, ag.start / SAMPLE_RATE, words))
+
+    def _utterance(self, job: Job, tr: Transcript) -> Utterance:
+        seg = job.segment
+        # VAD bounds, not word times: Whisper puts the first word's start in the padding
+        start, end = seg.start / SAMPLE_RATE, seg.end / SAMPLE_RATE
+        words = tr.words
+        if seg.forced:
+            self._hand_over(job.speaker, seg.end)
+        ag = self._agree.pop((job.speaker, seg.start), None)
+        if ag is not None:
+            words = ag.stamp(words)  # words shown earlier keep the time they were shown
+        u = Utterance(
+            speaker=job.speaker, start=round(start, 3), end=round(end, 3), text=tr.text, words=words,
+            wpm=_round(rate(len(tr.words), end - start)), t_ready=round(self.clock(), 3),
+        )
+        if job.speaker == "customer":
+            # mood and voice are read for the customer only: inferring an employee's emotions
+            # at work is prohibited (EU AI Act Art. 5(1)(f), FACTS.md)
+            voiced = job.audio[PAD_BEFORE: len(job.audio) - PAD_AFTER] if len(job.audio) > PAD_BEFORE + PAD_AFTER else job.audio
+            u.sentiment = round(sentiment(tr.text), 3)
+            u.loudness_db = round(loudness_db(voiced), 2)
+            u.pitch_hz = _round(pitch_hz(voiced))
+        return u
+
+    def _release(self, final: bool = False) -> None:
+        for u in self.conversation.release(final):
+            self._said(u)
+        # audio before this has been transcribed and redacted (its spans silenced): the recorder
+        # may write it. Words can start in the 0.2 s padding before a VAD onset.
+        mark = float("inf") if final else self.conversation.watermark() - CHECK_MARGIN_S
+        self.checked_until = max(self.checked_until, mark)
+
+    def _said(self, raw: Utterance) -> None:
+        """One utterance in time order: payment data is masked (its audio silenced) before
+        anything that shows or stores text sees it; then the exchange rules."""
+        context = " ".join(u.text for u in self.utterances[-4:])
+        red = redact(raw.words, context, answer=raw.speaker == "customer", reading_out=raw.start <= self._card_talk_until)
+        if CARD in red.kinds or CARD_CONTEXT.search(raw.text):
+            # card talk is a state: the read-out goes on in the next utterances, of both speakers
+            self._card_talk_until = raw.end + CARD_TALK_S
+        for (a, b), kind in zip(red.spans, red.kinds):
+            # Whisper drops digits from a long read-out; what it missed is still card data,
+            # so the audio is silenced from the first masked digit to the end of the utterance
+            span = (round(a, 3), round(max(b, raw.end) if kind == CARD else b, 3))
+            self.redactions.append(span)
+            self.on_redact(span)
+        u = dataclasses.replace(raw, text=red.text, words=red.words)
+        self.utterances.append(u)
+        proposals = self.rules.on_said(u)  # first, so the meters include u
+        self.on_event(u)
+        self.on_event(Meters(
+            escalation=self.rules.last_escalation_score if u.speaker == "customer" else None,
+            agent_wpm=self.rules.pace["agent"].recent(self.settings.cues.slow_down.window_s)[0],
+            agent_share=self.turns.share("agent")[0],
+        ))
+        self._propose(proposals)
+
+    # -- cues ------------------------------------------------------------------------
+
+    def _propose(self, proposals: list[Proposal]) -> None:
+        for p in proposals:
+            cue = self.engine.offer(p, self.clock())
+            if cue is None:
+                continue
+            self.on_event(cue)
+            if cue.severity == "alert":
+                self._flag(cue, p)
+
+    def _flag(self, cue: Cue, p: Proposal) -> None:
+        start, end = max(0.0, p.evidence_end - FLAG_BEFORE_S), p.evidence_end + FLAG_AFTER_S
+        last = next((f for f in reversed(self.flags) if f.by == "rule"), None)
+        if last is not None and start <= last.end:
+            last.end = max(last.end, end)  # one flagged region for one escalation episode
+            return
+        flag = Flag(round(start, 2), round(end, 2), cue.id, "rule")
+        self.flags.append(flag)
+        self.on_event(flag)
+
+    def add_flag(self, flag: Flag) -> None:
+        """A flag from the agent (shortcut or tray): kept apart from the rules' own."""
+        self.flags.append(flag)
+        self.on_event(flag)
+
+    # -- results ---------------------------------------------------------------------
+
+    @property
+    def cues(self) -> list[Cue]:
+        """The cues shown so far, in order."""
+        return self.engine.fired
+
+    @property
+    def suppressed(self) -> list[tuple[float, str, str]]:
+        """Cues the discipline held back: (time, id, why)."""
+        return self.engine.suppressed
+
+    def floor_turns(self) -> list[Turn]:
+        """Who held the floor when: the utterances assembled into turns."""
+        return assemble(self.utterances, self.settings.phrases.backchannel)
+
+    def metrics(self, floor: list[Turn] | None = None) -> CallMetrics:
+        """`floor`: floor_turns() when the caller has them already."""
+        t = self.turns
+        total_talk = sum(t.talk.values()) or 1
+        out = CallMetrics(overtalk_s=t.seconds(t.overtalk), dead_air_s=t.seconds(t.dead_air))
+        floor = self.floor_turns() if floor is None else floor
+        for s in SPEAKERS:
+            mine = [x for x in floor if x.speaker == s]
+            sents = [u.sentiment for u in self.utterances if u.speaker == s and u.sentiment is not None]
+            m = SpeakerMetrics(
+                talk_s=t.seconds(t.talk[s]),
+                talk_ratio=round(t.talk[s] / total_talk, 3),
+                wpm=_round(self.rules.pace[s].overall()) or 0.0,
+                longest_monologue_s=t.seconds(t.longest[s]),
+                sentiment_mean=round(sum(sents) / len(sents), 3) if sents else None,  # customer only
+                turns=len(mine),
+                longest_turn_s=round(max((x.end - x.start for x in mine), default=0.0), 2),
+            )
+            setattr(out, s, m)
+        return out
+
+    def close_flags(self, duration_s: float) -> None:
+        for f in self.flags:
+            f.end = round(min(f.end, duration_s), 2)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+assert FRAME == 512  # feed() relies on both speakers' VADs sharing one frame grid

@@ -1,0 +1,118 @@
+"""What the overlay shows, kept current by the pipeline and read by the GUI on a timer.
+
+Qt-free and thread-safe: the pipeline's worker thread and the source thread write, the
+GUI thread takes a snapshot 30 times a second and never waits on audio or the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from coach.analysis.catalog import CATALOG
+from coach.core.events import Cue, Flag, Meters, Partial, Utterance, VoiceLevel
+from coach.privacy.redact import is_number_word
+
+
+@dataclass
+class Snapshot:
+    phase: str = "loading"  # loading | listening | paused | stopped
+    position: float = 0.0  # stream time now
+    cue: Cue | None = None
+    cue_at: float = 0.0  # stream time the cue appeared
+    agent_wpm: float | None = None
+    wpm_limit: float = 230.0
+    escalation: float | None = None  # the customer's latest escalation score, 0 calm .. 1+ escalating
+    escalation_trend: int = 0  # -1 calming, 0 steady, +1 rising
+    agent_share: float | None = None
+    health: str = "ok"  # ok | behind | lost | loading | error
+    health_text: str = "loading the speech model"
+    transcript: list[tuple[str, str]] = field(default_factory=list)
+    flags: int = 0
+    team: str = ""  # the team server link's trouble, if any ("team: offline, 3 queued")
+
+
+class LiveState:
+    def __init__(self, wpm_limit: float = 230.0, lines: int = 6, visible_s: float = 6.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        # "is a cue still on screen" is asked on the overlay's clock (wall time) with its
+        # visible_s, so the two agree at any demo speed
+        self.visible_s, self.clock = visible_s, clock
+        self._cue_wall = float("-inf")
+        self._lock = threading.Lock()
+        self._s = Snapshot(wpm_limit=wpm_limit)
+        self._lines: deque[tuple[str, str]] = deque(maxlen=lines)
+        self._open: dict[str, str] = {}  # words of speech still going on, per speaker (partial decodes)
+        self._words_score: float | None = None  # the customer's latest utterance, words and all
+        self._voice_score = 0.0  # the customer's voice over the last seconds, mid-turn
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            snap = copy.copy(self._s)
+            snap.transcript = (list(self._lines) + [(sp, text + " …") for sp, text in self._open.items()])[-self._lines.maxlen:]
+            return snap
+
+    def set(self, **values: object) -> None:
+        with self._lock:
+            for k, v in values.items():
+                setattr(self._s, k, v)
+
+    def on_cue(self, cue: Cue) -> None:
+        """One cue on screen at a time: a new one replaces the current unless that one is more urgent."""
+        with self._lock:
+            cur = self._s.cue
+            visible = cur is not None and self.clock() - self._cue_wall < self.visible_s
+            if visible and CATALOG[cur.id].priority < CATALOG[cue.id].priority:
+                return
+            self._s.cue, self._s.cue_at, self._cue_wall = cue, cue.t, self.clock()
+
+    def cue_showing(self) -> Cue | None:
+        """The cue on the overlay now, if any."""
+        with self._lock:
+            cur = self._s.cue
+            return cur if cur is not None and self.clock() - self._cue_wall < self.visible_s else None
+
+    def on_partial(self, p: Partial) -> None:
+        """Committed words of speech still going on. Not yet redacted (that needs the whole
+        utterance in order), so every digit and number word is hidden on screen."""
+        with self._lock:
+            self._open[p.speaker] = " ".join("•" if is_number_word(w.w) else w.w for w in p.words)
+
+    def on_utterance(self, u: Utterance, escalation: float | None = None, agent_wpm: float | None = None,
+                     agent_share: float | None = None) -> None:
+        with self._lock:
+            self._open.pop(u.speaker, None)
+            self._lines.append((u.speaker, u.text))
+        self.on_meters(Meters(escalation, agent_wpm, agent_share))
+
+    def on_meters(self, m: Meters) -> None:
+        with self._lock:
+            if m.escalation is not None:
+                self._words_score = m.escalation
+                self._mood()
+            if m.agent_wpm is not None:
+                self._s.agent_wpm = m.agent_wpm
+            if m.agent_share is not None:
+                self._s.agent_share = m.agent_share
+
+    def on_voice(self, v: VoiceLevel) -> None:
+        """The meter moves with the customer's voice while they are still talking."""
+        with self._lock:
+            self._voice_score = v.level
+            self._mood()
+
+    def _mood(self) -> None:
+        """The meter shows the stronger of the words' latest verdict and the voice's."""
+        score = max(self._words_score or 0.0, self._voice_score)
+        prev = self._s.escalation or 0.0
+        self._s.escalation_trend = 1 if score > prev + 0.1 else -1 if score < prev - 0.1 else 0
+        self._s.escalation = score
+
+    def on_flag(self, flag: Flag) -> None:
+        with self._lock:
+            self._s.flags += 1
+
