@@ -43,4 +43,4 @@ def test_bundle_help_devices_and_bad_input(tmp_path: Path):
 
 def test_bundle_size_is_reported(tmp_path: Path):
     size = int(subprocess.run(["du", "-sm", str(BUNDLE.parent)], capture_output=True, text=True).stdout.split()[0])
-    assert size < 900  # MB: a regression guard on what the bundle drags in; the README records the figure
+    assert size < 900  # MB: a regression guard on what the bundle drags in; docs/usage.md (Install) records the figure

@@ -133,7 +133,7 @@ def test_kill_9_leaves_a_readable_recording(pulse: VirtualPulse, sides: dict, tm
     for pl in players:
         pl.kill()
     path = session_dir(tmp_path) / "audio.wav"
-    with wave.open(str(path)) as w:  # Python's wave is the strictest reader (FACTS.md)
+    with wave.open(str(path)) as w:  # Python's wave is the strictest reader (docs/facts.md)
         seconds = w.getnframes() / w.getframerate()
     # what was transcribed and redacted before the kill, never more (speech still open or
     # being decoded was only in memory)

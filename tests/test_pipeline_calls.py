@@ -110,7 +110,7 @@ def test_real_call_transcripts_are_sensible_for_both_speakers(analyzed):
     minutes = doc["source"]["duration_s"] / 60
     assert [c for c in doc["cues"] if c["severity"] == "alert"] == []
     assert len(doc["cues"]) <= 1.5 * minutes
-    # the global gap holds, except for a more urgent cue (the engine's rule, CUES.md)
+    # the global gap holds, except for a more urgent cue (the engine's rule, docs/cues.md)
     for a, b in zip(doc["cues"], doc["cues"][1:]):
         assert b["t"] - a["t"] >= 8.0 or CATALOG[b["id"]].priority < CATALOG[a["id"]].priority, (a, b)
     assert doc["timing"]["text_latency_p95_s"] < 5

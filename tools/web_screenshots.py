@@ -1,4 +1,4 @@
-"""Screenshots of the supervisors' dashboard for the README (docs/web-*.png).
+"""Screenshots of the supervisors' dashboard for docs/team.md (docs/web-*.png).
 
 Starts its own PostgreSQL cluster and `coach server`, seeds a floor (two teams, four agents,
 eight weeks of call summaries), lets a real `coach demo` session of a scripted escalation

@@ -3,7 +3,7 @@
 Nothing heavy runs in the callback (no resampling, no numpy growth, no locks held long,
 no Qt): it copies the block, stamps it with the wall clock, and counts what it could not
 queue. A stream that ends without being asked (device unplugged, sound server killed)
-sets `lost`; PortAudio raises nothing into Python for that (FACTS.md).
+sets `lost`; PortAudio raises nothing into Python for that (docs/facts.md).
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class PortAudioCapture:
         self._closing = True
         if self._stream is not None:
             try:
-                self._stream.abort()  # stop() can hang when a source sends nothing (FACTS.md)
+                self._stream.abort()  # stop() can hang when a source sends nothing (docs/facts.md)
                 self._stream.close()
             except Exception:  # noqa: BLE001 - a dead device may fail to close; it is gone either way
                 pass

@@ -2,7 +2,7 @@
 
 PortAudio on Linux sees ALSA, where the whole sound server is one device named "pulse";
 the sources behind it (the softphone output's `.monitor`, each microphone) are reached by
-setting PULSE_SOURCE while opening that device (FACTS.md). So on Linux each Pulse source
+setting PULSE_SOURCE while opening that device (docs/facts.md). So on Linux each Pulse source
 is listed as a device of its own, with host API "PulseAudio". Devices are remembered by
 name and host API, never by index: indices move between runs.
 """

@@ -110,7 +110,7 @@ class LiveSource:
         for key in keys:
             self._caps[key] = self._open(key)
         deadline = self._clock() + FIRST_BLOCK_TIMEOUT_S
-        for key, cap in self._caps.items():  # PulseAudio's first callback can take 0.1-2 s (FACTS.md)
+        for key, cap in self._caps.items():  # PulseAudio's first callback can take 0.1-2 s (docs/facts.md)
             first = getattr(cap, "first_block", None)
             if first is not None and not first.wait(max(0.0, deadline - self._clock())):
                 self.notice(f"no audio yet from {self._device(key).label}; padding it with silence until it arrives")
@@ -291,7 +291,7 @@ class LiveSource:
 
 def _device_present(dev: InputDevice) -> bool:
     """Is the device still there? For Pulse sources, ask the sound server (a removed
-    source's stream is moved elsewhere without an error, FACTS.md)."""
+    source's stream is moved elsewhere without an error, docs/facts.md)."""
     if dev.pulse_source is not None:
         return any(name == dev.pulse_source for name, _, _ in pulse_sources())
     try:

@@ -7,7 +7,7 @@ paused, dropped under load) is written as silence. If analysis falls more than
 HOLD_MAX_S behind, the oldest held audio is written as silence rather than unchecked.
 
 A WAV header holds the data length, so a file killed mid-call normally claims to be
-empty (Python's wave rejects it; FACTS.md). Here every write goes straight to the OS
+empty (Python's wave rejects it; docs/facts.md). Here every write goes straight to the OS
 (unbuffered) and the header is patched after it, so a kill -9 leaves a valid file that
 ends where the checked audio ended (at most HOLD_MAX_S, normally a few seconds, before
 the moment of death). Left channel agent, right customer.

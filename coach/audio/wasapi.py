@@ -1,7 +1,7 @@
 """Windows: capturing what the softphone plays, through WASAPI loopback.
 
 python-sounddevice's bundled PortAudio cannot open WASAPI loopback (upstream issue #510,
-FACTS.md); PyAudioWPatch, a Windows-only PortAudio fork, lists each output's loopback as
+docs/facts.md); PyAudioWPatch, a Windows-only PortAudio fork, lists each output's loopback as
 an input named "... [Loopback]". This module puts it behind the same Capture interface
 as PortAudioCapture. Loopback delivers nothing while nothing plays; LiveSource pads that
 with silence by the wall clock. Not testable on Linux: tests drive it with a fake module.

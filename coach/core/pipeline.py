@@ -52,7 +52,7 @@ PAD_AFTER = int(0.15 * SAMPLE_RATE)
 CARD_TALK_S = 20.0  # after card words or card digits, this long of both speakers' digits is card data
 PARTIAL_TAIL_S = 2.5  # a partial decode hears at least the last 2.5 s ...
 PARTIAL_MAX_S = 10  # ... and at most the last 10 s of the open utterance
-PARTIAL_CONTEXT_S = 0.5  # ... starting this long before the end of the last committed word (4 s / 1 s: +25 % CPU, same latency)
+PARTIAL_CONTEXT_S = 0.5  # ... starting this long before the end of the last committed word (4 s / 1 s: more CPU, same latency; docs/benchmark.md)
 HISTORY_S = 60
 CHECK_MARGIN_S = PAD_BEFORE / SAMPLE_RATE + 0.1
 FLAG_BEFORE_S = 10.0  # an automatic flag covers the lead-up ...
@@ -310,7 +310,7 @@ class Pipeline:
         )
         if job.speaker == "customer":
             # mood and voice are read for the customer only: inferring an employee's emotions
-            # at work is prohibited (EU AI Act Art. 5(1)(f), FACTS.md)
+            # at work is prohibited (EU AI Act Art. 5(1)(f), docs/facts.md)
             voiced = job.audio[PAD_BEFORE: len(job.audio) - PAD_AFTER] if len(job.audio) > PAD_BEFORE + PAD_AFTER else job.audio
             u.sentiment = round(sentiment(tr.text), 3)
             u.loudness_db = round(loudness_db(voiced), 2)

@@ -1,7 +1,7 @@
 """Payment data never reaches disk: card numbers, security codes and expiry dates are
 masked in transcripts, and their time spans are handed to the recorder to silence.
 
-PCI DSS 3.3.1 (FACTS.md): card security codes must not be retained after authorisation
+PCI DSS 3.3.1 (docs/facts.md): card security codes must not be retained after authorisation
 in any recording, transcript or index. Whisper writes digits as numerals ("4111 1111"),
 as words ("four one one one") or mixed, so both are read. A card number is a run of
 13-19 digits that passes the Luhn check; a security code (3-4 digits) and an expiry date

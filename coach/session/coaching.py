@@ -1,7 +1,7 @@
 """The coaching session controller: one coached call, the same for demo and live, headless
 or with the overlay. It owns the session's source, runner, pipeline, recording, session
 file and store entry, and routes the pipeline's events to the console and the overlay
-state. The composition root (app.py) builds it; the desktop (ui/app.py) wraps it."""
+state. The composition root (coach/app/compose.py) builds it; the desktop (ui/app.py) wraps it."""
 
 from __future__ import annotations
 

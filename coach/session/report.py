@@ -1,4 +1,4 @@
-"""The analysis JSON of CONTRACTS.md ("coach.analysis/1"), written atomically."""
+"""The analysis JSON of docs/contracts.md ("coach.analysis/1"), written atomically."""
 
 from __future__ import annotations
 

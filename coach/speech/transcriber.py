@@ -2,7 +2,7 @@
 
 Whisper's encoder always sees 30 s of audio (padded with silence), so a 2 s turn costs
 as much as a 25 s one. CTranslate2 accepts fewer frames: the window here is the
-utterance plus a margin, rounded up (FACTS.md: ~2x faster, same text; a window barely
+utterance plus a margin, rounded up (docs/facts.md: ~2x faster, same text; a window barely
 longer than the speech makes the decoder loop, hence the margin and the guard below).
 """
 
@@ -32,7 +32,7 @@ def window_frames(n_samples: int, mode: str, partial: bool = False) -> int:
     model ... what's the make and model ..."), the same turn in 12 s or more did not.
     A partial decode gets speech + 3 s: its tokens are capped like a final's, a loop in it is
     cut by the guard, and its words still wait for sureness or agreement, while
-    the smaller window halves its cost (make bench).
+    the smaller window halves its cost (docs/benchmark.md).
     """
     if mode == "full":
         return FULL_WINDOW
@@ -105,7 +105,7 @@ class Transcriber:
             word_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,  # our VAD already bounded the utterance
-            without_timestamps=False,  # with word times, off is slower and worse (FACTS.md)
+            without_timestamps=False,  # with word times, off is slower and worse (docs/facts.md)
             # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
             max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS - (0 if partial else self._prompt_tokens)),
             temperature=0.0 if partial else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],

@@ -3,7 +3,7 @@
 Sessions from `live`, `demo` and `analyze --save` are stored alike, from the analysis
 JSON (whose transcripts are already redacted). Deleting is for real: secure_delete
 zeroes freed pages, and the FTS index is optimised afterwards, because FTS5 keeps
-deleted text in its segments until then (FACTS.md).
+deleted text in its segments until then (docs/facts.md).
 """
 
 from __future__ import annotations

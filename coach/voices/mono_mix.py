@@ -1,5 +1,5 @@
 """Mono mixes of stereo calls with per-channel truth: how speaker separation is scored
-(tests, `make bench`, tools/speaker_check.py). A stereo call with one speaker per channel
+(tests, `make bench`: tools/bench_speakers.py, tools/bench_asr.py). A stereo call with one speaker per channel
 summed to mono is a mono call whose answer is known."""
 
 from __future__ import annotations

@@ -25,11 +25,11 @@ from coach.speech.vad import FRAME, SileroStream
 RATE = 16000
 HOP = 160
 FRAME_S = HOP / RATE  # 10 ms: the unit of every label here
-WINDOW_FRAMES, STEP_FRAMES = 150, 75  # 1.5 s windows every 0.75 s (see README: error and CPU by step)
+WINDOW_FRAMES, STEP_FRAMES = 150, 75  # 1.5 s windows every 0.75 s (docs/design.md: error and CPU by step)
 MIN_SPEECH = 0.5  # a window is used when at least half of it is speech
 SWITCH_PENALTY = 3.0  # Viterbi: log-odds a change of voice between neighbouring windows must beat
 SHARPNESS = 12.0  # cosine difference -> log-likelihood scale for the Viterbi pass
-SAME_VOICE = 0.85  # centroid cosine above which the two clusters are one voice (README: one voice split in two
+SAME_VOICE = 0.85  # centroid cosine above which the two clusters are one voice (docs/usage.md, mono calls: one voice split in two
 # gave 0.82-0.92 on real and synthetic voices, two real voices 0.21-0.76)
 MIN_WINDOWS = 20  # auto: under ~15 s of speech is too little to tell a second voice, so it stays one
 DITHER = 1.0 / 32768
