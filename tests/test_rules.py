@@ -2,11 +2,12 @@
 
 import pytest
 
+from coach.analysis.cues.customer_escalating import EscalationSettings
 from coach.analysis.escalation import Arousal, assess
 from coach.analysis.rules import Rules
 from coach.analysis.sentiment import sentiment
 from coach.analysis.turns import TurnTracker
-from coach.config.settings import CueSettings, EscalationSettings, PhraseSettings
+from coach.config.settings import CueSettings, PhraseSettings
 from coach.core.events import Utterance, Word
 
 

@@ -56,7 +56,7 @@ def test_defaults_are_written_commented_so_new_defaults_reach_old_files(tmp_path
     text = path.read_text()
     assert "\nmax_wpm = 250.0" in text
     assert "\n# dead_air_s = 8.0" in text  # a default: shown, not pinned
-    assert "FACTS.md" in text  # the sources are written beside the values
+    assert "docs/facts.md" in text  # the sources are written beside the values
     import tomllib
 
     data = tomllib.loads(text)

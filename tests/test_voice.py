@@ -15,9 +15,9 @@ import soxr
 from conftest import DATA, render_one
 from fakes import ScriptedTranscriber
 
-from coach.analysis.voice import FRAME, WINDOW, VoiceMeter, VoiceReading, frame_features
+from coach.analysis.voice import FRAME, WINDOW, VoiceMeter, VoiceReading, VoiceSettings, frame_features
 from coach.audio.file_source import FileSource
-from coach.config.settings import Settings, VoiceSettings
+from coach.config.settings import Settings
 from coach.core.events import Cue, Utterance, VoiceLevel
 from coach.core.pipeline import Pipeline
 from coach.core.runner import SimClock, SimulatedRunner

@@ -14,8 +14,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from coach.analysis.voice import VoiceMeter
-from coach.config.settings import VoiceSettings
+from coach.analysis.voice import VoiceMeter, VoiceSettings
 from coach.speech.vad import SileroStream
 
 RATE = 16000

@@ -9,10 +9,13 @@ rules, or the encoder missing) only the phrase lists and shared words count.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from coach.analysis.meaning import Meaning
 from coach.analysis.phrases import content_words, find, tokens
-from coach.config.settings import CueSettings, PhraseSettings
+
+if TYPE_CHECKING:
+    from coach.config.settings import CueSettings, PhraseSettings
 
 MIN_WORDS = 4  # "okay", "oh, it did", "no problem": too little to mean anything by itself
 

@@ -1,6 +1,6 @@
 """Cue discipline: the one place that decides whether a proposed cue is shown.
 
-Cue overload is the top complaint about live coaching (CUES.md), so a cue is dropped
+Cue overload is the top complaint about live coaching (docs/cues.md), so a cue is dropped
 when it is switched off, inside its own cooldown, or inside the global gap after another
 cue unless it is more urgent than that one. A warning or tip that has already been shown waits
 `repeat_backoff` times longer before each repeat (x2, x4 at most): the same nudge every minute
@@ -10,18 +10,16 @@ is what agents learn to ignore.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from coach.analysis.catalog import CATALOG
-from coach.config.settings import CueSettings
-from coach.core.events import Cue, Speaker
+from coach.analysis.cues.base import Proposal
+from coach.core.events import Cue
 
+if TYPE_CHECKING:
+    from coach.config.settings import CueSettings
 
-@dataclass
-class Proposal:
-    id: str
-    speaker: Speaker
-    reason: str
-    evidence_end: float  # stream time at which the triggering evidence ended
+__all__ = ["CueEngine", "Proposal"]
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Is the customer escalating? Several weak signals, none trusted alone.
 
-VADER alone misses most escalations (FACTS.md), so the score adds: escalation phrases,
+VADER alone misses most escalations (docs/facts.md), so the score adds: escalation phrases,
 negative sentiment, a fall against the customer's own recent turns, a repeated demand,
 and acoustic arousal (loudness, pitch and speech rate against the customer's own running
 baseline). The reason names every signal that contributed, so a trainer can see why.
@@ -9,9 +9,13 @@ baseline). The reason names every signal that contributed, so a trainer can see 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from coach.analysis.phrases import has
-from coach.config.settings import EscalationSettings, PhraseSettings
+
+if TYPE_CHECKING:
+    from coach.analysis.cues.customer_escalating import EscalationSettings
+    from coach.config.settings import PhraseSettings
 
 STRONG_WEIGHT = 0.55  # a manager request or an outside threat
 PHRASE_WEIGHT = 0.3

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from coach.analysis.phrases import tokens
 from coach.core.events import Speaker, Utterance
 
-LONG_GAP_S = 3.0  # a silence this long gives up the floor (dead air starts at 3 s, FACTS.md)
+LONG_GAP_S = 3.0  # a silence this long gives up the floor (dead air starts at 3 s, docs/facts.md)
 BACKCHANNEL_WORDS = 3  # a backchannel is this short ...
 FILLERS = frozenset({"mm", "hmm", "mhm", "uh", "um", "oh", "ah", "so", "and", "huh"})  # ... and only these or listening words
 

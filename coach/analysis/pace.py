@@ -1,7 +1,7 @@
 """Speaking pace: words per minute of the speaker's own speech time.
 
 Speech time comes from the VAD, whose segments already exclude pauses longer than the
-end-of-speech wait (0.5 s), so this is an articulation rate (FACTS.md) that does not
+end-of-speech wait (0.5 s), so this is an articulation rate (docs/facts.md) that does not
 depend on Whisper's word timings: tiny.en times words too tightly on real phone audio
 and inflated rates by 30-50 % when word durations were summed. A per-utterance rate on
 a 3-word turn is noise, hence the window over the speaker's recent speech.

@@ -1,6 +1,6 @@
 """Per-utterance sentiment: VADER with a lexicon extended for call-centre language.
 
-VADER scores many angry call phrases as neutral (FACTS.md): "ridiculous" came out
+VADER scores many angry call phrases as neutral (docs/facts.md): "ridiculous" came out
 slightly positive, "unacceptable" is absent. The additions below are single words with
 valences on VADER's -4..+4 scale, chosen by comparison with its own entries
 ("awful" -2.0, "horrible" -2.5, "outrage" -2.3).

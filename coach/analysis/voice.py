@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coach.config.settings import VoiceSettings
+from coach.config.fields import opt
 
 RATE = 16000
 FRAME = 512  # the VAD's frame: features line up with its speech probabilities
@@ -43,6 +43,26 @@ MIN_VOICED_FRAMES = 5
 _BINS = np.fft.rfftfreq(WINDOW, 1 / RATE)
 _LO = (_BINS >= 300) & (_BINS < 1000)
 _HI = (_BINS >= 1000) & (_BINS < 3400)  # telephone band: 8 kHz calls carry nothing above
+
+
+@dataclass
+class VoiceSettings:
+    """Escalation from the customer's voice alone (this module; docs/cues.md)."""
+
+    enabled: bool = opt(True, "a raised voice escalates on its own, without angry words (issue #18: contact-centre tools do)")
+    baseline_s: float = opt(15.0, "the caller's normal voice is learnt from this much of their first speech; no verdict before")
+    loud_db: float = opt(6.0, "louder than the caller's baseline by this much counts as effort (acted anger: +5-15 dB normal, "
+                              "+20-28 dB strong, issue #18)")
+    bright_db: float = opt(3.0, "or brighter by this much (energy above 1 kHz against below): effort that gain control "
+                                "cannot flatten (spectral tilt flattens with vocal effort)")
+    pitch_semitones: float = opt(3.0, "and pitch raised by this much, always required: a louder line or a caller nearer "
+                                      "the phone is louder, not higher (acted anger: +70-190 Hz, +5-12 semitones)")
+    listen_s: float = opt(3.0, "the verdict pools the caller's last this much speech: one laugh, a cough or an exclamation is "
+                               "shorter, and a raised voice is heard within a few seconds")
+    window_s: float = opt(20.0, "speech older than this no longer counts in the pool")
+    adapt_s: float = opt(6.0, "while the pitch is normal, loudness and brightness become the caller's normal over about "
+                               "this much speech (a louder line, a caller nearer the phone); calm pitch over 4x as long")
+    block_s: float = opt(1.0, "the voice is judged a second at a time: the mood meter moves within a second or two", lo=0.25, hi=5)
 
 
 def frame_features(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -1,54 +1,43 @@
 """Settings: dataclasses <-> TOML, validated with one-line errors.
 
-Every value carries a comment naming where its default comes from (FACTS.md and CUES.md
-are the project's design notes; the README's cue section explains each cue). The file
+Every value carries a comment naming where its default comes from (docs/facts.md and docs/cues.md
+are the project's design notes; the cue plug-ins declare their own). The file
 is written with those comments, so a trainer editing it sees why each number is there.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import sys
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import tomli_w
 
+from coach.analysis.cues import all_cues
+from coach.config.fields import opt, table
 from coach.core.errors import UserError
-
-
-def opt(default: Any, doc: str, lo: float | None = 0.0, hi: float | None = None) -> Any:
-    """A settings field with its default and the comment written beside it in the TOML.
-    Numbers must be finite and within [lo, hi] (lo=None: no lower bound); validate() checks."""
-    if isinstance(default, list):
-        return field(default_factory=lambda: copy.copy(default), metadata={"doc": doc})
-    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi})
-
-
-def table(cls: type, doc: str = "") -> Any:
-    return field(default_factory=cls, metadata={"doc": doc})
 
 
 @dataclass
 class ModelSettings:
+    engine: str = opt("whisper", "the speech engine (coach/speech/engines.py; an unknown name is refused when the "
+                                "model loads): whisper = faster-whisper, offline first")
     name: str = opt("tiny.en", "bundled and offline; base.en / small.en are more accurate and slower, downloaded once")
-    compute_type: str = opt("int8", "int8 ~20 % faster than float32 on CPU, same text (FACTS.md)")
+    compute_type: str = opt("int8", "int8 ~20 % faster than float32 on CPU, same text (docs/facts.md)")
     threads: int = opt(1, "decoder threads: with windows sized to the speech, 1 beat 2 on a 2-core PC in wall time and "
-                           "CPU per decode, and leaves a core to the softphone (make bench, coach-2t; FACTS.md's 2 was "
+                           "CPU per decode, and leaves a core to the softphone (make bench, coach-2t; docs/facts.md's 2 was "
                            "for 30 s windows)", lo=1, hi=64)
     encoder_window: str = opt("auto", "auto: window sized to the utterance (1.4-1.7x faster, see make bench); full: Whisper's 30 s")
     partial_every_s: float = opt(0.65, "re-decode speech still going on every this many seconds, so cues need not wait for the "
-                                       "speaker to stop (0 = off). One decoder thread, twice side by side: real call word p95 "
-                                       "1.37-1.38 s vs 1.41 (0.6) and 1.45-1.49 (0.7), CPU between; 0.5 cost +0.04 core-s/s "
-                                       "for no gain (make bench; README Benchmark)", hi=30)
+                                       "speaker to stop (0 = off); chosen side by side with 0.5-0.8 on word latency and CPU "
+                                       "(docs/benchmark.md)", hi=30)
     partial_after_s: float = opt(1.2, "the first partial decode after this much speech: shorter turns get their final text "
-                                      "about as soon. 1.2 vs 1.5, twice side by side: scripted word p95 1.47 vs 1.73 s, real call "
-                                      "the same (1.65 vs 1.66), CPU the same; 1.0 cost +0.03 core-s/s (make bench)", hi=30)
+                                      "about as soon; 1.2 beat 1.5 on word latency at the same CPU (docs/benchmark.md)", hi=30)
     beam_size: int = opt(1, "final decodes: 5 is Whisper's default; on phone audio it did not lower WER enough to pay "
                             "its cost (make bench, ASR table)", lo=1, hi=10)
     prompt: str = opt("", "words the recognizer should expect (product names, the company's name): Whisper's initial "
@@ -80,157 +69,23 @@ class VadSettings:
     loud_backstop_db: float = opt(15.0, "on a line without bass (telephone band), a frame this far above the channel's "
                                         "noise floor that Silero gives 0.15 or more is speech: Silero alone missed most of "
                                         "such speech; 0 = off (make bench, ASR table)", hi=60)
-    end_silence_s: float = opt(0.5, "end-of-speech wait: ~0.3-0.5 s (ARCHITECTURE.md); also the pause excluded from pace", lo=0.05, hi=5)
-    max_utterance_s: float = opt(14.0, "cap long turns at ~12-15 s so text keeps flowing (ARCHITECTURE.md)", lo=2, hi=30)
-    min_utterance_s: float = opt(0.25, "shorter blips are clicks and breaths; Whisper invents text on them (FACTS.md)", hi=2)
+    end_silence_s: float = opt(0.5, "end-of-speech wait: ~0.3-0.5 s (docs/architecture.md); also the pause excluded from pace", lo=0.05, hi=5)
+    max_utterance_s: float = opt(14.0, "cap long turns at ~12-15 s so text keeps flowing (docs/architecture.md)", lo=2, hi=30)
+    min_utterance_s: float = opt(0.25, "shorter blips are clicks and breaths; Whisper invents text on them (docs/facts.md)", hi=2)
 
 
-@dataclass
-class VoiceSettings:
-    """Escalation from the customer's voice alone (coach/analysis/voice.py; README 'Voice escalation')."""
-
-    enabled: bool = opt(True, "a raised voice escalates on its own, without angry words (issue #18: contact-centre tools do)")
-    baseline_s: float = opt(15.0, "the caller's normal voice is learnt from this much of their first speech; no verdict before")
-    loud_db: float = opt(6.0, "louder than the caller's baseline by this much counts as effort (acted anger: +5-15 dB normal, "
-                              "+20-28 dB strong, issue #18)")
-    bright_db: float = opt(3.0, "or brighter by this much (energy above 1 kHz against below): effort that gain control "
-                                "cannot flatten (spectral tilt flattens with vocal effort)")
-    pitch_semitones: float = opt(3.0, "and pitch raised by this much, always required: a louder line or a caller nearer "
-                                      "the phone is louder, not higher (acted anger: +70-190 Hz, +5-12 semitones)")
-    listen_s: float = opt(3.0, "the verdict pools the caller's last this much speech: one laugh, a cough or an exclamation is "
-                               "shorter, and a raised voice is heard within a few seconds")
-    window_s: float = opt(20.0, "speech older than this no longer counts in the pool")
-    adapt_s: float = opt(6.0, "while the pitch is normal, loudness and brightness become the caller's normal over about "
-                               "this much speech (a louder line, a caller nearer the phone); calm pitch over 4x as long")
-    block_s: float = opt(1.0, "the voice is judged a second at a time: the mood meter moves within a second or two", lo=0.25, hi=5)
-
-
-@dataclass
-class EscalationSettings:
-    enabled: bool = opt(True, "alert: the customer's recent turns show rising anger (CUES.md)")
-    cooldown_s: float = opt(45.0, "per-cue cooldown 30-60 s (CUES.md)")
-    score_threshold: float = opt(0.6, "sum of the signals below needed to fire; a manager request plus one more signal does it")
-    negative_sentiment: float = opt(-0.3, "VADER compound at or below this counts as negative", lo=-1, hi=1)
-    loud_db: float = opt(3.0, "loudness this far above the customer's own median counts as arousal (FACTS.md)")
-    pitch_semitones: float = opt(2.0, "pitch this far above the customer's own median counts as arousal (FACTS.md)")
-    rate_ratio: float = opt(1.25, "speech rate this much above the customer's own median counts as arousal (FACTS.md)")
-    voice: VoiceSettings = table(VoiceSettings, "escalation from the voice alone, second by second")
-
-
-@dataclass
-class CalmingSettings:
-    enabled: bool = opt(True, "positive: after an escalation the customer's sentiment and voice recover (CUES.md)")
-    cooldown_s: float = opt(60.0, "per-cue cooldown (CUES.md)")
-    turns: int = opt(2, "customer turns after the escalation before calming may show: one polite word is not recovery")
-    sentiment: float = opt(0.3, "VADER compound at or above this counts as positive", lo=-1, hi=1)
-
-
-@dataclass
-class AcknowledgeSettings:
-    enabled: bool = opt(True, "warn: the customer voiced a negative emotion and the agent's reply acknowledged nothing (CUES.md)")
-    cooldown_s: float = opt(45.0, "per-cue cooldown (CUES.md)")
-    min_reply_words: int = opt(6, "judge the agent's reply once it has this many words; shorter replies are backchannels")
-    negative_sentiment: float = opt(-0.6, "sentiment alone means an emotion only when this negative ('wrong postcode' is -0.5); "
-                                          "emotion words count at any sentiment", lo=-1, hi=1)
-    meaning_p: float = opt(0.4, "a reply the intent model (coach/analysis/meaning.py) calls an acknowledgement with this "
-                                "probability counts, besides the phrase list; 1 turns the model off for this cue. 0.4: the "
-                                "balance of missed and false acts on tests/data/intents_labelled.json (README)", hi=1)
-
-
-@dataclass
-class ReflectSettings:
-    enabled: bool = opt(True, "info: after a long or emotional customer turn the agent moved on without restating it (CUES.md)")
-    cooldown_s: float = opt(60.0, "per-cue cooldown (CUES.md)")
-    min_words: int = opt(30, "a customer turn of this many words is long: several clauses or a list of facts")
-    min_turn_s: float = opt(10.0, "or this many seconds of customer speech")
-    shared_words: int = opt(2, "a reply reusing this many of the customer's content words restates them")
-    happy_sentiment: float = opt(0.6, "a long turn this positive and voicing no emotion is chat (\"I'm really glad I called, "
-                                      "I bought it from you\"), not a problem to restate (real call, README Evaluation)", lo=-1, hi=1)
-    meaning_p: float = opt(0.4, "a reply the intent model calls a reflection with this probability counts; 1 turns it off", hi=1)
-    similar_reply: float = opt(0.5, "or a reply this close in meaning to the customer's turn (sentence-vector cosine: "
-                                    "restatements 0.55-0.74, other replies <= 0.47 on tests/data/intents_labelled.json)", hi=1)
-
-
-@dataclass
-class SlowDownSettings:
-    enabled: bool = opt(True, "warn: the agent's pace is sustained above the limit or their own usual (CUES.md)")
-    cooldown_s: float = opt(60.0, "per-cue cooldown (CUES.md)")
-    max_wpm: float = opt(230.0, "articulation rate, pauses > 0.5 s excluded, which runs ~15-25 % above speaking rate: "
-                                "130-175 wpm is comfortable and one product triggers at 180 (FACTS.md), so ~190 speaking")
-    window_s: float = opt(20.0, "rate over the last ~20 s of the agent's own speech (CUES.md)")
-    min_speech_s: float = opt(8.0, "flag only sustained pace: a rate over a short turn is noise (FACTS.md); 6 s fired on "
-                                   "one brisk 20-word reflection (6.5 s) in the real call (README Evaluation)", hi=600)
-    baseline_ratio: float = opt(1.3, "or this much above the agent's own usual pace (Cogito's approach, FACTS.md)")
-    baseline_min_speech_s: float = opt(60.0, "the agent's usual pace counts once this much of their speech is known")
-
-
-@dataclass
-class LetThemFinishSettings:
-    enabled: bool = opt(True, "warn: the agent talks over the customer mid-turn, past a backchannel (CUES.md)")
-    cooldown_s: float = opt(30.0, "per-cue cooldown (CUES.md)")
-    overlap_s: float = opt(1.0, "overlaps under ~0.8 s are usually backchannels, not interruptions (FACTS.md)")
-    customer_lead_s: float = opt(1.0, "the customer must have been talking this long: the agent came in mid-turn")
-
-
-@dataclass
-class SoftenSettings:
-    enabled: bool = opt(True, "warn: the agent said something harsh or dismissive (CUES.md)")
-    cooldown_s: float = opt(30.0, "per-cue cooldown (CUES.md)")
-
-
-@dataclass
-class CheckInSettings:
-    enabled: bool = opt(True, "info: dead air with no hold announced (CUES.md)")
-    cooldown_s: float = opt(30.0, "per-cue cooldown (CUES.md)")
-    dead_air_s: float = opt(8.0, "vendors use 3 s (Amazon), 5 s (Google), 10 s; CUES.md ~8 s")
-    hold_dead_air_s: float = opt(12.0, "after 'one moment' / 'let me check': it buys some time, not silence forever (CUES.md)")
-
-
-@dataclass
-class PauseListenSettings:
-    enabled: bool = opt(True, "info: the agent talked too long or too much (CUES.md)")
-    cooldown_s: float = opt(120.0, "per-cue cooldown: a long-running signal, so a long cooldown")
-    monologue_s: float = opt(45.0, "continuous agent talk past this is a monologue (CUES.md)")
-    talk_share: float = opt(0.7, "agents above ~65 % talk share do worse (Gong, FACTS.md); CUES.md ~70 %", hi=1)
-    share_window_s: float = opt(120.0, "talk share over the last two minutes (CUES.md)")
-    min_talk_s: float = opt(40.0, "judge the share once this much speech is in the window")
-
-
-@dataclass
-class OfferOptionsSettings:
-    enabled: bool = opt(True, "info: the customer repeats a demand or rejects the offer again (CUES.md)")
-    cooldown_s: float = opt(60.0, "per-cue cooldown (CUES.md)")
-    repeats: int = opt(2, "two or more repeats or rejections (CUES.md)")
-    window_s: float = opt(180.0, "repeats count within this span")
-
-
-@dataclass
-class ConfirmResolutionSettings:
-    enabled: bool = opt(True, "info: the agent closes the call without summarising the outcome (CUES.md)")
-    cooldown_s: float = opt(120.0, "per-cue cooldown")
-    lookback_s: float = opt(180.0, "a summary within this span before the closing counts")
-    min_call_s: float = opt(20.0, "an 'anything else' before this point of the call is not a closing")
-    meaning_p: float = opt(0.4, "an agent line the intent model calls a summary of outcome and next step with this "
-                                "probability counts, besides the phrase list; 1 turns the model off for this cue", hi=1)
-
-
-@dataclass
-class CueSettings:
-    global_gap_s: float = opt(8.0, "minimum gap between cues; only a more urgent cue may follow sooner (CUES.md)")
-    repeat_backoff: float = opt(2.0, "a warning or tip already shown this call waits this many times its cooldown before "
-                                     "showing again (x2, then x4 at most; alerts never wait longer): against nagging", lo=1, hi=10)
-    visible_s: float = opt(6.0, "how long a cue stays on screen before it fades (CUES.md: a few seconds)", lo=0.5, hi=120)
-    customer_escalating: EscalationSettings = table(EscalationSettings)
-    customer_calming: CalmingSettings = table(CalmingSettings)
-    acknowledge_feelings: AcknowledgeSettings = table(AcknowledgeSettings)
-    reflect_back: ReflectSettings = table(ReflectSettings)
-    slow_down: SlowDownSettings = table(SlowDownSettings)
-    let_them_finish: LetThemFinishSettings = table(LetThemFinishSettings)
-    soften_wording: SoftenSettings = table(SoftenSettings)
-    check_in: CheckInSettings = table(CheckInSettings)
-    pause_and_listen: PauseListenSettings = table(PauseListenSettings)
-    offer_options: OfferOptionsSettings = table(OfferOptionsSettings)
-    confirm_resolution: ConfirmResolutionSettings = table(ConfirmResolutionSettings)
+# The cue settings are the cue plug-ins' own (coach/analysis/cues/, one module per cue): one table
+# each, most urgent first, after the settings every cue shares.
+_SHARED_CUE_FIELDS = [
+    ("global_gap_s", float, opt(8.0, "minimum gap between cues; only a more urgent cue may follow sooner (docs/cues.md)")),
+    ("repeat_backoff", float, opt(2.0, "a warning or tip already shown this call waits this many times its cooldown before "
+                                     "showing again (x2, then x4 at most; alerts never wait longer): against nagging", lo=1, hi=10)),
+    ("visible_s", float, opt(6.0, "how long a cue stays on screen before it fades (docs/cues.md: a few seconds)", lo=0.5, hi=120)),
+]
+CueSettings = dataclasses.make_dataclass(
+    "CueSettings", [*_SHARED_CUE_FIELDS, *((c.spec.id, c.settings, table(c.settings)) for c in all_cues())])
+CueSettings.__module__ = __name__
+CueSettings.__doc__ = "How cues are shown, and each cue's own settings (a table per cue, from its plug-in)."
 
 
 @dataclass
@@ -243,67 +98,67 @@ class PhraseSettings:
          "want a supervisor", "want your manager", "get me a manager", "get me your manager", "get me a supervisor",
          "put me through to a manager", "put me through to your supervisor", "manager now", "supervisor now",
          "lawyer", "solicitor", "attorney", "legal action", "ombudsman", "regulator", "trading standards", "sue you"],
-        "strong escalation: asks for a manager or threatens outside action (FACTS.md lexicon); weight 0.55 each")
+        "strong escalation: asks for a manager or threatens outside action (docs/facts.md lexicon); weight 0.55 each")
     escalation: list[str] = opt(
         ["unacceptable", "outrageous", "disgraceful", "appalling", "ridiculous", "absurd", "this is a joke",
          "cancel my account", "cancel my contract", "cancel my subscription", "close my account", "third time", "fourth time",
          "how many times", "every single time", "yet again", "complaint", "complain", "fed up", "sick of", "sick and tired",
          "had enough", "nobody has", "no one has", "nobody can", "no one can", "useless", "incompetent", "pathetic",
          "waste of time", "waste of my time", "money back now", "refund now"],
-        "escalation phrases (FACTS.md lexicon, CUES.md); weight 0.3 each, at most 0.8 from phrases")
+        "escalation phrases (docs/facts.md lexicon, docs/cues.md); weight 0.3 each, at most 0.8 from phrases")
     emotion: list[str] = opt(
         ["frustrated", "frustrating", "upset", "angry", "annoyed", "worried", "disappointed", "fed up", "stressed",
          "furious", "unhappy", "not happy", "terrible", "awful", "nightmare", "unacceptable", "ridiculous", "outrageous"],
-        "the customer voicing a negative emotion, besides negative sentiment (CUES.md acknowledge_feelings)")
+        "the customer voicing a negative emotion, besides negative sentiment (docs/cues.md acknowledge_feelings)")
     acknowledgement: list[str] = opt(
         ["i understand", "i can understand", "i completely understand", "i totally understand", "i am sorry", "i am so sorry",
          "i am really sorry", "so sorry", "i apologise", "i apologize", "my apologies", "sorry to hear", "sorry about that",
          "sounds frustrating", "sounds exhausting", "sounds stressful", "must be frustrating", "must have been",
          "is frustrating", "i can see why", "i can imagine", "i hear you", "i get that", "you are right to",
          "thank you for your patience", "i appreciate your patience", "that is not okay", "i would be upset too"],
-        "acknowledgements (CUES.md: 'I understand', 'I'm sorry', 'that sounds frustrating', 'I can see why')")
+        "acknowledgements (docs/cues.md: 'I understand', 'I'm sorry', 'that sounds frustrating', 'I can see why')")
     reflection: list[str] = opt(
         ["what i am hearing", "it sounds like", "sounds like you", "you mentioned", "you said", "if i understand correctly",
          "if i understand you", "so you are saying", "make sure i understand", "let me make sure i have", "if i have got this right",
          "so the problem is", "so the issue is", "just so i am clear", "to make sure i have got"],
-        "restating (CUES.md reflect_back: 'so what I'm hearing', 'it sounds like', 'you mentioned', 'if I understand correctly')")
+        "restating (docs/cues.md reflect_back: 'so what I'm hearing', 'it sounds like', 'you mentioned', 'if I understand correctly')")
     harsh: list[str] = opt(
         ["calm down", "not my problem", "not our problem", "nothing i can do", "nothing we can do", "as i already said", "i already said",
          "as i said", "like i said", "i already told you", "you should have", "policy is policy", "you are wrong",
          "listen to me", "read the terms", "not my job", "not my fault", "i cannot help you", "that is your problem"],
-        "harsh or dismissive wording (CUES.md soften_wording)")
+        "harsh or dismissive wording (docs/cues.md soften_wording)")
     harsh_when_upset: list[str] = opt(
         ["you need to", "you have to", "you must"],
-        "harsh only to an upset customer: in a calm call 'you need to press reset' is an instruction (CUES.md lists 'you need to')")
+        "harsh only to an upset customer: in a calm call 'you need to press reset' is an instruction (docs/cues.md lists 'you need to')")
     demand: list[str] = opt(
         ["i just want", "all i want", "i want", "i need", "i demand", "i am asking for", "just give me"],
-        "a customer demand; the same demand twice asks for options (CUES.md offer_options)")
+        "a customer demand; the same demand twice asks for options (docs/cues.md offer_options)")
     rejection: list[str] = opt(
         ["that does not work", "that will not work", "that is not good enough", "not good enough", "that is not what i asked",
          "that does not help", "i do not want that", "that is not acceptable", "that is no good", "that is not an option"],
-        "the customer rejecting the offer (CUES.md offer_options: 'that doesn't work')")
+        "the customer rejecting the offer (docs/cues.md offer_options: 'that doesn't work')")
     closing: list[str] = opt(
         ["anything else", "have a nice day", "have a good day", "have a great day", "have a good one", "have a lovely day",
          "goodbye", "bye bye", "take care"],
-        "the agent closing the call (CUES.md confirm_resolution)")
+        "the agent closing the call (docs/cues.md confirm_resolution)")
     summary: list[str] = opt(
         ["to confirm", "to recap", "to summarise", "to summarize", "in summary", "you will receive", "you will get",
          "you should receive", "you should get", "next step", "i have booked", "i have arranged", "i have sent",
          "i have set up", "i have updated", "i have refunded", "i have issued", "i have credited", "i will send",
          "i am booking", "we will send", "what will happen", "i have changed", "will be with you", "next time you"],
-        "a summary of outcome and next steps (CUES.md: 'to confirm', 'you will receive', 'the next step is')")
+        "a summary of outcome and next steps (docs/cues.md: 'to confirm', 'you will receive', 'the next step is')")
     hold: list[str] = opt(
         ["let me check", "one moment", "bear with me", "just a moment", "one second", "just a second", "let me look",
          "please hold", "on hold", "give me a moment", "let me find"],
-        "a hold announced by the agent; buys hold_dead_air_s of silence (CUES.md check_in)")
+        "a hold announced by the agent; buys hold_dead_air_s of silence (docs/cues.md check_in)")
     backchannel: list[str] = opt(
         ["uh huh", "mm hmm", "mhm", "okay", "ok", "right", "yes", "yeah", "sure", "i see", "got it", "alright", "all right"],
-        "backchannels: talking over the customer with these is listening, not interrupting (FACTS.md)")
+        "backchannels: talking over the customer with these is listening, not interrupting (docs/facts.md)")
 
 
 @dataclass
 class MetricSettings:
-    dead_air_min_s: float = opt(3.0, "silences shorter than this are normal turn gaps (Amazon's 3 s, FACTS.md)")
+    dead_air_min_s: float = opt(3.0, "silences shorter than this are normal turn gaps (Amazon's 3 s, docs/facts.md)")
     monologue_gap_s: float = opt(2.0, "the speaker's own pauses shorter than this keep a monologue going")
 
 
@@ -468,7 +323,7 @@ def save(settings: Settings, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
     header = ("# Call Coach settings. Lines starting with '# key =' show the default; remove the '#' and edit\n"
-              "# to change one. README.md explains each cue.\n\n")
+              "# to change one. docs/cues.md explains each cue.\n\n")
     tmp.write_text(header + to_toml(settings), encoding="utf-8")
     tmp.replace(path)
 

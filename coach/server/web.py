@@ -8,7 +8,10 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from coach.analysis.catalog import CATALOG
+from coach.analysis.catalog import CATALOG, SEVERITY_COLOURS
+from coach.server.palette import PALETTE  # cue colours from the cue registry
+
+ALERT, INFO, CALM = (SEVERITY_COLOURS[k] for k in ("alert", "info", "positive"))
 
 env = Environment(loader=PackageLoader("coach.server", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -74,9 +77,6 @@ def trend_groups(calls: list[dict[str, Any]], weeks: int) -> list[dict[str, Any]
     return groups
 
 
-PALETTE = {"customer_escalating": "#d64541", "soften_wording": "#e8a33d", "slow_down": "#e8a33d", "let_them_finish": "#e8a33d",
-           "acknowledge_feelings": "#3d8fe8", "reflect_back": "#3d8fe8", "offer_options": "#3d8fe8", "check_in": "#3d8fe8",
-           "pause_and_listen": "#3d8fe8", "confirm_resolution": "#3d8fe8", "customer_calming": "#3dae5c"}
 
 
 def cue_bars(rows: list[dict[str, Any]], w: int = 240, h: int = 60) -> str:
@@ -102,9 +102,9 @@ def esc_bars(rows: list[dict[str, Any]], w: int = 160, h: int = 60) -> str:
     parts = [f'<svg class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img"><title>escalations, calmed</title>']
     for i, r in enumerate(rows):
         eh, ch = (h - 4) * r["escalations"] / top, (h - 4) * r["calmed"] / top
-        parts.append(f'<rect x="{i * bw + 2:.1f}" y="{h - eh:.1f}" width="{bw - 4:.1f}" height="{eh:.1f}" fill="#d64541">'
+        parts.append(f'<rect x="{i * bw + 2:.1f}" y="{h - eh:.1f}" width="{bw - 4:.1f}" height="{eh:.1f}" fill="{ALERT}">'
                      f'<title>{r["escalations"]} escalations, {r["calmed"]} calmed (week of {r["week"]})</title></rect>'
-                     f'<rect x="{i * bw + 4:.1f}" y="{h - ch:.1f}" width="{max(bw - 8, 1):.1f}" height="{ch:.1f}" fill="#3dae5c"/>')
+                     f'<rect x="{i * bw + 4:.1f}" y="{h - ch:.1f}" width="{max(bw - 8, 1):.1f}" height="{ch:.1f}" fill="{CALM}"/>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -116,11 +116,11 @@ def line(rows: list[dict[str, Any]], key: str, lo: float, hi: float, w: int = 16
     parts = [f'<svg class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img"><title>{key} per week</title>',
              f'<line x1="0" y1="{h - 4}" x2="{w}" y2="{h - 4}" stroke="#ddd"/>']
     if len(pts) > 1:
-        parts.append('<polyline fill="none" stroke="#3d8fe8" stroke-width="2" points="' +
+        parts.append('<polyline fill="none" stroke="' + INFO + '" stroke-width="2" points="' +
                      " ".join(f"{i * step:.1f},{y(v):.1f}" for i, v in pts) + '"/>')
     for i, v in pts:
         shown = f"{v:.0%}" if key == "talk" else f"{v:.0f} wpm"
-        parts.append(f'<circle cx="{i * step:.1f}" cy="{y(v):.1f}" r="3" fill="#3d8fe8"><title>{shown} (week of {rows[i]["week"]})</title></circle>')
+        parts.append(f'<circle cx="{i * step:.1f}" cy="{y(v):.1f}" r="3" fill="{INFO}"><title>{shown} (week of {rows[i]["week"]})</title></circle>')
     parts.append("</svg>")
     return "".join(parts)
 

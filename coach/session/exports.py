@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from coach.analysis.catalog import SEVERITY_COLOURS
 from coach.core.errors import UserError
 
-COLORS = {"alert": "#d64541", "warn": "#e8a33d", "info": "#3d8fe8", "positive": "#3dae5c"}
+COLORS = SEVERITY_COLOURS  # from the cue registry, as the overlay and the dashboard
 
 
 def export_segment(doc: dict[str, Any], start: float, end: float, out_dir: Path) -> Path:

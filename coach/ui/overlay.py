@@ -16,14 +16,11 @@ from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from coach.analysis.catalog import SEVERITY_COLOURS, SEVERITY_ICONS
 from coach.session.live_state import LiveState, Snapshot
 
-SEVERITY = {  # colour, icon, word: the icon and word carry the meaning for colour-blind users
-    "alert": ("#d64541", "⚠", "alert"),
-    "warn": ("#e8a33d", "!", "heads-up"),
-    "info": ("#3d8fe8", "i", "tip"),
-    "positive": ("#3dae5c", "✓", "good"),
-}
+# colour, icon, word per severity, from the cue registry: the icon and word carry the meaning for colour-blind users
+SEVERITY = {sev: (colour, *SEVERITY_ICONS[sev]) for sev, colour in SEVERITY_COLOURS.items()}
 FADE_S = 0.8
 SNAP_PX = 24
 

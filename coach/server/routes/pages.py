@@ -21,6 +21,7 @@ from coach.server import queries
 from coach.server.accounts import Person
 from coach.server.deps import State, Viewer
 from coach.server.guards import csrf_token
+from coach.server.palette import severity_css
 from coach.server.web import env, label, trend_groups
 from coach.session.exports import timeline_svg
 
@@ -45,6 +46,12 @@ def to_login(request: Request) -> RedirectResponse:
 @router.get("/")
 async def root() -> RedirectResponse:
     return RedirectResponse("/floor", status_code=303)
+
+
+@router.get("/static/severity.css")
+async def severity_colours() -> Response:
+    """The severity colours as CSS variables, from the cue registry: app.css reads var(--alert) etc."""
+    return Response(severity_css(), media_type="text/css", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/{name}")
