@@ -223,11 +223,11 @@ def test_an_error_on_a_thread_reaches_the_log(tmp_path: Path):
     script = tmp_path / "run.py"
     script.write_text(
         "import sys, threading\n"
-        "from coach.app import cli, compose as app\n"
+        "from coach.app import cli, session_commands\n"
         "def boom(*a, **k):\n"
         "    t = threading.Thread(target=lambda: 1 / 0, name='helper'); t.start(); t.join()\n"
         "    return 0\n"
-        "app.devices = boom\n"
+        "session_commands.devices = boom\n"
         "sys.exit(cli.main(['devices']))\n")
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["COACH_DATA_DIR"] = str(tmp_path)

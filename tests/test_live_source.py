@@ -12,6 +12,7 @@ import pytest
 
 from coach.app import compose as app
 from coach.audio import devices as devices_mod
+from coach.audio.device_choice import choose_devices
 from coach.audio.devices import InputDevice, resolve
 from coach.audio.live_source import LiveSource
 from coach.core.errors import UserError
@@ -183,7 +184,7 @@ def test_no_input_devices_at_all(monkeypatch: pytest.MonkeyPatch, tmp_path):
     monkeypatch.setattr(devices_mod, "list_inputs", lambda: [])
     s, data = app.load_settings(app.Options(data_dir=str(tmp_path)))
     with pytest.raises(UserError, match="no audio input devices"):
-        app._live_devices(s, app.LiveOptions(), data)
+        choose_devices(s, app.LiveOptions(), data)
 
 
 def test_a_device_delivering_only_silence_gets_a_notice():

@@ -222,6 +222,7 @@ def test_scripted_call_summed_to_mono_is_coached_like_stereo(name: str, mono_mix
 @pytest.mark.slow
 def test_trainer_marks_the_agent_in_replay_and_the_call_is_coached_again(mono_mixes: Path, tmp_path: Path, qtbot):
     from coach.app import compose as app
+    from coach.app import session_commands
     from coach.ui.replay import ReplayWindow
 
     opts = app.Options(data_dir=str(tmp_path))
@@ -231,7 +232,7 @@ def test_trainer_marks_the_agent_in_replay_and_the_call_is_coached_again(mono_mi
     assert doc["utterances"][0]["speaker"] == "customer"  # "Thank you for calling ..." given to the customer
     s, data = app.load_settings(opts)
     store = app.open_store(s, data)
-    w = ReplayWindow(store, tmp_path / "exports", sound=False, swap_voices=lambda sid: app.swap_voices(opts, sid))
+    w = ReplayWindow(store, tmp_path / "exports", sound=False, swap_voices=lambda sid: session_commands.swap_voices(opts, sid))
     qtbot.addWidget(w)
     w.load(doc["session_id"])
     assert w.can_swap(0) and not w.can_swap(1)  # only a customer line can be said to be the agent

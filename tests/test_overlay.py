@@ -190,7 +190,7 @@ def test_flag_from_the_overlay_reaches_the_session(tmp_path: Path, rendered: Pat
     s, data = app.load_settings(opts)
     src = app.open_source(str(rendered / "d3_friendly_call.wav"), s, opts, realtime=True, speed=8.0)
     state = LiveState()
-    c = app.Coaching(s, data, src, list(src.info.speakers), app.Console(), state)
+    c = app.coaching_session(s, data, src, list(src.info.speakers), app.Console(), state)
     c.load()
     chunks = src.chunks()
     c.runner.start()

@@ -139,7 +139,7 @@ def test_at_no_moment_does_the_card_reach_disk(payment: tuple[Path, Path], tmp_p
     ref: list = []
     card = truth["turns"][1]
     src = PauseDuring(inner, ref, (card["start"] - 0.5, card["end"] + 0.5) if pause else None)
-    c = app.Coaching(s, data, src, list(inner.info.speakers), app.Console(), record=True, store=True)
+    c = app.coaching_session(s, data, src, list(inner.info.speakers), app.Console(), record=True, store=True)
     ref.append(c)
     c.load()
     c.run()

@@ -16,7 +16,7 @@ from coach.app import compose as app
 from coach.audio.recorder import Recorder
 from coach.core.events import AudioChunk, Word
 from coach.privacy.redact import luhn_ok, redact
-from coach.session import coaching
+from coach.speech import engines
 
 
 def words(text: str) -> list[Word]:
@@ -95,11 +95,11 @@ def test_a_read_out_card_never_reaches_disk(payment_call: tuple[Path, dict], tmp
     # as a fresh `coach` process would: the recognizer's sampled fallback (which the repeated digits
     # trigger) continues one random sequence per loaded model, so earlier tests' decodes changed the
     # read-out's text ("Yes, it is hurt.": nothing to redact, nothing stored)
-    coaching._loaded.clear()
+    engines.unload()
     opts = app.Options(data_dir=str(tmp_path))
     s, data = app.load_settings(opts)
     src = app.open_source(str(wav), s, opts, realtime=True, speed=4.0)
-    c = app.Coaching(s, data, src, list(src.info.speakers), app.Console(), record=True)
+    c = app.coaching_session(s, data, src, list(src.info.speakers), app.Console(), record=True)
     c.load()
     c.run()
     text = (c.session.json_path).read_text()
@@ -113,7 +113,7 @@ def test_a_read_out_card_never_reaches_disk(payment_call: tuple[Path, dict], tmp
     assert np.max(np.abs(segment)) == 0  # the customer's digits are gone from the recording
     greeting = truth["turns"][0]
     assert np.max(np.abs(audio[int(greeting["start"] * sr):int(greeting["end"] * sr), 0])) > 0.1  # the rest is kept
-    coaching._loaded.clear()
+    engines.unload()
     doc = app.analyze(str(wav), str(tmp_path / "out.json"), opts, progress=False)
     assert "4111" not in json.dumps(doc) and "[card number]" in json.dumps(doc)
 
@@ -158,7 +158,7 @@ def test_pause_recording_keeps_coaching_but_stores_nothing(rendered: Path, tmp_p
     ref: list = []
     src = PausingSource(app.open_source(str(rendered / "d1_refund_escalation.wav"), s, opts), ref,
                         angry["start"] - 0.5, angry["end"] + 1.0)
-    c = app.Coaching(s, data, src, list(src.info.speakers), app.Console(), record=True)
+    c = app.coaching_session(s, data, src, list(src.info.speakers), app.Console(), record=True)
     ref.append(c)
     c.load()
     c.run()

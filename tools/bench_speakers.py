@@ -126,7 +126,7 @@ def main() -> None:
     tr = None
     if not a.no_agent:
         from coach.config.settings import Settings
-        from coach.session.coaching import load_model
+        from coach.speech.engines import load_model
 
         tr = load_model(Settings(), ROOT / "bench-out")[0]
     errors: dict[tuple[str, str, bool], list[float]] = {}

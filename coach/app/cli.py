@@ -163,6 +163,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.command == "models":
             return _models(args)
         from coach.app import compose as app  # heavy imports after argument errors have had their chance
+        from coach.app import session_commands as stored
 
         opts = app.Options(
             data_dir=getattr(args, "data_dir", None), model=getattr(args, "model", None),
@@ -176,14 +177,14 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(f"saved as session {doc['session_id']}", file=sys.stderr)
             return 0
         if args.command == "replay":
-            return app.replay(opts, args.session)
+            return stored.replay(opts, args.session)
         if args.command == "sessions":
-            return app.sessions(opts, args.action, getattr(args, "id", None), getattr(args, "out", None),
+            return stored.sessions(opts, args.action, getattr(args, "id", None), getattr(args, "out", None),
                                 getattr(args, "flagged", False), getattr(args, "search", None), getattr(args, "cue", None))
         if args.command == "demo":
             return app.demo(args.call, opts, speed=args.speed, transcript=args.transcript, gui=False if args.headless else None)
         if args.command == "devices":
-            return app.devices()
+            return stored.devices()
         if args.command == "live":
             if args.duration is not None and args.duration <= 0:
                 raise UserError("--duration must be above 0")

@@ -4,7 +4,6 @@ the CLI maps its results and errors to exit codes, ui/app.py adds the desktop ar
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import resource
 import signal
@@ -12,13 +11,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coach.analysis.meaning import shared_meaning
 from coach.app.console import Console
-from coach.audio.devices import InputDevice
+from coach.audio.device_choice import LiveOptions, choose_devices
 from coach.audio.file_source import FileSource
 from coach.audio.source import AudioSource
 from coach.config import paths
@@ -30,11 +28,13 @@ from coach.core.events import Speaker
 from coach.core.pipeline import Pipeline
 from coach.core.runner import SimClock, SimulatedRunner
 from coach.session import report
-from coach.session.coaching import Coaching, load_model, open_store
+from coach.session.assemble import coaching_session
+from coach.session.coaching import Coaching
 from coach.session.live_state import LiveState
+from coach.speech.engines import load_model
+from coach.store.db import open_store
 
 if TYPE_CHECKING:
-    from coach.store.db import Store
     from coach.team.link import TeamLink
 
 
@@ -171,89 +171,6 @@ def _stop_on_signals(stop: threading.Event, src: AudioSource) -> None:
         signal.signal(sig, handler)
 
 
-def devices() -> int:
-    from coach.audio.devices import list_devices
-
-    for line in list_devices():
-        print(line)
-    return 0
-
-
-@dataclass
-class LiveOptions:
-    agent_device: str | None = None
-    customer_device: str | None = None
-    stereo_device: str | None = None
-    agent_channel: int | None = None
-    duration_s: float | None = None
-    mono_device: str | None = None
-
-
-@dataclass
-class LiveDevices:
-    """What `coach live` listens to: two devices, one stereo device, or one mono device of both voices."""
-
-    sides: dict[Speaker, InputDevice] | None = None
-    stereo: tuple[InputDevice, int] | None = None
-    mono: InputDevice | None = None
-
-    def describe(self) -> str:
-        if self.stereo:
-            return f"stereo {self.stereo[0].label}, agent on channel {self.stereo[1]}"
-        if self.mono:
-            return f"both voices on {self.mono.label}, told apart as they speak"
-        assert self.sides is not None
-        return f"agent = {self.sides['agent'].label}, customer = {self.sides['customer'].label}"
-
-
-def _live_devices(s: Settings, lo: LiveOptions, store: SettingsStore) -> LiveDevices:
-    """Devices from the command line, else the remembered ones; command-line choices are remembered."""
-    from coach.audio.devices import list_inputs, resolve
-
-    given = lo.agent_device or lo.customer_device or lo.stereo_device
-    if lo.mono_device and given:
-        raise UserError("--mono-device carries both voices: give it alone, without the agent, customer or stereo device")
-    inputs = list_inputs()
-    if not inputs:
-        raise UserError("no audio input devices found: plug in a headset, or check the sound server is running")
-    mono_q = lo.mono_device or (None if given else s.audio.mono_device or None)
-    if mono_q:
-        dev = resolve(mono_q, devices=inputs)
-        _remember(store, mono_device=dev.label, stereo_device="")
-        return LiveDevices(mono=dev)
-    stereo_q = lo.stereo_device or (None if (lo.agent_device or lo.customer_device) else s.audio.stereo_device or None)
-    if stereo_q:
-        dev = resolve(stereo_q, devices=inputs)
-        channel = lo.agent_channel if lo.agent_channel is not None else s.audio.agent_channel
-        if channel not in (0, 1):
-            raise UserError("--agent-channel must be 0 or 1")
-        _remember(store, stereo_device=dev.label, agent_channel=channel, mono_device="")
-        return LiveDevices(stereo=(dev, channel))
-    agent_q = lo.agent_device or s.audio.agent_device
-    customer_q = lo.customer_device or s.audio.customer_device
-    if not customer_q:
-        loops = [d for d in inputs if d.loopback]
-        if len(loops) != 1:
-            raise UserError("say which input carries the customer (the softphone's output) with --customer-device; "
-                            "`coach devices` marks likely loopback sources")
-        customer_q = loops[0].label
-    customer = resolve(customer_q, devices=inputs)
-    if agent_q:
-        agent = resolve(agent_q, devices=inputs)
-    else:
-        mics = [d for d in inputs if not d.loopback and d.name not in ("pulse", "default")]
-        agent = mics[0] if len(mics) == 1 else resolve("default", devices=inputs)
-    if agent == customer:
-        raise UserError(f"the agent and the customer cannot both be {agent.label}")
-    _remember(store, agent_device=agent.label, customer_device=customer.label, stereo_device="", mono_device="")
-    return LiveDevices(sides={"agent": agent, "customer": customer})
-
-
-def _remember(store: SettingsStore, **audio: object) -> None:
-    """Persist device choices in settings.toml (this run's --set values stay this run's)."""
-    store.update(lambda st: [setattr(st.audio, key, value) for key, value in audio.items()])
-
-
 def _run(c: Coaching, announce: str, duration: float | None, gui: bool) -> int:
     """Headless: load, run, report in this thread. With a display: the overlay shows at once
     (in its loading state), the model loads and the session runs on a worker thread."""
@@ -290,7 +207,7 @@ def demo(call: str | None, opts: Options, speed: float = 1.0, transcript: bool =
     src = open_source(path, s, opts, realtime=True, speed=speed)
     gui = has_display() if gui is None else gui
     state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s) if gui else None
-    c = Coaching(s, data, src, list(src.info.speakers), Console(transcript=transcript), state, store=True, settings=settings,
+    c = coaching_session(s, data, src, list(src.info.speakers), Console(transcript=transcript), state, store=True, settings=settings,
                  team=team_link(s, data))
     announce = f"playing {Path(path).name} ({src.info.duration_s:.0f} s) at {speed:g}x; Ctrl-C stops"
     return _run(c, announce, src.info.duration_s, gui)
@@ -305,7 +222,7 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     s = settings.effective()
     lock = InstanceLock(data / "live.lock").acquire()  # before touching devices or session files
     _recover(s, data)
-    devs = _live_devices(s, lo, settings)
+    devs = choose_devices(s, lo, settings)
     gui = has_display() if gui is None else gui
     console = Console()
     src: AudioSource
@@ -318,7 +235,7 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
     else:
         src = LiveSource(devs.sides, devs.stereo, lo.duration_s, on_notice=console.notice)
     state = LiveState(s.cues.slow_down.max_wpm, visible_s=s.cues.visible_s) if gui else None
-    c = Coaching(s, data, src, src.speakers, console, state, record=True, live=True, store=True, settings=settings,
+    c = coaching_session(s, data, src, src.speakers, console, state, record=True, live=True, store=True, settings=settings,
                  team=team_link(s, data))
     try:
         return _run(c, f"listening: {devs.describe()}; Ctrl-C stops", None, gui)
@@ -326,106 +243,3 @@ def live(opts: Options, lo: LiveOptions, gui: bool | None = None) -> int:
         lock.release()
 
 
-def sessions(opts: Options, action: str, sid: int | None = None, out: str | None = None, flagged: bool = False,
-             search: str | None = None, cue: str | None = None) -> int:
-    """`coach sessions list|show|export|delete`."""
-    s, data = load_settings(opts)
-    store = open_store(s, data)
-    try:
-        if action == "list":
-            _sync_notes(s, store)
-            rows = store.list(flagged=flagged, text=search, cue=cue)
-            if not rows:
-                print("no sessions")
-            for r in rows:
-                print(f"{r['id']:4d}  {r['started']}  {r['mode']:7s}  {r['duration_s'] or 0:6.0f} s  "
-                      f"{r['cues']:2d} cues  {r['flags']:2d} flags  {Path(r['source'] or '').name}")
-                for n in store.notes(r["call_id"]):
-                    print(f"      note from {n['reviewer'] or 'your supervisor'} on {n['t0'] or 0:.0f}-{n['t1'] or 0:.0f} s: {n['note']}")
-            return 0
-        assert sid is not None
-        if action == "show":
-            doc = store.get(sid)
-            print(f"session {sid}: {doc['session']['mode']} {doc['session']['started']}, {doc['source']['duration_s']:.0f} s")
-            for f in doc["flags"]:
-                print(f"  flagged {f['start']:.1f}-{f['end']:.1f} s: {f['reason']}")
-            events = [(u["start"], f"{u['speaker']:>8}: {u['text']}") for u in doc["utterances"]]
-            events += [(c["t"], f"    >>> {c['label'].upper()} ({c['reason']})") for c in doc["cues"]]
-            for t, line in sorted(events):
-                print(f"[{t:7.1f}] {line}")
-            return 0
-        if action == "export":
-            doc = store.get(sid)
-            report.check_writable(out or "-")
-            report.write(doc, out or "-")
-            return 0
-        if action == "delete":
-            if not store.delete(sid):
-                raise UserError(f"no session {sid}")
-            print(f"deleted session {sid}" + ("; its text leaves the store file once the replay window closes "
-                                                "(finished by the next command)" if store.purge_pending else ""))
-            return 0
-    finally:
-        store.close()
-    raise UserError(f"unknown action {action}")
-
-
-def _sync_notes(s: Settings, store: Store) -> None:
-    """With team mode on, the supervisors' latest notes join the local store (kept for offline use)."""
-    if not (s.team.server and s.team.token):
-        return
-    from coach.team.link import fetch_notes
-
-    notes = fetch_notes(s.team)
-    if notes is None:
-        print("(team server not reachable: notes as of the last time it was)", file=sys.stderr)
-    else:
-        store.save_notes(notes)
-
-
-def swap_voices(opts: Options, sid: int) -> int:
-    """A trainer said the other voice of a separated mono session is the agent: the call is
-    analysed again that way (cues depend on who is who) and replaces the session; returns its id."""
-    s, data = load_settings(opts)
-    store = open_store(s, data)
-    try:
-        row = store.db.execute("SELECT audio, mode, started FROM sessions WHERE id=?", (sid,)).fetchone()
-        doc = store.get(sid)
-        voices = doc["source"].get("voices")
-        if row is None or not voices or not row["audio"] or not Path(row["audio"]).exists():
-            raise UserError(f"session {sid} is not a mono call separated into two voices, with its audio at hand")
-        other = "second" if voices["agent"] == "first" else "first"
-        out = data / "exports" / f"swap-{sid}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        again = dataclasses.replace(opts, agent_voice=other, agent_told_by="trainer", speakers="2")
-        new = analyze(row["audio"], str(out), again, progress=False)
-        out.unlink(missing_ok=True)
-        new_sid = store.save(new, row["mode"], audio=row["audio"], started=datetime.fromisoformat(row["started"]))
-        store.delete(sid)
-        return new_sid
-    finally:
-        store.close()
-
-
-def replay(opts: Options, sid: int | None = None) -> int:
-    """The supervisor's replay window."""
-    if not has_display():
-        raise UserError("replay needs a display; in a terminal use `coach sessions show|export`")
-    from PySide6.QtWidgets import QApplication
-
-    from coach.ui.replay import ReplayWindow
-
-    s, data = load_settings(opts)
-    store = open_store(s, data)
-    _sync_notes(s, store)
-    qapp = QApplication.instance() or QApplication([])
-    win = ReplayWindow(store, data / "exports", swap_voices=lambda old: swap_voices(opts, old))
-    if sid is not None:
-        store.get(sid)  # a clear error for an unknown session
-        for i in range(win.sessions.count()):
-            if win.sessions.item(i).data(0x0100) == sid:
-                win.sessions.setCurrentRow(i)
-    win.show()
-    qapp.exec()
-    store.close()
-    return 0

@@ -13,32 +13,11 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 
+from coach.audio.device_info import InputDevice
 from coach.core.errors import UserError
 
-# names under which OSes and tools expose "what the speakers play" as an input
-LOOPBACK = re.compile(r"\.monitor\b|monitor of|stereo mix|what u hear|blackhole|loopback|vb-audio|cable output", re.I)
 PULSE_API = "PulseAudio"
-
-
-@dataclass(frozen=True)
-class InputDevice:
-    name: str
-    hostapi: str
-    channels: int
-    rate: float
-    index: int | str  # what sounddevice opens: an index, or "pulse" for a Pulse source
-    pulse_source: str | None = None
-    backend: str = "portaudio"  # or "wasapi-loopback" (Windows, PyAudioWPatch)
-
-    @property
-    def loopback(self) -> bool:
-        return bool(LOOPBACK.search(self.name))
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.hostapi})"
 
 
 def sounddevice():  # noqa: ANN201 - the module

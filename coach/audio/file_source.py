@@ -15,18 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from coach.audio.source import SourceHealth
+from coach.audio.source import ChannelSplit, SourceHealth
 from coach.core.errors import UserError
 from coach.core.events import SAMPLE_RATE, AudioChunk, Speaker
-
-if TYPE_CHECKING:
-    from coach.voices.voice_split import VoiceSplit
 
 CHUNK_S = 0.1  # 100 ms blocks: what a PortAudio callback would deliver, give or take
 MIN_RATE = 4000  # telephone audio is 8 kHz; below 4 kHz there is no intelligible speech
@@ -39,7 +35,7 @@ class SourceInfo:
     channels: int
     sample_rate: int
     speakers: dict[Speaker, int]  # speaker -> channel index in the file
-    split: VoiceSplit | None = None  # a mono call's two voices, each made a channel of its own
+    split: ChannelSplit | None = None  # a mono call's two voices, each made a channel of its own
 
     @property
     def agent_identified_by(self) -> str:
@@ -131,7 +127,7 @@ class FileSource:
             rate, channels, frames = self._probe_with_av()
         if rate < MIN_RATE:  # also keeps the block size (rate x 0.1 s) above zero
             raise UserError(f"{self.path} has a sample rate of {rate} Hz; a call needs at least {MIN_RATE} Hz")
-        self.split: VoiceSplit | None = None
+        self.split: ChannelSplit | None = None
         self.info = SourceInfo(
             path=str(self.path),
             duration_s=frames / rate,
@@ -218,7 +214,7 @@ class FileSource:
                 self._pos_s = chunk.t1
                 yield chunk
 
-    def use_split(self, split: VoiceSplit) -> None:
+    def use_split(self, split: ChannelSplit) -> None:
         """Play a mono call as two speakers: each voice's stretches on a channel of its own."""
         if self.info.channels != 1:
             raise ValueError("only a mono call is split into voices")

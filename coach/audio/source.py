@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from coach.core.events import AudioChunk, Speaker
 
@@ -38,3 +40,14 @@ class AudioSource(Protocol):
         """Make chunks() end soon; safe from any thread."""
 
     def health(self) -> SourceHealth: ...
+
+
+class ChannelSplit(Protocol):
+    """One channel carrying two voices, made a channel per voice (coach/voices/ does it; a source
+    only applies it). `info` says how the agent's voice was identified."""
+
+    info: Any
+
+    def split(self, start: int, x: np.ndarray) -> dict[Speaker, np.ndarray]:
+        """`x`: the mono samples from sample `start` of the stream; each speaker's share of them."""
+        ...

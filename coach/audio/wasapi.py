@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from coach.audio.devices import InputDevice
+from coach.audio.device_info import InputDevice
 from coach.core.errors import UserError
 
 BACKEND = "wasapi-loopback"

@@ -43,8 +43,8 @@ from coach.core.events import (
 )
 from coach.privacy.redact import CARD, CARD_CONTEXT, redact
 from coach.speech.agreement import Agreement
+from coach.speech.silence import silence_check
 from coach.speech.stt import SpeechToText, Transcript
-from coach.speech.transcriber import silence_check
 from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
 
 PAD_BEFORE = int(0.2 * SAMPLE_RATE)  # VAD onsets are late by a frame or two: keep the first phoneme

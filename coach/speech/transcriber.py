@@ -122,8 +122,3 @@ class Transcriber:
                                       round(float(w.probability), 3)))
         words = repetition_guard(words)
         return Transcript(" ".join(w.w for w in words), words)
-
-
-def silence_check(audio: np.ndarray) -> bool:
-    """True when the clip is digital silence (no decode needed)."""
-    return len(audio) < SAMPLE_RATE // 10 or float(np.max(np.abs(audio))) < 1e-4

@@ -15,10 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coach.config import paths
 from coach.core.errors import UserError
+
+if TYPE_CHECKING:
+    from coach.config.settings import Settings
 
 MIGRATIONS = [
     # v1
@@ -269,3 +272,10 @@ def _fts_query(text: str) -> str:
     """User words as an FTS5 phrase-prefix query: quotes escaped, each word a prefix."""
     words = [w.replace('"', '""') for w in text.split()]
     return " ".join(f'"{w}"*' for w in words) if words else '""'
+
+
+def open_store(s: Settings, data: Path) -> Store:
+    """The session store, with retention applied: old sessions are deleted for real."""
+    store = Store(paths.store_path(data))
+    store.apply_retention(s.store.retention_days)
+    return store

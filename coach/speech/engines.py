@@ -1,0 +1,73 @@
+"""Speech engines by name: the one place a recognizer is built from the settings.
+
+`model.engine` names the engine; each engine is a factory from the settings and the data folder
+to a SpeechToText (coach/speech/stt.py) and the model it loaded. A second recognizer, or a
+second pass with another model, registers here and the pipeline needs no change.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from coach.config import paths
+from coach.core.errors import UserError
+from coach.speech.models import ResolvedModel, resolve_model
+from coach.speech.stt import SpeechToText
+
+if TYPE_CHECKING:
+    from coach.config.settings import ModelSettings, Settings
+
+# (model settings, data folder) -> (cache key, loader): the key says when two loads are the same model
+Engine = Callable[["ModelSettings", Path], tuple[tuple, ResolvedModel, Callable[[], SpeechToText]]]
+ENGINES: dict[str, Engine] = {}
+
+
+def engine(name: str) -> Callable[[Engine], Engine]:
+    def add(factory: Engine) -> Engine:
+        ENGINES[name] = factory
+        return factory
+    return add
+
+
+@engine("whisper")
+def _whisper(m: ModelSettings, data: Path) -> tuple[tuple, ResolvedModel, Callable[[], SpeechToText]]:
+    """faster-whisper (CTranslate2), offline first (coach/speech/models.py)."""
+    resolved = resolve_model(m.name, paths.model_dirs(data))
+    key = (str(resolved.path), m.compute_type, m.threads, m.encoder_window, m.beam_size, m.prompt)
+
+    def load() -> SpeechToText:
+        from coach.speech.transcriber import Transcriber  # loads CTranslate2: only when a model is wanted
+
+        return Transcriber(*key)
+    return key, resolved, load
+
+
+_loaded: dict[tuple, SpeechToText] = {}
+_loading = threading.Lock()
+
+
+def load_model(s: Settings, data: Path) -> tuple[SpeechToText, ResolvedModel]:
+    """The recognizer, loaded once per process for the same engine, model and options (a mono
+    call's separation and its analysis share it). A decode's text can depend on the decodes before
+    it (the temperature fallback's random generator, coach/speech/transcriber.py)."""
+    factory = ENGINES.get(s.model.engine)
+    if factory is None:
+        raise UserError(f"unknown speech engine '{s.model.engine}' (known: {', '.join(sorted(ENGINES))})")
+    key, resolved, load = factory(s.model, data)
+    with _loading:
+        if (s.model.engine, key) not in _loaded:
+            try:
+                _loaded[(s.model.engine, key)] = load()
+            except (RuntimeError, ValueError) as e:
+                raise UserError(f"cannot load model '{resolved.name}' from {resolved.path}: {e}") from None
+        return _loaded[(s.model.engine, key)], resolved
+
+
+def unload() -> None:
+    """Forget the loaded recognizers: the next load_model starts from a fresh model, as a new process
+    would (a decode's text can depend on the decodes before it)."""
+    with _loading:
+        _loaded.clear()
