@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -107,19 +108,22 @@ def _word_match(a: str, b: str, joined: bool = False) -> int | None:
     return None
 
 
-def _phrase_match(ph: tuple[str, ...], heard: list[str], joined: int = -1) -> bool:
+def _phrase_match(ph: tuple[str, ...], heard: list[str], joined: int = -1) -> int | None:
+    """How the heard words match the phrase: its loosest word's match (EXACT < SPELLED < SOUNDS <
+    SOUNDS_NEAR), or None."""
     kinds = []
     for j, (w, h) in enumerate(zip(ph, heard)):
         k = _word_match(w, h, j == joined)
         if k is None:
-            return False
+            return None
         kinds.append(k)
     if SOUNDS_NEAR in kinds:
         # one word a sound apart, inside a phrase whose other words are as written
-        return len(ph) >= 2 and kinds.count(SOUNDS_NEAR) == 1 and all(k in (EXACT, SOUNDS_NEAR) for k in kinds)
-    if SOUNDS in kinds and len(ph) == 1:
-        return len(sound_key(ph[0])) >= 3  # a lone word needs a distinctive sound
-    return True
+        ok = len(ph) >= 2 and kinds.count(SOUNDS_NEAR) == 1 and all(k in (EXACT, SOUNDS_NEAR) for k in kinds)
+        return SOUNDS_NEAR if ok else None
+    if SOUNDS in kinds and len(ph) == 1 and len(sound_key(ph[0])) < 3:
+        return None  # a lone word needs a distinctive sound
+    return max(kinds)
 
 
 @lru_cache(maxsize=1024)
@@ -130,35 +134,42 @@ def _phrase(p: str) -> tuple[str, ...]:
 def find_at(text_tokens: list[str], phrases: Iterable[str], unless_after: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
     """The phrases that occur (fuzzily, not negated, nor within three words after one of
     `unless_after`), each with the index of its last token (first occurrence)."""
+    return [(p, last) for p, _, last, _ in _find(text_tokens, phrases, unless_after)]
+
+
+def _find(toks: list[str], phrases: Iterable[str], unless_after: frozenset[str]) -> list[tuple[str, int, int, int]]:
+    """(phrase, first token, last token, how it matched) for each phrase that occurs (first occurrence)."""
     found = []
     for p in phrases:
         ph = _phrase(p)
         if not ph:
             continue
         negated_phrase = ph[0] in NEGATORS_EXPANDED
-        for i in range(len(text_tokens)):
-            last = _match_at(ph, text_tokens, i)
-            if last is None:
+        for i in range(len(toks)):
+            hit = _match_at(ph, toks, i)
+            if hit is None:
                 continue
-            before = text_tokens[max(0, i - 2):i]
+            before = toks[max(0, i - 2):i]
             if not negated_phrase and any(b in NEGATORS_EXPANDED for b in before):
                 continue
-            if unless_after and unless_after.intersection(text_tokens[max(0, i - 3):i]):
+            if unless_after and unless_after.intersection(toks[max(0, i - 3):i]):
                 continue
-            found.append((p, last))
+            found.append((p, i, *hit))
             break
     return found
 
 
-def _match_at(ph: tuple[str, ...], toks: list[str], i: int) -> int | None:
-    """The index of the last heard token if the phrase matches from token i, else None. A long phrase
-    word may also match two heard tokens joined: Whisper splits words it is unsure of ("super minor"
-    for "supervisor", "my acceptable" for "unacceptable"), and the joined spelling is fuzzily close."""
+def _match_at(ph: tuple[str, ...], toks: list[str], i: int) -> tuple[int, int] | None:
+    """(index of the last heard token, how it matched) if the phrase matches from token i, else None.
+    A long phrase word may also match two heard tokens joined: Whisper splits words it is unsure of
+    ("super minor" for "supervisor", "my acceptable" for "unacceptable"), and the joined spelling is
+    fuzzily close."""
     n = len(ph)
-    if i + n <= len(toks) and _phrase_match(ph, toks[i:i + n]):
-        return i + n - 1
-    if i + n + 1 > len(toks):
-        return None
+    kind = _phrase_match(ph, toks[i:i + n]) if i + n <= len(toks) else None
+    if kind is not None:
+        return i + n - 1, kind
+    if i + n + 1 > len(toks) or _phrase_match(ph, toks[i + 1:i + 1 + n]) is not None:
+        return None  # nothing to join, or the words as heard match from the next token on: better evidence
     for j, word in enumerate(ph):
         a, b = toks[i + j], toks[i + j + 1]
         # a lone "a" joins only before a vowel: "a acceptable" is no English, a heard "unacceptable" is
@@ -166,8 +177,9 @@ def _match_at(ph: tuple[str, ...], toks: list[str], i: int) -> int | None:
                 and a not in NEGATORS_EXPANDED and b not in NEGATORS_EXPANDED \
                 and not (_negated_stem(word) and a in NOT_A_PREFIX):
             heard = [*toks[i:i + j], a + b, *toks[i + j + 2:i + n + 1]]
-            if _phrase_match(ph, heard, j) and _word_match(word, a + b, True) in (EXACT, SPELLED):
-                return i + n
+            kind = _phrase_match(ph, heard, j)
+            if kind is not None and _word_match(word, a + b, True) in (EXACT, SPELLED):
+                return i + n, max(kind, SPELLED)  # two pieces joined: no better than spelled alike
     return None
 
 
@@ -186,6 +198,46 @@ def said_at(words: Sequence[Word], phrases: Iterable[str], unless_after: frozens
             toks.append(t)
             owner.append(k)
     return {p: words[owner[j]].end for p, j in find_at(toks, phrases, unless_after)}
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A phrase heard in timed words: when it ended, how its words matched, and how sure the
+    recognizer was of them (the least probable word)."""
+
+    phrase: str
+    end: float
+    kind: int  # EXACT, SPELLED, SOUNDS or SOUNDS_NEAR
+    p: float
+
+    @property
+    def by_sound(self) -> bool:
+        """Matched only because it sounds alike: "force" for "furious" is a guess, not a word heard."""
+        return self.kind >= SOUNDS
+
+    @property
+    def confidence(self) -> float:
+        """The recognizer's certainty, discounted by how loosely the words matched."""
+        return round(self.p * {EXACT: 1.0, SPELLED: 0.9, SOUNDS: 0.6, SOUNDS_NEAR: 0.5}[self.kind], 2)
+
+    def describe(self) -> str:
+        how = {EXACT: "heard", SPELLED: "heard nearly", SOUNDS: "sounds like", SOUNDS_NEAR: "sounds like"}[self.kind]
+        return f"'{self.phrase}' ({how}, p {self.p:.2f})"
+
+
+def heard_in(words: Sequence[Word], phrases: Iterable[str], unless_after: frozenset[str] = frozenset()) -> list[Heard]:
+    """The phrases said in these timed words, with how each was heard."""
+    toks: list[str] = []
+    owner: list[int] = []
+    for k, w in enumerate(words):
+        for t in tokens(w.w):
+            toks.append(t)
+            owner.append(k)
+    out = []
+    for p, first, last, kind in _find(toks, phrases, unless_after):
+        spoken = words[owner[first]:owner[last] + 1]
+        out.append(Heard(p, words[owner[last]].end, kind, min((w.p for w in spoken), default=1.0)))
+    return out
 
 
 def has(text: str, phrases: Iterable[str]) -> list[str]:

@@ -24,7 +24,8 @@ from coach.analysis.cues import all_cues
 from coach.analysis.cues.base import HOOKS, CueRule, Proposal
 from coach.analysis.cues.state import CallState, Heard, Reply
 from coach.analysis.demands import Demands
-from coach.analysis.escalation import assess
+from coach.analysis.emotion import emotion_in
+from coach.analysis.escalation import PHRASE_CAP, assess, phrase_hits
 from coach.analysis.floor import LONG_GAP_S, is_backchannel, listening_words
 from coach.analysis.pace import PaceTracker
 from coach.analysis.phrases import find, tokens
@@ -115,8 +116,12 @@ class Rules:
         h.mood = self._turn_mood(u)
         h.escalation = a = assess(u.text, h.mood, st.sentiments["customer"], h.arousal, h.repeated is not None, es, st.phrases)
         st.last_escalation_score = a.score
-        h.emotion = find(toks, st.phrases.emotion)
-        self._upset[(u.speaker, u.start)] = a.score >= 0.3 or bool(h.emotion) or h.mood <= es.negative_sentiment
+        ack = st.cues.acknowledge_feelings
+        words_part = min(PHRASE_CAP, sum(w for _, w in phrase_hits(u.text, st.phrases)))
+        h.feeling = emotion_in(u.words, st.phrases.emotion, h.mood, ack.negative_sentiment, ack.emotion_p,
+                               second_signal=a.score - words_part)  # the voice, sentiment, repeats: not the same words
+        h.emotion = h.feeling.phrases
+        self._upset[(u.speaker, u.start)] = a.score >= 0.3 or h.feeling.voiced or h.mood <= es.negative_sentiment
         if a.score >= es.score_threshold:
             st.escalate(u.end)
         elif st.escalated_at is not None:

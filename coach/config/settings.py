@@ -81,6 +81,9 @@ _SHARED_CUE_FIELDS = [
     ("repeat_backoff", float, opt(2.0, "a warning or tip already shown this call waits this many times its cooldown before "
                                      "showing again (x2, then x4 at most; alerts never wait longer): against nagging", lo=1, hi=10)),
     ("visible_s", float, opt(6.0, "how long a cue stays on screen before it fades (docs/cues.md: a few seconds)", lo=0.5, hi=120)),
+    ("min_confidence", float, opt(0.5, "warnings and tips whose evidence is less certain than this are not shown (how sure the "
+                                       "recognizer was of the words, how exactly they matched, how many signals agree; each "
+                                       "cue's reason says what it rests on; docs/cues.md)", hi=1)),
 ]
 CueSettings = dataclasses.make_dataclass(
     "CueSettings", [*_SHARED_CUE_FIELDS, *((c.spec.id, c.settings, table(c.settings)) for c in all_cues())])

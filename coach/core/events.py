@@ -103,6 +103,7 @@ class Cue:
     tip: str
     reason: str
     latency_s: float
+    confidence: float = 1.0  # from the evidence the reason names (coach/analysis/cues/base.py)
 
 
 @dataclass

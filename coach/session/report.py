@@ -49,7 +49,7 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
         "model": model,
         "utterances": [
             {"speaker": u.speaker, "start": u.start, "end": u.end, "text": u.text,
-             "words": [{"w": w.w, "start": w.start, "end": w.end, "t_ready": w.t_ready if w.t_ready is not None else u.t_ready}
+             "words": [{"w": w.w, "start": w.start, "end": w.end, "p": w.p, "t_ready": w.t_ready if w.t_ready is not None else u.t_ready}
                        for w in u.words],
              "sentiment": u.sentiment, "wpm": u.wpm, "loudness_db": u.loudness_db, "t_ready": u.t_ready}
             for u in p.utterances

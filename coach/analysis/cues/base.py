@@ -37,6 +37,10 @@ class Proposal:
     speaker: Speaker
     reason: str
     evidence_end: float  # stream time at which the triggering evidence ended
+    # how far the evidence can be trusted, 0..1: how sure the recognizer was of the words, how exactly
+    # they matched, how many independent signals agree (see combine()); warnings and tips below
+    # cues.min_confidence are not shown
+    confidence: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from coach.analysis.cues.base import CueRule, CueSpec, Proposal, quote
 from coach.analysis.cues.state import Heard
 from coach.analysis.escalation import PHRASE_CAP, phrase_hits
-from coach.analysis.phrases import said_at
+from coach.analysis.evidence import combine
+from coach.analysis.phrases import heard_in, said_at
 from coach.analysis.voice import VoiceReading, VoiceSettings
 from coach.config.fields import opt, table
 from coach.core.events import Speaker, Word
@@ -40,7 +41,18 @@ class CustomerEscalating(CueRule):
         enough = self.words_enough(h.u.words)
         # when the words alone were enough, the evidence ended with the phrase that made them
         # enough; otherwise it needed the whole turn (its sentiment, its voice)
-        return [Proposal(self.spec.id, "customer", "; ".join(h.escalation.reasons), enough[0] if enough else h.u.end)]
+        return [Proposal(self.spec.id, "customer", "; ".join(h.escalation.reasons), enough[0] if enough else h.u.end,
+                         self._confidence(h))]
+
+    def _confidence(self, h: Heard) -> float:
+        """The escalation words as surely as they were heard, and the other signals (sentiment, voice,
+        repeats) by how far they reach toward the threshold on their own."""
+        assert h.escalation is not None
+        ph = self.state.phrases
+        heard = heard_in(h.u.words, [*ph.manager_request, *ph.escalation])
+        words_part = min(PHRASE_CAP, sum(w for _, w in phrase_hits(h.u.text, ph)))
+        rest = max(0.0, h.escalation.score - words_part) / self.cfg.score_threshold
+        return combine(max((x.confidence for x in heard), default=0.0), min(1.0, rest))
 
     def words(self, speaker: Speaker, start: float, words: list[Word]) -> list[Proposal]:
         enough = self.words_enough(words) if speaker == "customer" else None

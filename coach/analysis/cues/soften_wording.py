@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from coach.analysis.cues.base import CueRule, CueSpec, Proposal, quote
 from coach.analysis.cues.state import Heard
-from coach.analysis.phrases import said_at
+from coach.analysis.phrases import heard_in
 from coach.config.fields import opt
 from coach.core.events import Speaker, Utterance, Word
 
@@ -40,6 +40,9 @@ class SoftenWording(CueRule):
         return self._harsh(u.words, self.state.phrases.harsh_when_upset, " to an upset customer", SYMPATHY)
 
     def _harsh(self, words: list[Word], phrases: list[str], to_whom: str = "", unless_after: frozenset[str] = frozenset()) -> list[Proposal]:
-        """The harsh phrases in these words, dated from the first of them."""
-        said = said_at(words, phrases, unless_after)
-        return [Proposal(self.spec.id, "agent", f"you said {quote(list(said))}{to_whom}", min(said.values()))] if said else []
+        """The harsh phrases in these words, dated from the first of them; as sure as the surest heard."""
+        said = heard_in(words, phrases, unless_after)
+        if not said:
+            return []
+        return [Proposal(self.spec.id, "agent", f"you said {quote([h.phrase for h in said])}{to_whom}", min(h.end for h in said),
+                         max(h.confidence for h in said))]

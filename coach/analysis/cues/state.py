@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from coach.analysis.acoustics import Baseline, semitones
 from coach.analysis.agent_acts import AgentActs
+from coach.analysis.emotion import Emotion, emotion_in
 from coach.analysis.escalation import Arousal, Assessment
 from coach.analysis.pace import PaceTracker
-from coach.analysis.phrases import find, tokens
 from coach.analysis.sentiment import sentiment
 from coach.core.events import SPEAKERS, Utterance
 
@@ -32,7 +32,8 @@ class Heard:
     arousal: Arousal = field(default_factory=Arousal)
     mood: float = 0.0  # sentiment of the customer's turn so far (not of this VAD fragment)
     escalation: Assessment | None = None
-    emotion: list[str] = field(default_factory=list)  # emotion words said
+    feeling: Emotion | None = None  # the negative emotion voiced, on what evidence (coach/analysis/emotion.py)
+    emotion: list[str] = field(default_factory=list)  # the emotion words that count
     repeated: str | None = None  # a repeated demand or rejection, as a reason
 
 
@@ -54,17 +55,30 @@ class Reply:
         return " ".join(r.text for r in self.reply)
 
     @cached_property
-    def emotion(self) -> list[str]:
-        return find(tokens(self.said), self.state.phrases.emotion)
-
-    @cached_property
     def lowest_sentiment(self) -> float:
         return min(c.sentiment if c.sentiment is not None else sentiment(c.text) for c in self.customer)
 
     @cached_property
+    def feeling(self) -> Emotion:
+        """The emotion the customer's turn voiced: a word heard surely, or one backed by a negative
+        sentiment; or a sentiment clearly negative alone (coach/analysis/emotion.py)."""
+        ack = self.state.cues.acknowledge_feelings
+        words = [w for c in self.customer for w in c.words]
+        return emotion_in(words, self.state.phrases.emotion, self.lowest_sentiment, ack.negative_sentiment, ack.emotion_p)
+
+    @property
+    def emotion(self) -> list[str]:
+        return self.feeling.phrases
+
+    @property
     def emotional(self) -> bool:
-        """Emotion words count at any sentiment; sentiment alone only when clearly negative."""
-        return bool(self.emotion) or self.lowest_sentiment <= self.state.cues.acknowledge_feelings.negative_sentiment
+        return self.feeling.voiced
+
+    @cached_property
+    def reply_clarity(self) -> float:
+        """How sure the recognizer was of the reply's words: an acknowledgement misheard is a miss of ours."""
+        ps = [w.p for r in self.reply for w in r.words]
+        return round(sum(ps) / len(ps), 2) if ps else 0.0
 
     @cached_property
     def acknowledged(self) -> str | None:
