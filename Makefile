@@ -39,11 +39,9 @@ test-asr-variants: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python tools/eval.py
 
+# every benchmark, its output shown and written into docs/benchmark.md (dated, with the machine)
 bench: $(STAMP)
-	$(BIN)/python tools/bench.py
-	$(BIN)/python tools/bench_asr.py
-	$(BIN)/python tools/bench_speakers.py
-	$(BIN)/python tools/bench_meaning.py
+	$(BIN)/python tools/bench_page.py
 
 # The team server on a local PostgreSQL cluster in the data folder (initdb on first run);
 # prints its URL and, on an empty database, a first admin login.
