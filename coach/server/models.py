@@ -47,6 +47,23 @@ class UtteranceIn(BaseModel):
     sentiment: float | None = None
 
 
+class MomentIn(BaseModel):
+    t: float = Field(ge=0, le=86400)
+    end: float = Field(ge=0, le=86400)
+    status: Literal["taken", "missed", "unsure", "cue"]
+    cue: Short | None = None
+    segment: int | None = Field(None, ge=0, le=99999)  # the flag it lies in: segment <call id>:<index>
+
+
+class SkillIn(BaseModel):
+    """One skill of a call's scorecard (coach/session/scorecard.py): opportunities (or calls, or seconds), taken."""
+
+    id: Annotated[str, Field(min_length=1, max_length=60)]
+    n: float = Field(ge=0, le=86400)
+    k: float = Field(ge=0, le=86400)
+    moments: list[MomentIn] = Field(default_factory=list, max_length=2000)
+
+
 class CallIn(BaseModel):
     started: str | None = Field(None, max_length=40)
     duration_s: float = Field(ge=0, le=86400)
@@ -54,6 +71,7 @@ class CallIn(BaseModel):
     metrics: dict[str, dict[str, float | None]] = Field(default_factory=dict, max_length=4)
     cues: list[CueIn] = Field(default_factory=list, max_length=2000)
     flags: list[FlagIn] = Field(default_factory=list, max_length=500)
+    scorecard: list[SkillIn] = Field(default_factory=list, max_length=40)
 
 
 class SegmentIn(BaseModel):

@@ -101,6 +101,18 @@ async def add_call(c: psycopg.AsyncConnection, call_id: uuid.UUID, agent_id: int
                     "ON CONFLICT (id) DO NOTHING", (call_id, agent_id, team_id, started, duration_s, Jsonb(summary)))
 
 
+async def add_scorecard(c: psycopg.AsyncConnection, call_id: uuid.UUID, agent_id: int, team_id: int | None, started: str | None,
+                        skills: list[dict[str, Any]]) -> None:
+    """A call's skill scorecard, a row per skill; a moment's flag index becomes its segment's id. A
+    repeated upload keeps the first."""
+    rows = [(call_id, sk["id"], agent_id, team_id, started, sk["n"], sk["k"],
+             Jsonb([{**m, "segment": f"{call_id}:{m['segment']}" if m.get("segment") is not None else None} for m in sk["moments"]]))
+            for sk in skills]
+    async with c.cursor() as cur:
+        await cur.executemany("INSERT INTO scorecards (call_id, skill, agent_id, team_id, at, n, k, moments) "
+                              "VALUES (%s, %s, %s, %s, coalesce(%s::timestamptz, now()), %s, %s, %s) ON CONFLICT DO NOTHING", rows)
+
+
 async def device_seen(c: psycopg.AsyncConnection, device_id: int) -> None:
     await c.execute("UPDATE devices SET last_seen = now() WHERE id = %s", (device_id,))
 
@@ -196,6 +208,33 @@ async def recent_calls(c: psycopg.AsyncConnection, p: Person, weeks: int) -> lis
         c, "SELECT c.received, c.summary, u.name AS agent, t.name AS team FROM calls c JOIN users u ON u.id = c.agent_id "
            "LEFT JOIN teams t ON t.id = c.team_id WHERE (%s OR c.team_id = ANY(%s)) "
            "AND c.received > now() - make_interval(weeks => %s) ORDER BY c.received LIMIT 50000", (*scope(p), weeks))
+
+
+async def scorecard_totals(c: psycopg.AsyncConnection, p: Person, since: datetime, until: datetime,
+                           team: str | None) -> list[dict[str, Any]]:
+    """Per agent and skill, the calls of [since, until) in the person's teams (a team's by name, or all):
+    opportunities and taken summed, and how many calls."""
+    where, args = _where(p, ("t.name = %s", team), ("s.at >= %s", since), ("s.at < %s", until))
+    return await _dicts(
+        c, "SELECT s.agent_id, u.name AS agent, s.team_id, t.name AS team, s.skill, sum(s.n) AS n, sum(s.k) AS k, "
+           "count(*) AS calls FROM scorecards s JOIN users u ON u.id = s.agent_id LEFT JOIN teams t ON t.id = s.team_id "
+           "WHERE " + where + " GROUP BY s.agent_id, u.name, s.team_id, t.name, s.skill", args)
+
+
+async def scorecard_moments(c: psycopg.AsyncConnection, p: Person, since: datetime, until: datetime, skill: str | None,
+                            team: str | None, agent: str | None, status: str | None, limit: int) -> list[dict[str, Any]]:
+    """The moments behind a scorecard's figures, newest call first, each with the segment that holds it
+    (its flagged segment, else the whole call's when the team shares whole calls) if the person may see it."""
+    where, args = _where(p, ("s.skill = %s", skill), ("t.name = %s", team), ("u.name = %s", agent),
+                         ("m->>'status' = %s", status), ("s.at >= %s", since), ("s.at < %s", until))
+    return await _dicts(
+        c, "SELECT s.call_id, s.at, s.skill, u.name AS agent, t.name AS team, (m->>'t')::float8 AS t, (m->>'end')::float8 AS t_end, "
+           "m->>'status' AS status, m->>'cue' AS cue, g.id AS segment_id, g.t0 AS segment_t0, "
+           "EXISTS (SELECT 1 FROM clips k WHERE k.segment_id = g.id) AS has_clip "
+           "FROM scorecards s JOIN users u ON u.id = s.agent_id LEFT JOIN teams t ON t.id = s.team_id "
+           "CROSS JOIN LATERAL jsonb_array_elements(s.moments) m "
+           "LEFT JOIN segments g ON g.id = coalesce(m->>'segment', s.call_id::text || ':call') AND (%s OR g.team_id = ANY(%s)) "
+           "WHERE " + where + " ORDER BY s.at DESC, s.call_id, (m->>'t')::float8 LIMIT %s", (*scope(p), *args, limit))
 
 
 async def visible_segment(c: psycopg.AsyncConnection, p: Person, segment_id: str) -> dict[str, Any]:

@@ -61,6 +61,19 @@ MIGRATIONS = [
     """
     ALTER TABLE teams ADD COLUMN share_whole_calls boolean NOT NULL DEFAULT false;
     """,
+    # v3: skill scorecards (docs/scorecards.md), one row per call and skill, uploaded with the call's summary;
+    # `at` is when the call was (its start, else its arrival): the period it counts in
+    """
+    CREATE TABLE scorecards (
+        call_id uuid NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+        skill text NOT NULL CHECK (length(skill) BETWEEN 1 AND 60),
+        agent_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        team_id bigint REFERENCES teams(id) ON DELETE SET NULL,
+        at timestamptz NOT NULL, n real NOT NULL CHECK (n >= 0), k real NOT NULL CHECK (k >= 0),
+        moments jsonb NOT NULL DEFAULT '[]', PRIMARY KEY (call_id, skill));
+    CREATE INDEX scorecards_team_at ON scorecards(team_id, at);
+    CREATE INDEX scorecards_agent_at ON scorecards(agent_id, at);
+    """,
 ]
 
 LOCK = 0x636F616368  # "coach": the advisory lock id for migrations

@@ -1,5 +1,6 @@
 """What a coached call shares with the team server, built from its (already redacted)
-session document: a summary, and each flagged segment with its clip. Nothing else of
+session document: a summary (with the call's skill scorecard, numbers and times only), and
+each flagged segment with its clip. Nothing else of
 the call is sent: not the other utterances, not the rest of the audio."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import soundfile as sf
 
 from coach.core.errors import UserError
 from coach.session.exports import segment_clip, segment_doc
+from coach.session.scorecard import scorecard, shared
 
 Request = tuple[str, str, bytes, str]  # method, path, body, content type
 
@@ -32,6 +34,8 @@ def summary(doc: dict[str, Any]) -> dict[str, Any]:
         "metrics": {sp: {k: m.get(sp, {}).get(k) for k in _METRICS} for sp in ("agent", "customer") if sp in m},
         "cues": [_cue(c) for c in doc["cues"]],
         "flags": [{k: f.get(k, "") for k in ("start", "end", "reason", "by", "note")} for f in doc["flags"]],
+        # the call's skill scorecard: numbers and times only; a moment in a flagged span names that segment
+        "scorecard": shared(scorecard(doc)),
     }
 
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from coach.server import queries
 from coach.server.deps import State
-from coach.server.routes import admin, agent, auth, floor, pages, segments
+from coach.server.routes import admin, agent, auth, floor, pages, scorecards, segments
 
 health_router = APIRouter()
 
@@ -16,4 +16,5 @@ async def health(st: State) -> dict[str, str]:
     return {"status": "ok"}
 
 
-ROUTERS = (auth.router, agent.router, floor.router, segments.router, admin.router, health_router, pages.router)
+ROUTERS = (auth.router, agent.router, floor.router, segments.router, admin.router, health_router, scorecards.router,
+           pages.router)

@@ -26,9 +26,12 @@ async def put_live(body: LiveIn, request: Request, st: State) -> None:
 
 @router.put("/api/agent/calls/{call_id}", status_code=204)
 async def put_call(call_id: uuid.UUID, body: CallIn, d: DeviceDep, st: State) -> None:
+    summary = body.model_dump(mode="json")
+    skills = summary.pop("scorecard")  # kept in its own table (docs/scorecards.md), not twice
     async with st.pool.connection() as c:
-        await queries.add_call(c, call_id, d.agent_id, d.team_id, _timestamp(body.started), body.duration_s,
-                               body.model_dump(mode="json"))
+        async with c.transaction():  # the call and its scorecard, or neither (the agent's outbox repeats the PUT)
+            await queries.add_call(c, call_id, d.agent_id, d.team_id, _timestamp(body.started), body.duration_s, summary)
+            await queries.add_scorecard(c, call_id, d.agent_id, d.team_id, _timestamp(body.started), skills)
         await queries.device_seen(c, d.id)
 
 
