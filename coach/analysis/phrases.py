@@ -203,7 +203,7 @@ def said_at(words: Sequence[Word], phrases: Iterable[str], unless_after: frozens
 @dataclass(frozen=True)
 class Heard:
     """A phrase heard in timed words: when it ended, how its words matched, and how sure the
-    recognizer was of them (the least probable word)."""
+    recognizer was of them (their mean probability)."""
 
     phrase: str
     end: float
@@ -236,7 +236,8 @@ def heard_in(words: Sequence[Word], phrases: Iterable[str], unless_after: frozen
     out = []
     for p, first, last, kind in _find(toks, phrases, unless_after):
         spoken = words[owner[first]:owner[last] + 1]
-        out.append(Heard(p, words[owner[last]].end, kind, min((w.p for w in spoken), default=1.0)))
+        # the mean, not the least: Whisper is often unsure of small words ("not", "our") it got right
+        out.append(Heard(p, words[owner[last]].end, kind, round(sum(w.p for w in spoken) / len(spoken), 3) if spoken else 1.0))
     return out
 
 

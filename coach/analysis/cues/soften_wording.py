@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from coach.analysis.cues.base import CueRule, CueSpec, Proposal, quote
 from coach.analysis.cues.state import Heard
+from coach.analysis.evidence import combine
 from coach.analysis.phrases import heard_in
 from coach.config.fields import opt
 from coach.core.events import Speaker, Utterance, Word
@@ -40,9 +41,10 @@ class SoftenWording(CueRule):
         return self._harsh(u.words, self.state.phrases.harsh_when_upset, " to an upset customer", SYMPATHY)
 
     def _harsh(self, words: list[Word], phrases: list[str], to_whom: str = "", unless_after: frozenset[str] = frozenset()) -> list[Proposal]:
-        """The harsh phrases in these words, dated from the first of them; as sure as the surest heard."""
+        """The harsh phrases in these words, dated from the first of them; several phrases are
+        independent evidence of the same tone."""
         said = heard_in(words, phrases, unless_after)
         if not said:
             return []
         return [Proposal(self.spec.id, "agent", f"you said {quote([h.phrase for h in said])}{to_whom}", min(h.end for h in said),
-                         max(h.confidence for h in said))]
+                         combine(*(h.confidence for h in said)))]
