@@ -70,7 +70,7 @@ def test_delete_and_retention_leave_no_text_on_disk(tmp_path: Path):
 
 def test_schema_version_damage_and_newer_store(tmp_path: Path):
     st = Store(tmp_path / "s.db")
-    assert st.db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert st.db.execute("PRAGMA user_version").fetchone()[0] == 3  # v3: scorecards kept with their sessions
     st.close()
     Store(tmp_path / "s.db").close()  # reopening an up-to-date store migrates nothing
     newer = tmp_path / "newer.db"

@@ -55,6 +55,11 @@ MIGRATIONS = [
         segment_id TEXT PRIMARY KEY, call_id TEXT NOT NULL, t0 REAL, t1 REAL, note TEXT NOT NULL, reviewer TEXT, reviewed_at TEXT);
     CREATE INDEX notes_call ON notes(call_id);
     """,
+    # v3: each session's skill scorecard (coach/session/scorecard.py), computed once and kept with it
+    """
+    CREATE TABLE scorecards (
+        session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE, schema TEXT NOT NULL, card TEXT NOT NULL);
+    """,
 ]
 
 
@@ -246,6 +251,16 @@ class Store:
         if not call_id:
             return []
         return list(self.db.execute("SELECT * FROM notes WHERE call_id=? ORDER BY t0", (call_id,)))
+
+    def scorecard(self, sid: int, schema: str) -> dict[str, Any] | None:
+        """The session's scorecard as computed before, if by these definitions (`schema`)."""
+        row = self.db.execute("SELECT card FROM scorecards WHERE session_id=? AND schema=?", (sid, schema)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_scorecard(self, sid: int, card: dict[str, Any]) -> None:
+        """Keep a session's scorecard (it quotes the session's words: deleted with it)."""
+        self.db.execute("INSERT OR REPLACE INTO scorecards(session_id, schema, card) SELECT id, ?, ? FROM sessions WHERE id=?",
+                        (card["schema"], json.dumps(card), sid))
 
     def get(self, sid: int) -> dict[str, Any]:
         row = self.db.execute("SELECT * FROM sessions WHERE id=?", (sid,)).fetchone()

@@ -1,5 +1,7 @@
 """The supervisor's replay window: find a session, see its timeline, play it with the
-transcript following along, jump between flagged moments, export a segment or a report."""
+transcript following along, jump between flagged moments, export a segment or a report.
+Its second tab is the agent's own skill scorecard over their stored calls, each moment a
+double-click away from playing (docs/scorecards.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPolygon
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFileDialog,
@@ -24,6 +27,9 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +37,7 @@ from PySide6.QtWidgets import (
 from coach.analysis.catalog import CATALOG
 from coach.core.errors import UserError
 from coach.session.exports import COLORS, audio_array, export_segment, html_report
+from coach.session.scorecard import SCHEMA, SKILLS, combine, scorecard, shown
 from coach.store.db import Store
 
 
@@ -163,6 +170,116 @@ class Timeline(QWidget):
             self.seek.emit(max(0.0, min(dur, t)))
 
 
+class ScorecardTab(QWidget):
+    """The agent's own skill scorecard over their stored calls of a period: each skill's rate with its
+    denominator and, for the chosen skill, its moments; a double-click replays one. Coaching an agent
+    can do alone. Each call's card is computed once, off the GUI thread, and kept in the store."""
+
+    open_moment = Signal(int, float)  # session id, stream time
+
+    def __init__(self, store: Store, compute: Callable[[dict[str, Any]], dict[str, Any]] = scorecard) -> None:
+        super().__init__()
+        self.store, self.compute = store, compute
+        self.period = QComboBox()
+        for label, days in (("last 7 days", 7), ("last 30 days", 30), ("any date", 0)):
+            self.period.addItem(label, days)
+        self.table = QTableWidget(len(SKILLS), 3)
+        self.table.setHorizontalHeaderLabels(["skill", "you", "what counts"])
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.moments = QListWidget()
+        self.moments.setWordWrap(True)
+        self.note = QLabel(wordWrap=True)
+        self.status = QLabel()
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Your skills over"))
+        top.addWidget(self.period)
+        top.addWidget(self.status, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.table)
+        lay.addWidget(self.note)
+        lay.addWidget(QLabel("Moments (double-click to replay one):"))
+        lay.addWidget(self.moments, 1)
+        self.cards: dict[int, dict[str, Any]] = {}
+        self.sessions: list[tuple[int, str]] = []  # (id, started), newest first
+        self._pending: list[int] = []
+        self._job: tuple[int, Future[dict[str, Any]]] | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorecard")
+        self.period.currentIndexChanged.connect(self.refresh)
+        self.table.currentCellChanged.connect(lambda *_: self.show_moments())
+        self.moments.itemActivated.connect(lambda item: self.open_moment.emit(*item.data(Qt.UserRole)))
+        self.refresh()
+        self.table.selectRow(0)
+
+    def refresh(self) -> None:
+        """The sessions of the period; cards kept in the store are read now, the others computed in step()."""
+        days = self.period.currentData()
+        since = (datetime.now() - timedelta(days=days - 1)).date().isoformat() if days else None
+        self.sessions = [(r["id"], r["started"]) for r in self.store.list(since=since)]
+        for sid, _ in self.sessions:
+            if sid not in self.cards and (card := self.store.scorecard(sid, SCHEMA)) is not None:
+                self.cards[sid] = card
+        self._pending = [sid for sid, _ in self.sessions if sid not in self.cards]
+        self.show_card()
+
+    def step(self) -> None:
+        """Called by the window's timer: collect a computed card, start the next."""
+        if self._job is not None and self._job[1].done():
+            sid, future = self._job
+            self._job = None
+            try:
+                self.cards[sid] = future.result()
+                self.store.save_scorecard(sid, self.cards[sid])
+            except Exception as e:  # noqa: BLE001 - one odd session must not stop the rest
+                self.status.setText(f"session {sid}: no scorecard ({e})")
+            self.show_card()
+        if self._job is None and self._pending:
+            sid = self._pending.pop(0)
+            self._job = (sid, self._pool.submit(self.compute, self.store.get(sid)))
+
+    def busy(self) -> bool:
+        return self._job is not None or bool(self._pending)
+
+    def show_card(self) -> None:
+        done = [self.cards[sid] for sid, _ in self.sessions if sid in self.cards]
+        totals = combine(done)
+        for row, s in enumerate(SKILLS):
+            name = QTableWidgetItem(s.label + (" ⚠" if s.reliability else ""))
+            if s.reliability:
+                name.setToolTip(s.reliability)
+            self.table.setItem(row, 0, name)
+            self.table.setItem(row, 1, QTableWidgetItem(shown(s.id, totals[s.id]["n"], totals[s.id]["k"])))
+            self.table.setItem(row, 2, QTableWidgetItem(f"{s.k_means}, of {s.n_means}"))
+        self.table.resizeColumnsToContents()
+        self.table.setMinimumHeight(self.table.horizontalHeader().height() + sum(self.table.rowHeight(r) for r in range(len(SKILLS))) + 4)
+        left = len(self.sessions) - len(done)
+        self.status.setText(f"{len(done)} call{'s' if len(done) != 1 else ''}" + (f" · working out {left} more…" if left else ""))
+        self.show_moments()
+
+    def show_moments(self) -> None:
+        row = max(0, self.table.currentRow())
+        skill = SKILLS[row]
+        self.note.setText(f"⚠ {skill.reliability}" if skill.reliability else "")
+        self.moments.clear()
+        colours = {"taken": "#2e7d3e", "missed": "#b3261e"}
+        for sid, started in self.sessions:
+            card = self.cards.get(sid)
+            sk = next((x for x in (card or {}).get("skills", []) if x["id"] == skill.id), None)
+            for m in (sk or {}).get("moments", []):
+                t = m["t"]
+                flagged = " (flagged)" if m.get("segment") is not None else ""
+                item = QListWidgetItem(f"#{sid}  {started[:16].replace('T', ' ')}  {int(t // 60):02d}:{int(t % 60):02d}{flagged}  "
+                                       f"{m['status']}: {m['why']}")
+                item.setData(Qt.UserRole, (sid, t))
+                if m["status"] in colours:
+                    item.setForeground(QColor(colours[m["status"]]))
+                self.moments.addItem(item)
+
+
 class ReplayWindow(QWidget):
     def __init__(self, store: Store, out_dir: Path, clock: Callable[[], float] = time.monotonic, sound: bool = True,
                  swap_voices: Callable[[int], int] | None = None) -> None:
@@ -218,8 +335,12 @@ class ReplayWindow(QWidget):
         split.addWidget(lw)
         split.addWidget(rw)
         split.setSizes([260, 740])
+        self.scorecard = ScorecardTab(store)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(split, "Calls")
+        self.tabs.addTab(self.scorecard, "My scorecard")
         root = QVBoxLayout(self)
-        root.addWidget(split)
+        root.addWidget(self.tabs)
         self.resize(1100, 620)
 
         self.search.textChanged.connect(self.refresh_list)
@@ -239,6 +360,8 @@ class ReplayWindow(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(50)
         self.timer.timeout.connect(self.tick)
+        self.scorecard.open_moment.connect(self.open_moment)
+        self.tabs.currentChanged.connect(lambda _: self.tabs.currentWidget() is self.scorecard and self.scorecard.refresh())
         self.timer.start()
         self.refresh_list()
 
@@ -355,7 +478,20 @@ class ReplayWindow(QWidget):
                 self.sessions.setCurrentRow(i)
         self.status.setText(self.status.text() + " · voices swapped: analysed again with the other voice as the agent")
 
+    def open_moment(self, sid: int, t: float) -> None:
+        """A scorecard moment: its call on the Calls tab, from a couple of seconds before it."""
+        self.tabs.setCurrentIndex(0)
+        for i in range(self.sessions.count()):
+            if self.sessions.item(i).data(Qt.UserRole) == sid:
+                self.sessions.setCurrentRow(i)  # loads it
+                break
+        if self.sid != sid:  # filtered out of the list
+            self.load(sid)
+        self.seek(max(0.0, t - 2.0))
+
     def tick(self) -> None:
+        if self.scorecard.busy() and self.tabs.currentWidget() is self.scorecard:  # no work for a tab nobody opened
+            self.scorecard.step()
         if self._swapping is not None and self._swapping.done():
             self._swap_done()
         if self.playback is None:
