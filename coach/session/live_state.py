@@ -2,6 +2,13 @@
 
 Qt-free and thread-safe: the pipeline's worker thread and the source thread write, the
 GUI thread takes a snapshot 30 times a second and never waits on audio or the model.
+
+The customer mood meter reads the escalation score's scale, on the cue's own evidence: the
+words' verdict on the customer's latest utterance, and the voice meter's reading
+(coach/analysis/voice.py), which gives none on less speech than the voice rule judges and
+reads the cue's threshold exactly when the voice rule would fire. A voice reading short of
+an alarm counts while the customer is talking and for `voice_hold_s` after; an alarm holds
+until their voice is next read (docs/cues.md: Voice escalation).
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from dataclasses import dataclass, field
 from coach.analysis.catalog import CATALOG
 from coach.core.events import Cue, Flag, Meters, Partial, Utterance, VoiceLevel
 from coach.privacy.redact import is_number_word
+
+ALERT = 0.6  # customer_escalating's score_threshold: the overlay reads "upset" from here (ui/overlay.py)
 
 
 @dataclass
@@ -38,7 +47,7 @@ class Snapshot:
 
 class LiveState:
     def __init__(self, wpm_limit: float = 230.0, lines: int = 6, visible_s: float = 6.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, voice_hold_s: float = 5.0) -> None:
         # "is a cue still on screen" is asked on the overlay's clock (wall time) with its
         # visible_s, so the two agree at any demo speed
         self.visible_s, self.clock = visible_s, clock
@@ -49,6 +58,11 @@ class LiveState:
         self._open: dict[str, str] = {}  # words of speech still going on, per speaker (partial decodes)
         self._words_score: float | None = None  # the customer's latest utterance, words and all
         self._voice_score = 0.0  # the customer's voice over the last seconds, mid-turn
+        # longer than a pause within the customer's turn (a 3 s gap ends it, analysis/rules.py): a
+        # hint from the voice must not sit on the meter through a minute of the agent talking
+        self.voice_hold_s = voice_hold_s
+        self._voice_t: float | None = None  # stream time of the latest voice reading
+        self._now = 0.0  # stream time: the latest position or event heard
 
     def snapshot(self) -> Snapshot:
         with self._lock:
@@ -60,6 +74,16 @@ class LiveState:
         with self._lock:
             for k, v in values.items():
                 setattr(self._s, k, v)
+            pos = values.get("position")
+            if isinstance(pos, (int, float)):
+                self._advance(pos)
+
+    def _advance(self, now: float) -> None:
+        """Stream time moves on (the source's position, an utterance's end)."""
+        counted = self._voice_counts()
+        self._now = max(self._now, now)
+        if counted and not self._voice_counts():
+            self._mood()  # the voice's hint has lapsed: the words' verdict alone
 
     def on_cue(self, cue: Cue) -> None:
         """One cue on screen at a time: a new one replaces the current unless that one is more urgent."""
@@ -87,6 +111,7 @@ class LiveState:
         with self._lock:
             self._open.pop(u.speaker, None)
             self._lines.append((u.speaker, u.text))
+            self._advance(u.end)
         self.on_meters(Meters(escalation, agent_wpm, agent_share))
 
     def on_meters(self, m: Meters) -> None:
@@ -102,12 +127,20 @@ class LiveState:
     def on_voice(self, v: VoiceLevel) -> None:
         """The meter moves with the customer's voice while they are still talking."""
         with self._lock:
-            self._voice_score = v.level
+            self._voice_score, self._voice_t = v.level, v.t
+            self._now = max(self._now, v.t)
             self._mood()
+
+    def _voice_counts(self) -> bool:
+        if self._voice_t is None:
+            return False
+        return self._voice_score >= ALERT or self._now - self._voice_t <= self.voice_hold_s
 
     def _mood(self) -> None:
         """The meter shows the stronger of the words' latest verdict and the voice's."""
-        score = max(self._words_score or 0.0, self._voice_score)
+        if self._words_score is None and self._voice_t is None:
+            return  # nothing heard of the customer yet: the meter shows no verdict
+        score = max(self._words_score or 0.0, self._voice_score if self._voice_counts() else 0.0)
         prev = self._s.escalation or 0.0
         self._s.escalation_trend = 1 if score > prev + 0.1 else -1 if score < prev - 0.1 else 0
         self._s.escalation = score
