@@ -36,8 +36,10 @@ test-asr-variants: $(STAMP)
 	COACH_SET='model.compute_type="float32"' $(BIN)/python -m pytest -q -m slow
 	COACH_SET='model.compute_type="int8_float32"' $(BIN)/python -m pytest -q -m slow
 
+# scripted calls (every expected cue, none forbidden), then the judged real calls (precision per cue and severity)
 eval: $(STAMP)
 	$(BIN)/python tools/eval.py
+	$(BIN)/python tools/judged_eval.py
 
 # every benchmark, its output shown and written into docs/benchmark.md (dated, with the machine)
 bench: $(STAMP)
