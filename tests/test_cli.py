@@ -139,7 +139,7 @@ def test_live_bad_devices_one_line_exit_2(tmp_path: Path, args: list[str], messa
 
 def test_set_changes_one_run_only(tmp_path: Path, rendered: Path):
     call = str(rendered / "d2_rushed_agent.wav")
-    r = coach("analyze", call, "--json", "-", "--set", "cues.slow_down.max_wpm=400", data_dir=tmp_path)
+    r = coach("analyze", call, "--json", "-", "--set", "cues.slow_down.max_wpm=400", "--set", "cues.slow_down.repeat_wpm=400", data_dir=tmp_path)
     assert r.returncode == 0 and not any(c["id"] == "slow_down" for c in json.loads(r.stdout)["cues"])
     r = coach("analyze", call, "--json", "-", data_dir=tmp_path)  # the settings file was not changed
     assert any(c["id"] == "slow_down" for c in json.loads(r.stdout)["cues"])

@@ -9,7 +9,7 @@ from coach.core.errors import UserError
 def test_missing_file_gives_defaults(tmp_path: Path):
     s = settings.load(tmp_path / "settings.toml")
     assert s.model.name == "tiny.en"
-    assert s.cues.slow_down.max_wpm == 230.0
+    assert s.cues.slow_down.max_wpm == 290.0
 
 
 def test_round_trip_keeps_changes(tmp_path: Path):

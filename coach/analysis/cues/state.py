@@ -126,7 +126,7 @@ class CallState:
 
     def learn(self, u: Utterance) -> None:
         """After the cues have judged it, the utterance joins its speaker's baselines."""
-        self.pace[u.speaker].add(len(u.words), u.end - u.start)
+        self.pace[u.speaker].hear(u)  # words as spoken over voiced time (coach/analysis/pace.py)
         if u.loudness_db is not None:
             self.loudness[u.speaker].add(u.loudness_db)
         if u.pitch_hz:
