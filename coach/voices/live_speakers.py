@@ -4,11 +4,13 @@ The same steps as speakers.diarize, run on a growing call: Silero's speech decis
 CAM++ embedding for each 1.5 s window as soon as the window is complete; every few seconds
 of new speech all windows so far are clustered again (seeded by the previous centroids, so
 voice 0 stays voice 0), and in between each new window is labelled by the known centroids
-with a Viterbi pass over the latest windows. Labels already given may change at the next
-re-clustering; `result()` is the call as it is understood now (what the JSON keeps).
+with a Viterbi pass over the latest windows. A short stretch of speech between pauses is
+embedded on its own once the pause after it is heard, and placed as speakers.diarize places
+it. Labels already given may change at the next re-clustering; `result()` is the call as it
+is understood now (what the JSON keeps).
 
-Only the audio the next windows need is kept: an hour-long call holds its embeddings and
-one bit per 10 ms, not its samples.
+Only the audio the next windows and the open stretch need is kept: an hour-long call holds
+its embeddings and one bit per 10 ms, not its samples.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ LIVE_MIN_WINDOWS = 8  # a call is known to have two speakers: 6 s of speech may 
 RECLUSTER_WINDOWS = 8  # all windows are clustered again after this many new ones (6 s of speech)
 TAIL_WINDOWS = 16  # between re-clusterings, the latest windows are relabelled by Viterbi
 BATCH = 8  # windows embedded in one model call
+KEEP_FRAMES = sp.SHORT_MAX + sp.PAUSE_FRAMES + sp.WINDOW_FRAMES  # audio kept behind the VAD for a stretch still open
 
 
 class _Growing:
@@ -65,6 +68,9 @@ class StreamingDiarizer:
         self._next_start = 0  # the next window to consider starts at this frame
         self._starts = _Growing(np.int64)  # first frame of each embedded window
         self._emb = _Growing(np.float32)  # (windows, dims)
+        self._short_a, self._short_b = _Growing(np.int64), _Growing(np.int64)  # short stretches [a, b)
+        self._short_emb = _Growing(np.float32)
+        self._scan = 0  # stretches of speech from this frame on are not over yet (a pause lies before it)
         self.win = np.zeros(0, int)
         self.centroids: np.ndarray | None = None
         self.similarity = 1.0
@@ -103,8 +109,29 @@ class StreamingDiarizer:
             self._next_start += sp.STEP_FRAMES
         if ready:
             self._embed(ready)
+        self._stretches()
         self._trim()
         return bool(ready) and self._label()
+
+    def _stretches(self) -> None:
+        """Embed the short stretches of speech the VAD has closed with a pause since last time."""
+        base = self._scan
+        speech = self._speech[base:]
+        a, b = sp.stretches(speech)
+        a, b = a + base, b + base
+        if len(b):
+            self._scan = int(b[-1])
+        elif not speech.any() and len(speech) > sp.PAUSE_FRAMES:
+            self._scan = base + len(speech) - sp.PAUSE_FRAMES  # a long pause: whatever comes next starts a stretch
+        for x, y in zip(a, b):
+            lo = (x - self._audio_frame) * sp.HOP
+            hi = (y - 1 - self._audio_frame) * sp.HOP + FRAME_LENGTH
+            if not sp.SHORT_MIN <= y - x < sp.SHORT_MAX or lo < 0 or hi > len(self._audio):
+                continue
+            feats = self.embedder.features(self._audio[lo:hi])
+            self._short_emb.extend(self.embedder(feats, np.zeros(1, int), int(y - x)))
+            self._short_a.extend([x])
+            self._short_b.extend([y])
 
     def _embed(self, starts: list[int]) -> None:
         lo = starts[0]
@@ -118,11 +145,13 @@ class StreamingDiarizer:
         self._starts.extend(np.asarray(starts))
 
     def _trim(self) -> None:
-        """Keep only the audio from the next window's start on."""
-        drop = self._next_start - self._audio_frame
+        """Keep only the audio from the next window's start and the open stretch's on (a stretch
+        open for longer than KEEP_FRAMES is no short one)."""
+        keep = min(self._next_start, max(self._scan, len(self._speech) - KEEP_FRAMES))
+        drop = keep - self._audio_frame
         if drop > 0:
             self._audio = self._audio[drop * sp.HOP:]
-            self._audio_frame = self._next_start
+            self._audio_frame = keep
 
     # -- voices -------------------------------------------------------------------------
 
@@ -186,7 +215,10 @@ class StreamingDiarizer:
         if j <= i:
             lab = np.where(speech, int(self.win[-1]) if len(self.win) else 0, -1)
         else:
-            lab = sp.frame_labels(starts[i:j] - a, self.win[i:j], speech)
+            short = self._short(a, b)
+            if short is not None and len(short):
+                short.voices = sp.segment_voices(self._emb.data[i:j], starts[i:j] - a, short, speech, self.centroids)
+            lab = sp.frame_labels(starts[i:j] - a, self.win[i:j], speech, short)
         seg = lab[max(0, lo - a):hi - a]
         out[:len(seg)] = seg
         return out
@@ -198,5 +230,16 @@ class StreamingDiarizer:
             labels = np.where(speech, 0, -1)
             cent = self.centroids[:1] if self.centroids is not None else np.zeros((1, 192), np.float32)
             return sp.Diarization(labels, 1, self.similarity, cent)
-        labels = sp.frame_labels(self.starts, self.win, speech)
-        return sp.Diarization(labels, 2, self.similarity, self.centroids.astype(np.float32))
+        short = self._short(0, len(speech))
+        if short is not None:
+            short.voices = sp.segment_voices(self._emb.data, self.starts, short, speech, self.centroids)
+        labels = sp.frame_labels(self.starts, self.win, speech, short)
+        return sp.Diarization(labels.astype(np.int8), 2, self.similarity, self.centroids.astype(np.float32))
+
+    def _short(self, a: int, b: int) -> sp.Short | None:
+        """The short stretches inside frames [a, b), counted from a; None before two voices are known."""
+        if not self.two or self.centroids is None:
+            return None
+        sa, sb = self._short_a.data, self._short_b.data
+        i, j = np.searchsorted(sa, a), np.searchsorted(sb, b, side="right")
+        return sp.Short(sa[i:j] - a, sb[i:j] - a, self._short_emb.data[i:j])

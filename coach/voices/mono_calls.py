@@ -24,22 +24,33 @@ from coach.voices.voice_split import VoiceSplit
 OPENING_S = 20.0  # of each voice's first speech, transcribed to tell the agent by their words
 
 
-def first_speech(labels: np.ndarray, audio: np.ndarray, voice: int, seconds: float = OPENING_S) -> np.ndarray:
-    """The voice's first `seconds` of speech, its stretches joined with short pauses."""
+def first_speech(labels: np.ndarray, audio: sp.Audio, voice: int, seconds: float = OPENING_S) -> np.ndarray:
+    """The voice's first `seconds` of speech, its stretches joined with short pauses (read from
+    the call's first blocks only, as far as they reach)."""
     hop = int(sp.FRAME_S * SAMPLE_RATE)
-    mine = np.flatnonzero(np.diff(np.concatenate([[0], (labels == voice).astype(int), [0]])))
-    pieces, total = [], 0
-    gap = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+    mine = np.flatnonzero(np.diff(np.concatenate([[0], (labels == voice).astype(np.int8), [0]])))
+    spans, total = [], 0
     for a, b in zip(mine[::2], mine[1::2]):
-        x = audio[max(0, a * hop - 1600):b * hop + 1600]  # 0.1 s each side: the first and last phonemes
-        pieces += [x, gap]
-        total += len(x)
+        spans.append((max(0, a * hop - 1600), b * hop + 1600))  # 0.1 s each side: the first and last phonemes
+        total += spans[-1][1] - spans[-1][0]
         if total >= seconds * SAMPLE_RATE:
             break
-    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    if not spans:
+        return np.zeros(0, np.float32)
+    pieces: list[list[np.ndarray]] = [[] for _ in spans]
+    pos = 0
+    for block in sp.blocks(audio):
+        for k, (a, b) in enumerate(spans):
+            if a < pos + len(block) and b > pos:
+                pieces[k].append(block[max(0, a - pos):b - pos])
+        pos += len(block)
+        if pos >= spans[-1][1]:
+            break
+    gap = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+    return np.concatenate([x for p in pieces if p for x in (*p, gap)])
 
 
-def identify_agent(d: sp.Diarization, audio: np.ndarray, transcriber: SpeechToText | None,
+def identify_agent(d: sp.Diarization, audio: sp.Audio, transcriber: SpeechToText | None,
                    voiceprint: np.ndarray | None) -> tuple[int, str]:
     """(the agent's voice, how it was told) for a two-voice diarization."""
     if voiceprint is not None and (v := sp.voice_of(d.centroids, voiceprint)) is not None:
@@ -55,10 +66,12 @@ def identify_agent(d: sp.Diarization, audio: np.ndarray, transcriber: SpeechToTe
     return 0, "first_voice"
 
 
-def separate(audio: np.ndarray, mode: str, transcriber: Callable[[], SpeechToText] | None = None,
+def separate(audio: sp.Audio, mode: str, transcriber: Callable[[], SpeechToText] | None = None,
              voiceprint: np.ndarray | None = None, agent_voice: int | None = None,
              embedder: sp.Embedder | None = None, told_by: str = "user") -> VoiceSplit | None:
     """A split of a mono call (16 kHz) into agent and customer, or None when one voice speaks.
+    `audio`: the samples, or a function giving them anew in blocks (read three times: the VAD,
+    the embeddings, each voice's first words), so an hour-long call is never held whole.
     mode: "2" (always two voices) or "auto" (two when two are heard). `agent_voice`: 0 or 1,
     said by a person (`told_by`: user on the command line, trainer in the replay window)."""
     speech = sp.speech_mask(audio)

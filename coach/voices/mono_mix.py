@@ -68,4 +68,39 @@ def frame_error(labels: np.ndarray, truth: np.ndarray, which_is_left: int | None
     return float(1 - max(same, swapped))
 
 
-__all__ = ["FRAME_S", "add_noise", "frame_error", "louder_side", "mix", "mulaw", "speech_mask", "stereo_16k"]
+SHORT_TURN = (0.2, 2.0)  # seconds: a turn this long between two of the other voice's is a short answer
+
+
+def turns(truth: np.ndarray) -> list[tuple[int, int, int]]:
+    """(voice, first frame, end frame) of each turn of the truth: a voice's frames until the other's."""
+    idx = np.flatnonzero(truth >= 0)
+    if len(idx) == 0:
+        return []
+    v = truth[idx]
+    cuts = np.concatenate([[0], np.flatnonzero(np.diff(v)) + 1, [len(v)]])
+    return [(int(v[a]), int(idx[a]), int(idx[b - 1]) + 1) for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+def short_turn_errors(labels: np.ndarray, truth: np.ndarray, which_is_left: int | None = None) -> tuple[int, int]:
+    """(short answers given to the other voice, short answers): turns of SHORT_TURN length between
+    two turns of the other voice ("Yes." between two of the agent's questions), one given away
+    when under half of its frames got its voice. Voices are matched as in frame_error."""
+    n = min(len(labels), len(truth))
+    lab, tru = filled(labels)[:n], truth[:n]
+    if which_is_left is None:
+        judged = tru >= 0
+        which_is_left = 0 if np.mean(lab[judged] == tru[judged]) >= np.mean(lab[judged] == 1 - tru[judged]) else 1
+    if which_is_left == 1:
+        lab = 1 - lab
+    lo, hi = (int(s / FRAME_S) for s in SHORT_TURN)
+    wrong = total = 0
+    for v, a, b in turns(tru)[1:-1]:
+        if lo <= b - a <= hi:
+            own = tru[a:b] == v
+            total += 1
+            wrong += int(np.mean(lab[a:b][own] == v) < 0.5)
+    return wrong, total
+
+
+__all__ = ["FRAME_S", "add_noise", "frame_error", "louder_side", "mix", "mulaw", "short_turn_errors", "speech_mask", "stereo_16k",
+           "turns"]

@@ -4,16 +4,24 @@ Speech (the VAD's frames) is cut into overlapping windows; each window gets a sp
 embedding (CAM++, see assets/speaker-campplus/); the windows split into two voices by
 cosine k-means; a two-state Viterbi pass over the windows in time order keeps a turn from
 being broken by one odd window; each 10 ms frame of speech takes the voice of the window
-centred nearest to it. If the two voices are as alike as one voice is to itself, the call
-has one speaker.
+centred nearest to it. A short stretch of speech between pauses (an answer such as "Yes."
+between two of the other voice's turns) is mostly the other voice in every window around
+it, so it is embedded on its own and placed by the same Viterbi pass. If the two voices are
+as alike as one voice is to itself, the call has one speaker.
+
+A call is read in blocks (an ndarray, or a function that gives its blocks anew): only the
+speech mask, the embeddings and a block's features are held, so memory does not grow with
+the length of the call beyond one bit and a label per 10 ms (docs/evaluation.md).
 
 Numpy and onnxruntime only: no torch at run time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +29,7 @@ import numpy as np
 
 from coach.config.paths import assets_dir
 from coach.speech.vad import FRAME, SileroStream
+from coach.voices.fbank import FRAME_LENGTH, num_frames
 
 RATE = 16000
 HOP = 160
@@ -39,6 +48,22 @@ SNAP_FRAMES = 30  # a change of voice inside speech moves to a pause up to 0.3 s
 VOICEPRINT_MIN = 0.45  # cosine to the enrolled voiceprint for a voice to be the agent's ...
 VOICEPRINT_MARGIN = 0.15  # ... and this much closer than the other voice
 MIN_SHARE = 0.04  # a "voice" with less than this share of the speech windows is noise, not a speaker
+SHORT_MIN, SHORT_MAX = 20, 200  # a stretch of speech between pauses of 0.2-2 s is embedded on its own: no window is its own
+# (docs/evaluation.md: Mono calls: short answers and memory)
+BLOCK = RATE * 30  # samples read at a time from a call given as an array
+FEATURE_MARGIN = FRAME_LENGTH + 2 * HOP  # samples past a span's last frame start that its features may need
+
+Audio = np.ndarray | Callable[[], Iterable[np.ndarray]]  # a call: 16 kHz samples, or a function giving its blocks
+
+
+def blocks(audio: Audio, size: int = BLOCK) -> Iterator[np.ndarray]:
+    """A call's samples in blocks: slices of an array (no copies), or a stream read anew."""
+    if isinstance(audio, np.ndarray):
+        for i in range(0, len(audio), size):
+            yield audio[i:i + size]
+    else:
+        for b in audio():
+            yield np.asarray(b, np.float32)
 
 
 class Embedder(Protocol):
@@ -182,13 +207,17 @@ def _viterbi(scores: np.ndarray, paused: np.ndarray) -> np.ndarray:
     return path
 
 
-def speech_mask(audio: np.ndarray) -> np.ndarray:
+def speech_mask(audio: Audio) -> np.ndarray:
     """Silero's speech decisions (probability >= 0.5, 32 ms frames) as a per-10 ms mask."""
     v = SileroStream()
-    p = np.concatenate([v.feed(audio[i:i + RATE]) for i in range(0, len(audio), RATE)] or [np.zeros(0)]) >= 0.5
+    probs, samples = [], 0
+    for b in blocks(audio):
+        samples += len(b)
+        probs += [v.feed(b[i:i + RATE]) >= 0.5 for i in range(0, len(b), RATE)]
+    p = np.concatenate(probs) if probs else np.zeros(0, bool)
     if len(p) == 0:
-        return np.zeros(len(audio) // HOP, bool)
-    t = (np.arange(len(audio) // HOP) * HOP) // FRAME
+        return np.zeros(samples // HOP, bool)
+    t = (np.arange(samples // HOP) * HOP) // FRAME
     return p[np.minimum(t, len(p) - 1)]
 
 
@@ -282,9 +311,10 @@ def relabel(emb: np.ndarray, speech: np.ndarray, starts: np.ndarray, centroids: 
     return _viterbi(SHARPNESS * (emb @ centroids.T), _pauses_between(speech, starts + WINDOW_FRAMES // 2))
 
 
-def frame_labels(starts: np.ndarray, win: np.ndarray, speech: np.ndarray) -> np.ndarray:
+def frame_labels(starts: np.ndarray, win: np.ndarray, speech: np.ndarray, short: Short | None = None) -> np.ndarray:
     """Each speech frame takes the voice of the window whose centre is nearest (a window
-    straddling a change of voice speaks for its middle, not its edges); changes move to pauses."""
+    straddling a change of voice speaks for its middle, not its edges); changes move to pauses;
+    a short stretch embedded on its own (`short`, with its voices) takes its own voice."""
     labels = np.full(len(speech), -1, int)
     frames = np.flatnonzero(speech)
     if len(starts) == 0 or len(frames) == 0:
@@ -292,38 +322,133 @@ def frame_labels(starts: np.ndarray, win: np.ndarray, speech: np.ndarray) -> np.
     centres = starts + WINDOW_FRAMES // 2
     if len(centres) == 1:
         labels[frames] = win[0]
-        return labels
-    k = np.clip(np.searchsorted(centres, frames), 1, len(centres) - 1)
-    nearest = np.where(np.abs(centres[k - 1] - frames) <= np.abs(centres[k] - frames), k - 1, k)
-    labels[frames] = win[nearest]
-    return _snap_to_pauses(labels, speech)
+    else:
+        k = np.clip(np.searchsorted(centres, frames), 1, len(centres) - 1)
+        nearest = np.where(np.abs(centres[k - 1] - frames) <= np.abs(centres[k] - frames), k - 1, k)
+        labels[frames] = win[nearest]
+        labels = _snap_to_pauses(labels, speech)
+    if short is not None and short.voices is not None:
+        for a, b, v in zip(short.a, short.b, short.voices):
+            labels[a:b] = np.where(speech[a:b], v, -1)
+    return labels
 
 
-def diarize(audio: np.ndarray, speech: np.ndarray, embedder: Embedder | None = None,
+@dataclass
+class Short:
+    """Short stretches of speech between pauses, each embedded on its own: frames [a, b)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    emb: np.ndarray  # (stretches, dims) unit vectors
+    voices: np.ndarray | None = None  # 0 or 1 each, once placed by segment_voices
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+
+def stretches(speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, end) frames of the stretches of speech between pauses of PAUSE_FRAMES or more
+    that are over (a pause that long follows them within `speech`)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], speech.astype(np.int8), [0]])))
+    a, b = edges[::2], edges[1::2]
+    if len(a) == 0:
+        return a, b
+    joined = (a[1:] - b[:-1]) < PAUSE_FRAMES  # a pause shorter than that is inside the stretch
+    keep = np.concatenate([[True], ~joined])
+    a, b = a[keep], np.concatenate([b[:-1][~joined], b[-1:]])
+    over = b + PAUSE_FRAMES <= len(speech)
+    return a[over], b[over]
+
+
+def short_stretches(speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stretches that last SHORT_MIN to SHORT_MAX frames: answers, acknowledgements."""
+    a, b = stretches(speech)
+    pick = (b - a >= SHORT_MIN) & (b - a < SHORT_MAX)
+    return a[pick], b[pick]
+
+
+def segment_voices(emb: np.ndarray, starts: np.ndarray, short: Short, speech: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The voice of each short stretch: its own embedding and the windows' in one Viterbi pass
+    in time order, by the voices' centroids. A stretch between pauses is cheap to give to the
+    other voice (a change of voice at a pause costs SWITCH_PENALTY * PAUSE_DISCOUNT), so an
+    answer between two of the other voice's turns goes to its own voice when it sounds like it."""
+    if len(short) == 0:
+        return np.zeros(0, int)
+    centres = np.concatenate([starts + WINDOW_FRAMES // 2, (short.a + short.b) // 2])
+    order = np.argsort(centres, kind="stable")
+    scores = SHARPNESS * (np.concatenate([emb, short.emb])[order] @ centroids.T)
+    path = np.empty(len(order), int)
+    path[order] = _viterbi(scores, _pauses_between(speech, np.clip(centres[order], 0, len(speech))))  # windows may lie outside `speech`
+    return path[len(starts):]
+
+
+def embed_spans(audio: Audio, spans: np.ndarray, embedder: Embedder) -> list[np.ndarray]:
+    """Embeddings of spans [first frame, frames] of a call (sorted by first frame), reading it
+    block by block: only a block's samples and features are held at a time. Returns one array
+    of unit vectors per run of spans of equal length, in order."""
+    out: list[np.ndarray] = []
+    buf, off, k = np.zeros(0, np.float32), 0, 0  # samples from sample `off` on; next span k
+
+    def need(i: int) -> int:
+        return int(spans[i, 0] + spans[i, 1] - 1) * HOP + FEATURE_MARGIN
+
+    for block in chain(blocks(audio), [None]):  # None: the call is over, embed what is left
+        if block is not None:
+            buf = np.concatenate([buf, block]) if len(buf) else block
+        end = off + len(buf)
+        j = k
+        while j < len(spans) and (block is None or need(j) <= end):
+            j += 1
+        if j > k:
+            f0 = int(spans[k, 0])
+            feats = embedder.features(buf[f0 * HOP - off:max(need(i) for i in range(k, j)) - off])
+            rel = spans[k:j, 0] - f0
+            for r in np.split(np.arange(k, j), np.flatnonzero(np.diff(spans[k:j, 1])) + 1):
+                out.append(embedder(feats, rel[r - k], int(spans[r[0], 1])))
+            del feats
+            k = j
+        if k < len(spans):
+            drop = min(int(spans[k, 0]) * HOP - off, len(buf))  # the next span may start in a later block
+            if drop > 0:
+                buf, off = buf[drop:], off + drop
+        else:
+            buf, off = np.zeros(0, np.float32), off + len(buf)
+    return out
+
+
+def diarize(audio: Audio, speech: np.ndarray, embedder: Embedder | None = None,
             speakers: int | None = None) -> Diarization:
-    """`audio`: 16 kHz mono; `speech`: a per-10 ms speech mask (the VAD's).
-    `speakers`: 1, 2, or None to decide from the voices."""
+    """`audio`: 16 kHz mono, an array or a function giving its blocks; `speech`: a per-10 ms
+    speech mask (the VAD's). `speakers`: 1, 2, or None to decide from the voices."""
     embedder = embedder or default_embedder()
-    feats = embedder.features(audio)
-    n = min(len(feats), len(speech))
+    total = num_frames(len(audio)) if isinstance(audio, np.ndarray) else num_frames(len(speech) * HOP)
+    n = min(total, len(speech))
     speech = speech[:n].astype(bool)
-    labels = np.full(n, -1, int)
+    labels = np.full(n, -1, np.int8)
     starts = speech_windows(speech)
     if speakers == 1 or len(starts) < 4:
         labels[speech] = 0
         return Diarization(labels, 1, 1.0, np.zeros((1, 192), np.float32))
-    emb = embedder(feats, starts, WINDOW_FRAMES)
+    sa, sb = short_stretches(speech)
+    spans = np.concatenate([np.stack([starts, np.full(len(starts), WINDOW_FRAMES)], 1), np.stack([sa, sb - sa], 1)])
+    order = np.lexsort((spans[:, 1], spans[:, 0]))
+    got = embed_spans(audio, spans[order], embedder)
+    vecs = np.empty((len(spans), got[0].shape[1]), np.float32)
+    vecs[order] = np.concatenate(got)
+    emb, short = vecs[:len(starts)], Short(sa, sb, vecs[len(starts):])
     c = cluster(emb, starts, speech, speakers)
     if not c.two:
         labels[speech] = 0
         return Diarization(labels, 1, c.similarity, c.centroids[:1])
-    return ordered(frame_labels(starts, c.win, speech), c.centroids, c.similarity)
+    short.voices = segment_voices(emb, starts, short, speech, c.centroids)
+    return ordered(frame_labels(starts, c.win, speech, short), c.centroids, c.similarity)
 
 
 def ordered(labels: np.ndarray, cent: np.ndarray, similarity: float) -> Diarization:
     """A two-voice diarization with voice 0 the one heard first."""
+    labels = labels.astype(np.int8)  # one byte per 10 ms: an hour is 0.36 MB
     heard = labels[labels >= 0]
     if len(heard) and heard[0] == 1:
-        labels = np.where(labels >= 0, 1 - labels, -1)
+        labels = np.where(labels >= 0, 1 - labels, -1).astype(np.int8)
         cent = cent[::-1]
     return Diarization(labels, 2, similarity, np.ascontiguousarray(cent, dtype=np.float32))
