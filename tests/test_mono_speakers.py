@@ -395,4 +395,4 @@ def test_short_answers_on_real_calls_keep_their_voice():
         split.flush()
         live_given_away += short_turn_errors(split.diarization.labels, truth_frames)[0]
     assert answers >= 15
-    assert given_away <= 1 and live_given_away <= 1  # before: 7 of 21 went to the other voice
+    assert given_away <= 1 and live_given_away <= 1  # before: 6 of 20 went to the agent, frame error 3-7 %
