@@ -50,10 +50,11 @@ def test_the_encoder_reads_meaning_not_topic(meaning: Meaning):
 def test_a_summary_in_other_words_keeps_confirm_resolution_quiet(meaning: Meaning):
     summary = utt("agent", "alright you are all set the technician comes thursday morning and he will text you on the way", 50, 56)
     closing = utt("agent", "okay is there anything else i can help with", 60, 63)
-    assert "confirm_resolution" in feed(Rules(CueSettings(), PhraseSettings()), summary, closing)  # the phrase lists alone
-    assert "confirm_resolution" not in feed(with_meaning(meaning), summary, closing)
+    fault = utt("customer", "my boiler is not working again", 0, 3)  # a problem to resolve (confirm_resolution.problem_only)
+    assert "confirm_resolution" in feed(Rules(CueSettings(), PhraseSettings()), fault, summary, closing)  # the phrase lists alone
+    assert "confirm_resolution" not in feed(with_meaning(meaning), fault, summary, closing)
     # no summary at all: the cue still fires with the model on
-    assert "confirm_resolution" in feed(with_meaning(meaning), utt("agent", "can i have your postcode please", 50, 53), closing)
+    assert "confirm_resolution" in feed(with_meaning(meaning), fault, utt("agent", "can i have your postcode please", 50, 53), closing)
 
 
 def test_an_acknowledgement_in_other_words_counts(meaning: Meaning):
@@ -78,7 +79,8 @@ def test_threshold_one_turns_the_model_off(meaning: Meaning):
     s.confirm_resolution.meaning_p = 1.0
     r = Rules(s, PhraseSettings(), meaning)
     summary = utt("agent", "alright you are all set the technician comes thursday morning and he will text you on the way", 50, 56)
-    assert "confirm_resolution" in feed(r, summary, utt("agent", "okay is there anything else i can help with", 60, 63))
+    fault = utt("customer", "my boiler is not working again", 0, 3)
+    assert "confirm_resolution" in feed(r, fault, summary, utt("agent", "okay is there anything else i can help with", 60, 63))
 
 
 def test_without_the_model_files_the_phrase_lists_still_work(tmp_path: Path, monkeypatch, caplog):

@@ -284,6 +284,7 @@ def test_offer_options_quiet_on_different_requests():
 
 def test_confirm_resolution_when_closing_without_summary():
     r = rules()
+    feed(r, utt("customer", "hi my card was declined at the shop this morning", 5, 9))  # a problem to resolve
     assert "confirm_resolution" in feed(r, utt("agent", "okay is there anything else i can help with", 60, 63))
 
 

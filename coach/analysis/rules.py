@@ -107,8 +107,10 @@ class Rules:
         if u.speaker == "agent":
             if find(toks, st.phrases.hold):
                 st.hold_at = u.end
-            if st.acts.summary(u.text):
+            summary = st.acts.summary(u.text)
+            if summary:
                 st.summaries.append(u.end)
+            st.context.hear(u, toks, summary=summary is not None)
             return h
         es, oo = st.cues.customer_escalating, st.cues.offer_options
         h.arousal = st.arousal(u)
@@ -122,6 +124,7 @@ class Rules:
                                second_signal=a.score - words_part)  # the voice, sentiment, repeats: not the same words
         h.emotion = h.feeling.phrases
         self._upset[(u.speaker, u.start)] = a.score >= 0.3 or h.feeling.voiced or h.mood <= es.negative_sentiment
+        st.context.hear(u, toks, upset=a.score >= 0.3 or h.feeling.voiced)  # a complaint; a low mood alone is not one
         if a.score >= es.score_threshold:
             st.escalate(u.end)
         elif st.escalated_at is not None:

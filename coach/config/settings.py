@@ -157,6 +157,61 @@ class PhraseSettings:
     backchannel: list[str] = opt(
         ["uh huh", "mm hmm", "mhm", "okay", "ok", "right", "yes", "yeah", "sure", "i see", "got it", "alright", "all right"],
         "backchannels: talking over the customer with these is listening, not interrupting (docs/facts.md)")
+    # The call's context (coach/analysis/call_context.py): is there a problem to resolve, and is the call over?
+    fault: list[str] = opt(
+        ["not working", "does not work", "do not work", "stopped working", "is broken", "was broken", "declined", "lost my",
+         "stolen", "was charged", "charged twice", "double charged", "overcharged", "wrong", "an error", "cannot log in",
+         "cannot get in", "locked out", "never arrived", "has not arrived", "did not arrive", "has not come", "did not come",
+         "missing", "damaged", "smashed", "a problem", "an issue", "failed", "have not received", "did not receive",
+         "does not turn", "blocked", "fraudulent", "faulty", "keeps dropping", "cut off", "no signal", "no power"],
+        "the customer reporting a fault: the call has a problem to resolve (docs/cues.md confirm_resolution)")
+    change_request: list[str] = opt(
+        ["to reset", "to replace", "to transfer", "to order", "to schedule", "to reschedule", "to book", "to pay", "to cancel",
+         "to change", "to update", "to move", "to remove", "to report", "to dispute", "to set up", "to activate", "to unblock",
+         "to unlock", "to fix", "to return", "to refund", "to swap", "to upgrade", "to renew", "to switch", "to send",
+         "need a new", "want a new", "get a new", "like a new", "order a new", "send me", "a replacement", "a refund",
+         "reset my", "replace my", "cancel my", "change my", "update my", "move my", "fix my", "open an account",
+         "can you remove", "can you cancel", "can you change"],
+        "the customer asking for something to be done (the judged banking calls: 'I would like to reset my password', "
+        "'I need a new checkbook'): the call has a problem to resolve; 'to check' and 'to know' are information")
+    information_request: list[str] = opt(
+        ["what are", "what is the", "what time", "when does", "when do", "when is", "how much", "how many", "how long",
+         "how do i", "where is", "where can", "is there", "are there", "do you have", "can you tell me", "could you tell me",
+         "like to know", "want to know", "wondering", "to check", "check my", "balance", "hours", "opening times",
+         "timetable", "find out", "a question"],
+        "the customer asking for information (a balance, branch hours, a timetable): the answer is the outcome")
+    outcome: list[str] = opt(
+        ["been sent", "been scheduled", "been booked", "been transferred", "been ordered", "been placed", "been cancelled",
+         "been canceled", "been updated", "been reset", "been paid", "been processed", "been refunded",
+         "been credited", "been issued", "been set up", "been removed", "been fixed", "been replaced", "been unblocked",
+         "been activated", "been approved", "been added", "been submitted", "been arranged", "been moved", "been mailed",
+         "been posted", "been dispatched", "been shipped", "been reversed", "been renewed", "been rescheduled",
+         "is confirmed", "are confirmed", "is booked for", "is scheduled for", "i have ordered", "i have put",
+         "i have placed", "i have scheduled", "i have reset", "i have transferred", "i have cancelled", "i have canceled",
+         "i have processed", "i have submitted", "i have removed", "i have unblocked", "i have added", "i have moved",
+         "we have sent", "we have ordered", "we have booked", "we have scheduled", "we have updated", "we have cancelled",
+         "will be coming in the mail", "will arrive", "should arrive", "business days"],
+        "the agent stating an outcome in other words than [phrases] summary (judged banking calls: 'your appointment has "
+        "been scheduled for sunday', 'a new checkbook has been sent to your home address'); 'it's done' alone is not one")
+    farewell: list[str] = opt(
+        ["goodbye", "good bye", "bye", "bye bye", "have a nice day", "have a good day", "have a great day", "have a good one",
+         "have a lovely day", "have a nice evening", "have a good evening", "have a good weekend", "have a nice weekend",
+         "have a great weekend", "talk to you soon", "speak to you soon"],
+        "the goodbye itself, by either side: a cue about the call's resolution after it is too late (judged calls)")
+    detail_request: list[str] = opt(
+        ["address", "phone number", "number", "zip code", "zip", "postcode", "post code", "email", "reference"],
+        "the agent asking for a detail that is easy to get wrong: given as digits, it should be read back (docs/cues.md reflect_back)")
+    read_back: list[str] = opt(
+        ["read that back", "read it back", "repeat that back", "to confirm", "is that correct", "is that right", "did you say",
+         "you said", "let me confirm", "confirm that", "let me repeat", "say that again", "repeat that", "can you repeat",
+         "could you repeat", "one more time", "spell"],
+        "the agent reading a detail back or asking for it again (docs/cues.md reflect_back)")
+    open_question: list[str] = opt(
+        ["how can i help", "how may i help", "how can i assist", "what can i do for you", "what can i help", "what happened",
+         "what seems to be", "what is the problem", "what is the issue", "what is going on", "what is wrong", "tell me",
+         "what brings you", "what is up"],
+        "an open question asks for the problem itself; a long answer to a closed one ('what's the make and model?') is facts "
+        "asked for, not a problem to restate (docs/cues.md reflect_back; real dealership call)")
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""confirm_resolution (tip, "summarise next steps"): the agent closes without summarising the outcome."""
+"""confirm_resolution (tip, "summarise next steps"): the agent closes without summarising the outcome.
+
+Only in a call with a problem to resolve (a complaint, a fault, a change asked for): when the caller
+asked for information, the answer is the outcome. Only before the goodbye: after it, nobody is
+listening. Both come from the call's context (coach/analysis/call_context.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ class ConfirmResolutionSettings:
     min_call_s: float = opt(20.0, "an 'anything else' before this point of the call is not a closing")
     meaning_p: float = opt(0.4, "an agent line the intent model calls a summary of outcome and next step with this "
                                 "probability counts, besides the phrase list; 1 turns the model off for this cue", hi=1)
+    problem_only: bool = opt(True, "only in calls with a problem to resolve (a complaint, a fault, a change asked for): on the "
+                                   "judged calls it was wrong on every balance, branch-hours and timetable request, where "
+                                   "the answer is the outcome ([phrases] fault, change_request; docs/evaluation.md)")
 
 
 class ConfirmResolution(CueRule):
@@ -28,10 +35,15 @@ class ConfirmResolution(CueRule):
     def decoded(self, h: Heard) -> list[Proposal]:
         if h.u.speaker != "agent":
             return []
-        cr = self.cfg
+        cr, ctx = self.cfg, self.state.context
         closing = find(h.toks, self.state.phrases.closing)
         if not closing or h.u.end < cr.min_call_s:
             return []
-        if any(h.u.end - t <= cr.lookback_s for t in self.state.summaries):  # this utterance's own summary included
+        if cr.problem_only and ctx.problem is None:
             return []
-        return [Proposal(self.spec.id, "agent", f"closing ({quote(closing)}) with no summary of the outcome", h.u.end)]
+        if ctx.said_goodbye(h.u.end):  # this line's goodbye included: too late to help anyone
+            return []
+        if any(h.u.end - t <= cr.lookback_s for t in self.state.summaries) or ctx.outcome_within(h.u.end, cr.lookback_s):
+            return []  # this utterance's own summary or outcome included
+        why = f"closing ({quote(closing)}) with no summary of the outcome; the call had {ctx.problem or 'no problem heard'}"
+        return [Proposal(self.spec.id, "agent", why, h.u.end)]

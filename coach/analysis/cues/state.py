@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from coach.analysis.acoustics import Baseline, semitones
 from coach.analysis.agent_acts import AgentActs
+from coach.analysis.call_context import CallContext
 from coach.analysis.emotion import Emotion, emotion_in
 from coach.analysis.escalation import Arousal, Assessment
 from coach.analysis.pace import PaceTracker
@@ -94,6 +95,7 @@ class CallState:
 
     def __init__(self, cues: CueSettings, phrases: PhraseSettings, meaning: Meaning | None = None) -> None:
         self.acts = AgentActs(cues, phrases, meaning)
+        self.context = CallContext(phrases)  # the call's phase, and whether it has a problem to resolve (rules.py feeds it)
         self.apply(cues, phrases)
         self.pace = {s: PaceTracker() for s in SPEAKERS}
         self.loudness = {s: Baseline() for s in SPEAKERS}
@@ -111,6 +113,7 @@ class CallState:
         """New settings (the dialog): every cue reads them through here from its next event."""
         self.cues, self.phrases = cues, phrases
         self.acts.s, self.acts.ph = cues, phrases
+        self.context.phrases = phrases
 
     def escalate(self, t: float) -> None:
         self.escalated_at, self.turns_since_escalation = t, 0
