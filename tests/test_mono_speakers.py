@@ -288,7 +288,7 @@ class ToneEmbedder:
     """A stand-in for CAM++ on tone 'voices': voice 0 hums at 200 Hz, voice 1 at 320 Hz. A frame's
     features are the shares of the two tones; a span's embedding is their mean, as a unit vector."""
 
-    def features(self, audio: np.ndarray) -> np.ndarray:
+    def features(self, audio: np.ndarray, start: int = 0) -> np.ndarray:
         n = max(0, 1 + (len(audio) - 400) // 160)
         frames = np.lib.stride_tricks.sliding_window_view(audio, 400)[::160][:n]
         spec = np.abs(np.fft.rfft(frames, axis=1))[:, [5, 8]] + 1e-3  # 200 Hz, 320 Hz

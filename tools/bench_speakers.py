@@ -58,7 +58,7 @@ class DVector:
         w = np.maximum(0, np.minimum(-ramps[:-2] / fdiff[:-1, None], ramps[2:] / fdiff[1:, None]))
         return w * (2.0 / (mel_hz[2:n_mels + 2] - mel_hz[:n_mels]))[:, None]
 
-    def features(self, audio: np.ndarray) -> np.ndarray:
+    def features(self, audio: np.ndarray, start: int = 0) -> np.ndarray:
         n = 1 + (len(audio) - 512) // 160
         window = np.zeros(512)
         window[56:456] = 0.54 - 0.46 * np.cos(2 * np.pi * np.arange(400) / 400)

@@ -128,7 +128,7 @@ class StreamingDiarizer:
             hi = (y - 1 - self._audio_frame) * sp.HOP + FRAME_LENGTH
             if not sp.SHORT_MIN <= y - x < sp.SHORT_MAX or lo < 0 or hi > len(self._audio):
                 continue
-            feats = self.embedder.features(self._audio[lo:hi])
+            feats = self.embedder.features(self._audio[lo:hi], x * sp.HOP)
             self._short_emb.extend(self.embedder(feats, np.zeros(1, int), int(y - x)))
             self._short_a.extend([x])
             self._short_b.extend([y])
@@ -138,7 +138,7 @@ class StreamingDiarizer:
         a = (lo - self._audio_frame) * sp.HOP
         b = (starts[-1] - self._audio_frame + sp.WINDOW_FRAMES - 1) * sp.HOP + FRAME_LENGTH
         seg = self._audio[a:b]
-        feats = self.embedder.features(seg)  # rows = frames from `lo` on (each Kaldi frame stands alone)
+        feats = self.embedder.features(seg, lo * sp.HOP)  # rows = frames from `lo` on (each Kaldi frame stands alone)
         rel = np.asarray(starts) - lo
         for i in range(0, len(rel), BATCH):
             self._emb.extend(self.embedder(feats, rel[i:i + BATCH], sp.WINDOW_FRAMES))

@@ -67,8 +67,8 @@ def blocks(audio: Audio, size: int = BLOCK) -> Iterator[np.ndarray]:
 
 
 class Embedder(Protocol):
-    def features(self, audio: np.ndarray) -> np.ndarray:
-        """(frames, dims) features of a whole call, one frame per 10 ms."""
+    def features(self, audio: np.ndarray, start: int = 0) -> np.ndarray:
+        """(frames, dims) features of a call's samples from sample `start` on, one frame per 10 ms."""
         ...
 
     def __call__(self, feats: np.ndarray, starts: np.ndarray, frames: int) -> np.ndarray:
@@ -93,13 +93,12 @@ class CamPlusPlus:
         self._sess = onnxruntime.InferenceSession(str(path or model_path()), providers=["CPUExecutionProvider"],
                                                   sess_options=opts)
 
-    def features(self, audio: np.ndarray) -> np.ndarray:
+    def features(self, audio: np.ndarray, start: int = 0) -> np.ndarray:
         from coach.voices.fbank import fbank
 
         # digital silence (a synthetic voice, a gated line) puts frames on the log floor, far
         # from anything the model heard in training; Kaldi's dither (1 LSB of 16 bits) lifts them
-        noise = np.random.default_rng(0).normal(0.0, DITHER, len(audio)).astype(np.float32)
-        return fbank(audio + noise)
+        return fbank(audio + dither(start, len(audio)))
 
     def __call__(self, feats: np.ndarray, starts: np.ndarray, frames: int) -> np.ndarray:
         if len(starts) == 0:
@@ -112,6 +111,17 @@ class CamPlusPlus:
             out.append(self._sess.run(None, {"fbank": x.astype(np.float32)})[0])
         emb = np.concatenate(out)
         return emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12)
+
+
+def dither(start: int, n: int) -> np.ndarray:
+    """The dither of samples [start, start + n) of a call, the same however the call is cut:
+    a noise that restarted with each piece read gave every piece's silences the same noise, and
+    two alike voices' similarity moved by 0.05 with the cuts (0.003 with the noise's seed)."""
+    if n <= 0:
+        return np.zeros(0, np.float32)
+    first, last = start // RATE, (start + n - 1) // RATE
+    noise = np.concatenate([np.random.default_rng(s).normal(0.0, DITHER, RATE).astype(np.float32) for s in range(first, last + 1)])
+    return noise[start - first * RATE:start - first * RATE + n]
 
 
 @lru_cache(maxsize=1)
@@ -401,7 +411,7 @@ def embed_spans(audio: Audio, spans: np.ndarray, embedder: Embedder) -> list[np.
             j += 1
         if j > k:
             f0 = int(spans[k, 0])
-            feats = embedder.features(buf[f0 * HOP - off:max(need(i) for i in range(k, j)) - off])
+            feats = embedder.features(buf[f0 * HOP - off:max(need(i) for i in range(k, j)) - off], f0 * HOP)
             rel = spans[k:j, 0] - f0
             for r in np.split(np.arange(k, j), np.flatnonzero(np.diff(spans[k:j, 1])) + 1):
                 out.append(embedder(feats, rel[r - k], int(spans[r[0], 1])))
