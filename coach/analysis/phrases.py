@@ -191,13 +191,7 @@ def find(text_tokens: list[str], phrases: Iterable[str]) -> list[str]:
 def said_at(words: Sequence[Word], phrases: Iterable[str], unless_after: frozenset[str] = frozenset()) -> dict[str, float]:
     """The phrases said in these timed words, each with the stream time its last word ended:
     a cue's latency runs from there, not from the end of the utterance."""
-    toks: list[str] = []
-    owner: list[int] = []
-    for k, w in enumerate(words):
-        for t in tokens(w.w):
-            toks.append(t)
-            owner.append(k)
-    return {p: words[owner[j]].end for p, j in find_at(toks, phrases, unless_after)}
+    return {h.phrase: h.end for h in heard_in(words, phrases, unless_after)}
 
 
 @dataclass(frozen=True)
