@@ -5,7 +5,11 @@ Each configuration runs in its own process (so peak RSS is its own) on the same 
   coach       the product: VAD-endpointed utterances with partial decodes of speech still
               going on every model.partial_every_s; a word is shown when Whisper is sure of
               it, when two decodes agree on it, or when 0.7 s of speech after it was heard;
-              one final decode each, window sized to the utterance
+              one final decode each, window sized to the utterance; then the second pass
+              (each finished turn decoded again whole, beam 5, previous turns as prompt, on its
+              own low-priority thread) with model.second_pass = auto (tiny.en here)
+  coach-base2 the same with base as the second pass (when bench-out/models/base is there)
+  1st-only    the first pass alone (model.second_pass = ""): the product before issue #32
   agree-2     the same with LocalAgreement-2 alone (words shown only when two decodes agree),
               one partial decode a second after 2 s of speech: the previous default
   coach-2t    the product with two decoder threads instead of one
@@ -36,8 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench-out"
 
 
+BASE = OUT / "models" / "base"  # fetched by bench_asr.py (`coach models fetch base`)
 MODES = {  # settings overrides per configuration
     "coach": [],
+    "coach-base2": [f"model.second_pass={BASE}"],
+    "1st-only": ["model.second_pass="],
     "agree-2": ["model.partial_every_s=1.0", "model.partial_after_s=2.0", "model.partial_sure_p=1.01",
                 "model.partial_settled_s=30"],
     "per-utt": ["model.partial_every_s=0"],
@@ -77,8 +84,11 @@ def run_coach(call: str, mode: str) -> dict:
     texts = {s: " ".join(u["text"] for u in doc["utterances"] if u["speaker"] == s) for s in ("agent", "customer")}
     ends = [(u["speaker"], u["end"]) for u in doc["utterances"]]
     words = [(u["speaker"], w["end"]) for u in doc["utterances"] for w in u["words"]]
+    tm = doc["timing"]
     return {"wall_s": wall, "text_lat": [u["t_ready"] - u["end"] for u in doc["utterances"]],
-            "word_lat": [w["t_ready"] - w["end"] for u in doc["utterances"] for w in u["words"]],
+            # the first pass's words as the overlay showed them (the second pass revises them later)
+            "word_pcts": {50: tm["word_latency_p50_s"], 95: tm["word_latency_p95_s"], 99: tm["word_latency_p99_s"]},
+            "second_lat": [u["t_revised"] - u["end"] for u in doc["utterances"] if u.get("t_revised") is not None],
             "cue_lat": [c["latency_s"] for c in doc["cues"]], "texts": texts, "ends": ends, "words": words,
             "cues": [(c["id"], c["t"] - c["latency_s"]) for c in doc["cues"]], "duration": doc["source"]["duration_s"],
             "partials": doc["timing"].get("partial_decodes", 0), "partials_dropped": doc["timing"].get("partials_dropped", 0)}
@@ -154,12 +164,17 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     subprocess.run([sys.executable, str(ROOT / "tools" / "render_calls.py"), str(OUT), str(ROOT / "tests/data/scenarios.json"),
                     "d1_refund_escalation"], check=True, capture_output=True)
+    base2 = ("coach-base2",) if BASE.is_dir() else ()
     calls = [("real: auto repairs (phone, 8 kHz)", ROOT / "tests/data/auto_repairs_49_stereo.flac", None,
-              ("coach", "coach-2t", "agree-2", "per-utt", "naive", "coach+busy", "coach-2t+busy", "per-utt+busy")),
+              ("coach", *base2, "1st-only", "coach-2t", "agree-2", "per-utt", "naive", "coach+busy", *(b + "+busy" for b in base2),
+               "coach-2t+busy", "per-utt+busy")),
              ("scripted: d1 refund escalation", OUT / "d1_refund_escalation.wav", OUT / "d1_refund_escalation.truth.json",
-              ("coach", "coach-2t", "agree-2", "per-utt", "naive"))]
-    header = (f"{'call':34} {'mode':13} {'RTF':>5} {'cpu s/s':>7} {'RSS MB':>6} {'word p50':>8} {'word p95':>8} "
-              f"{'text p50':>8} {'cue p50':>7} {'cue p95':>7} {'partials':>9} {'WER':>5}")
+              ("coach", *base2, "1st-only", "coach-2t", "agree-2", "per-utt", "naive"))]
+    if "--modes" in sys.argv:  # these modes only (the ratio lines need coach, per-utt, naive, coach-2t, 1st-only)
+        only = sys.argv[sys.argv.index("--modes") + 1].split(",")
+        calls = [(label, call, truth, tuple(m for m in modes if m in only)) for label, call, truth, modes in calls]
+    header = (f"{'call':34} {'mode':16} {'RTF':>5} {'cpu s/s':>7} {'RSS MB':>6} {'word p50':>8} {'word p95':>8} {'word p99':>8} "
+              f"{'text p50':>8} {'2nd p50':>7} {'cue p50':>7} {'cue p95':>7} {'partials':>9} {'WER':>5}")
     print(header)
     print("-" * len(header))
     for label, call, truth, modes in calls:
@@ -179,20 +194,28 @@ def main() -> None:
             rows[mode] = r
             f = lambda v, w=7: f"{v:>{w}.2f}" if isinstance(v, float) else f"{'-':>{w}}"  # noqa: E731
             parts = f"{r['partials']}/{r['partials_dropped']}" if "partials" in r else "-"
-            print(f"{label:34} {mode:13} {f(r['rtf'], 5)} {f(r['cpu_per_s'])} {r['rss_mb']:>6.0f} "
-                  f"{f(pct(r['word_lat'], 50), 8)} {f(pct(r['word_lat'], 95), 8)} {f(pct(r['text_lat'], 50), 8)} "
+            wp = {int(k): v for k, v in r["word_pcts"].items()} if "word_pcts" in r else {q: pct(r["word_lat"], q) for q in (50, 95, 99)}
+            r["wp"] = wp
+            print(f"{label:34} {mode:16} {f(r['rtf'], 5)} {f(r['cpu_per_s'])} {r['rss_mb']:>6.0f} "
+                  f"{f(wp[50], 8)} {f(wp[95], 8)} {f(wp[99], 8)} {f(pct(r['text_lat'], 50), 8)} "
+                  f"{f(pct(r.get('second_lat', []), 50))} "
                   f"{f(pct(r['cue_lat'], 50))} {f(pct(r['cue_lat'], 95))} {parts:>9} {f(r.get('wer'), 5)}", flush=True)
+        if not {"coach", "naive", "per-utt", "coach-2t", "1st-only"} <= set(rows):
+            continue
         c, n, u = rows["coach"], rows["naive"], rows["per-utt"]
         ratio = lambda a, b, d=1: f"{a / b:.{d}f}x" if a and b else "-"  # noqa: E731
-        print(f"{'':34} per-utt/coach: word latency p50 {ratio(pct(u['word_lat'], 50), pct(c['word_lat'], 50))}, "
-              f"p95 {ratio(pct(u['word_lat'], 95), pct(c['word_lat'], 95))}, CPU {ratio(u['cpu_per_s'], c['cpu_per_s'])}; "
-              f"naive/coach: word latency p95 {ratio(pct(n['word_lat'], 95), pct(c['word_lat'], 95))}, "
+        print(f"{'':34} per-utt/coach: word latency p50 {ratio(u['wp'][50], c['wp'][50])}, "
+              f"p95 {ratio(u['wp'][95], c['wp'][95])}, CPU {ratio(u['cpu_per_s'], c['cpu_per_s'])}; "
+              f"naive/coach: word latency p95 {ratio(n['wp'][95], c['wp'][95])}, "
               f"CPU {ratio(n['cpu_per_s'], c['cpu_per_s'])}")
-        t = rows["coach-2t"]
-        print(f"{'':34} coach-2t/coach: word latency p95 {ratio(pct(t['word_lat'], 95), pct(c['word_lat'], 95), 2)}, "
+        t, o = rows["coach-2t"], rows["1st-only"]
+        print(f"{'':34} coach-2t/coach: word latency p95 {ratio(t['wp'][95], c['wp'][95], 2)}, "
               f"CPU {ratio(t['cpu_per_s'], c['cpu_per_s'], 2)}, RTF {ratio(t['rtf'], c['rtf'], 2)}")
-    print("\nRTF = wall time / audio time; cpu s/s = CPU seconds per audio second (both cores); word = a word's end -> its")
-    print("text first shown; text = end of speech -> final text; cue = end of the triggering words -> cue shown;")
+        print(f"{'':34} coach/1st-only: word latency p95 {ratio(c['wp'][95], o['wp'][95], 2)}, "
+              f"p99 {ratio(c['wp'][99], o['wp'][99], 2)}, CPU {ratio(c['cpu_per_s'], o['cpu_per_s'], 2)}")
+    print("\nRTF = wall time / audio time; cpu s/s = CPU seconds per audio second (both cores, both passes); word = a word's")
+    print("end -> its text first shown (the first pass); text = end of speech -> first-pass final text; 2nd = end of")
+    print("speech -> the second pass's text in its place; cue = end of the triggering words -> cue shown;")
     print("partials = partial decodes run / skipped; naive latencies = when its text first covered the same words.")
     print("+busy = the same with one core kept busy by another process. WER against the script (scripted calls only).")
 

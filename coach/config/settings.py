@@ -48,6 +48,29 @@ class ModelSettings:
     partial_settled_s: float = opt(0.7, "a word with this much speech heard after it is shown even when Whisper is unsure "
                                         "of it (the final decode may still change it: 80 % of the words shown early on the "
                                         "real call were the final's; 30 = wait for agreement)", lo=0.3, hi=30)
+    vocabulary: list[str] = opt([], "company, product and place names (\"Contoso\", \"Surface Pro\"): given to both passes as "
+                                    "Whisper's prompt, so a name is heard as written (tests/test_second_pass.py)")
+    second_pass: str = opt("auto", "the transcript that is stored, searched and shared comes from a second decode of each "
+                                   "finished turn, whole, with the previous turns as prompt, in the background: auto = the "
+                                   "best model on this PC within make bench's CPU budget (base when `coach models fetch base` "
+                                   "put it here, else tiny.en); a model name; \"\" = off (docs/benchmark.md, ASR table)")
+    second_beam_size: int = opt(5, "the second pass's beam: on the real calls beam 5 over whole turns beat greedy "
+                                   "(docs/benchmark.md)", lo=1, hi=10)
+    second_context_words: int = opt(0, "this many of the conversation's last words are the second pass's prompt: on the real "
+                                       "calls every prompt of earlier words made tiny.en worse (docs/benchmark.md)", hi=200)
+    second_heard_s: float = opt(10.0, "the second pass hears up to this much of the speaker's earlier speech before the turn "
+                                      "(pauses left out) and keeps only the turn's words: short answers heard with the voice "
+                                      "before them (docs/benchmark.md)", hi=20)
+    second_turn_gap_s: float = opt(1.0, "a turn for the second pass ends at a pause this long, when the other speaker "
+                                        "talks, or at second_max_turn_s", lo=0.3, hi=10)
+    second_max_turn_s: float = opt(15.0, "the longest stretch the second pass decodes at once: within Whisper's 30 s "
+                                         "window with margin, and the text of a long turn is not held back too long", lo=2, hi=28)
+    second_wait_s: float = opt(2.0, "the exchange rules (acknowledge, reflect) wait this long after an utterance's first-pass "
+                                    "text for its second pass, then read the first pass's: a tip a second later is still "
+                                    "in time (the second pass takes ~1-2 s after a turn, docs/benchmark.md)", lo=0, hi=30)
+    second_keep_s: float = opt(20.0, "the stored text and the recording wait this long after an utterance ended for its "
+                                     "second pass; later, its first pass's text is kept (the recorder holds up to 60 s)",
+                               lo=0, hi=45)
 
 
 @dataclass

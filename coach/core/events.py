@@ -69,6 +69,20 @@ class Utterance:
     pitch_hz: float | None = None
     # stream time at which the text was available (end-of-speech wait + decode included)
     t_ready: float = 0.0
+    # which decode the text is from: "first" (the streaming pass) or "second" (the whole turn decoded again
+    # with context, coach/core/pipeline.py); an utterance first shown from the first pass is sent again,
+    # revised, when its second pass is in (t_revised)
+    decoded_by: str = "first"
+    t_revised: float | None = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An utterance already shown, with the text of its second pass (or masked anew): it replaces
+    the `index`-th utterance of the conversation (Pipeline.utterances) where it is shown or stored."""
+
+    index: int
+    utterance: Utterance
 
 
 @dataclass(frozen=True)

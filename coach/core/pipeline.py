@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,15 +37,17 @@ from coach.core.events import (
     Flag,
     Meters,
     Partial,
+    Revision,
     Speaker,
     SpeakerMetrics,
     Utterance,
     VoiceLevel,
+    Word,
 )
-from coach.privacy.redact import CARD, CARD_CONTEXT, redact
+from coach.privacy.redact import CARD, CARD_CONTEXT, Redaction, redact
 from coach.speech.agreement import Agreement
 from coach.speech.silence import silence_check
-from coach.speech.stt import SpeechToText, Transcript
+from coach.speech.stt import SecondPass, SpeechToText, Transcript, TwoPasses
 from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
 
 PAD_BEFORE = int(0.2 * SAMPLE_RATE)  # VAD onsets are late by a frame or two: keep the first phoneme
@@ -58,7 +61,7 @@ CHECK_MARGIN_S = PAD_BEFORE / SAMPLE_RATE + 0.1
 FLAG_BEFORE_S = 10.0  # an automatic flag covers the lead-up ...
 FLAG_AFTER_S = 20.0  # ... and what the agent did next
 
-Event = Utterance | Partial | Cue | Flag | VoiceLevel | Meters
+Event = Utterance | Revision | Partial | Cue | Flag | VoiceLevel | Meters
 
 
 @dataclass(order=True)
@@ -73,6 +76,29 @@ class Job:
     available_at: float = field(compare=False)  # stream time when the endpointer finished it
     partial: bool = field(default=False, compare=False)  # a re-decode of speech still going on
     audio_start: int = field(default=-1, compare=False)  # stream sample of audio[0] (-1: the segment's start, padded)
+    # the second pass: a finished turn decoded again whole, with what was said before it as prompt
+    second: bool = field(default=False, compare=False)
+    covers: tuple[tuple[int, Segment], ...] = field(default=(), compare=False)  # (first-pass job id, segment) of its utterances
+    context: str = field(default="", compare=False)
+    deadline: float = field(default=float("inf"), compare=False)  # stream time after which its text is no longer awaited
+    heard_s: float = field(default=0.0, compare=False)  # second pass: audio before the turn's, the speaker's earlier speech
+
+
+WAITING = "waiting"  # a second pass is coming for this utterance
+NO_SECOND = "none"  # none is coming: off, skipped under load, or too late
+
+
+@dataclass
+class _Held:
+    """An utterance shown and stored with its first pass's text, awaiting its second pass before the
+    exchange rules read it (and before the recorder may write its audio)."""
+
+    job_id: int
+    index: int  # in Pipeline.utterances
+    raw: Utterance  # the first pass's words, unredacted
+    context: str  # the redacted conversation before it, as its redaction saw it
+    reading_out: bool
+    spans: list[tuple[float, float, str]]  # what the first pass's redaction masked
 
 
 class Pipeline:
@@ -85,9 +111,12 @@ class Pipeline:
         on_event: Callable[[Event], None] = lambda e: None,
         on_redact: Callable[[tuple[float, float]], None] = lambda span: None,
         meaning: Meaning | None = None,
+        second: SecondPass | None = None,
     ) -> None:
         self.settings = settings
         self.transcriber = transcriber
+        # the second pass: given, or the one the recognizer came with (coach/speech/engines.py)
+        self.second = second if second is not None else transcriber.second if isinstance(transcriber, TwoPasses) else None
         self.speakers = speakers
         self.clock = clock
         self.on_event = on_event
@@ -123,6 +152,23 @@ class Pipeline:
         self._cuts: dict[Speaker, set[int]] = {s: set() for s in speakers}  # samples where a long turn was cut
         self._seq = itertools.count()
         self.position = 0.0
+        # the second pass (docs/design.md: Two passes): finished utterances gathered into turns per speaker,
+        # what each utterance's second pass brought (words, WAITING or NO_SECOND), and the utterances shown
+        # with their first pass's text that the exchange rules have not read yet, in time order
+        self._turn: dict[Speaker, list[tuple[int, Segment]]] = {s: [] for s in speakers}
+        self._spoken: dict[Speaker, list[tuple[int, int]]] = {s: [] for s in speakers}  # samples of past turns' utterances
+        self._pending_second: list[Job] = []  # turns closed while a job was made, handed out with it
+        self._second: dict[int, list[Word] | str] = {}
+        self._held: deque[_Held] = deque()
+        self._unread: deque[int] = deque()  # utterances (by index) the exchange rules have not read yet
+        self._job_of: dict[int, int] = {}  # id(utterance) -> its first-pass job
+        self._empty: set[int] = set()  # first-pass jobs that heard nothing
+        self._said_text: list[tuple[float, int, str]] = []  # (start, job id, text) of every decoded utterance: prompts
+        self.second_decode_s: list[float] = []
+        self.second_cpu_s = 0.0
+        self.second_late = 0  # second passes that came after their utterance's deadline
+        self.second_revised = 0  # utterances whose stored text is the second pass's
+        self.shown_word_lat: list[float] = []  # each first-pass word's end -> first shown (the overlay's latency)
 
     def apply_settings(self, s: Settings) -> None:
         """New settings mid-session (on this pipeline's thread, a copy nobody else holds): cue
@@ -172,6 +218,9 @@ class Pipeline:
             self.conversation.heard(s, self._ep[s].frame * FRAME_S, self._ep[s].open_start)
             if self._partial_every:
                 jobs += self._partial(s)
+        jobs += self._turns_over()
+        jobs += self._pending_second
+        self._pending_second = []
         self.position = chunk.t1
         self._release()  # VAD progress alone can show that nothing earlier is coming
         return jobs
@@ -185,15 +234,88 @@ class Pipeline:
             self._propose(self.rules.on_voice(r))
 
     def finish(self) -> list[Job]:
-        """End of stream: close open utterances."""
+        """End of stream: close open utterances (and their turns)."""
         jobs = [self._job(s, seg) for s in self.speakers for seg in self._ep[s].flush()]
         for s in self.speakers:
             self.conversation.heard(s, self.position, None)
+        jobs += self._pending_second + [j for s in self.speakers if (j := self._second_job(s)) is not None]
+        self._pending_second = []
         return jobs
 
     def drain(self) -> None:
         """Every decode is in: release the rest of the conversation."""
+        for k, v in self._second.items():
+            if v == WAITING:
+                self._second[k] = NO_SECOND
         self._release(final=True)
+
+    # -- the second pass: each finished turn decoded again, whole, with context ---------
+
+    def _turns_over(self) -> list[Job]:
+        """Second-pass jobs for turns that just ended: their speaker paused `second_turn_gap_s`, the other
+        speaker began talking after them, or they grew to `second_max_turn_s`."""
+        m, jobs = self.settings.model, []
+        for s, segs in self._turn.items():
+            if not segs:
+                continue
+            last = segs[-1][1].end
+            ep = self._ep[s]
+            open_at = None if ep.open_start is None else round(ep.open_start * SAMPLE_RATE)
+            paused = (open_at if open_at is not None else ep.frame * FRAME) - last >= m.second_turn_gap_s * SAMPLE_RATE
+            others = any(o != s and self._ep[o].open_start is not None and self._ep[o].open_start * SAMPLE_RATE > last
+                         for o in self.speakers)
+            long = ep.frame * FRAME - segs[0][1].start >= m.second_max_turn_s * SAMPLE_RATE
+            if paused or others or long:
+                if (j := self._second_job(s)) is not None:
+                    jobs.append(j)
+        return jobs
+
+    def _second_job(self, s: Speaker) -> Job | None:
+        segs, self._turn[s] = self._turn[s], []
+        if not segs:
+            return None
+        a, b = max(0, segs[0][1].start - PAD_BEFORE), segs[-1][1].end + PAD_AFTER
+        start = segs[0][1].start / SAMPLE_RATE
+        # Whisper hears the speaker's voice before the turn: their last utterances, the silence between
+        # them left out, as faster-whisper's own VAD packs a channel (docs/benchmark.md: short answers)
+        head: list[np.ndarray] = []
+        n, keep = 0, int(self.settings.model.second_heard_s * SAMPLE_RATE)
+        for x, y in reversed(self._spoken[s]):
+            if n + (y - x) > keep or x < self._hist[s].end - HISTORY_S * SAMPLE_RATE:
+                break
+            head[:0] = [self._hist[s].read(x, y), np.zeros(int(0.3 * SAMPLE_RATE), np.float32)]
+            n += y - x + int(0.3 * SAMPLE_RATE)
+        self._spoken[s] = [*self._spoken[s][-20:], *((max(0, g.start - PAD_BEFORE), g.end + PAD_AFTER) for _, g in segs)]
+        # what was said before the turn, both speakers, as the recognizer heard it: the prompt
+        said = [t for st, _, t in sorted(self._said_text) if st < start]
+        context = " ".join(" ".join(said).split()[-self.settings.model.second_context_words:]) \
+            if self.settings.model.second_context_words else ""
+        deadline = segs[0][1].end / SAMPLE_RATE + self.settings.model.second_keep_s
+        return Job((3, b, next(self._seq)), s, Segment(segs[0][1].start, segs[-1][1].end, segs[-1][1].detected_at),
+                   np.concatenate([*head, self._hist[s].read(a, b)]), self.clock(), audio_start=a - n, second=True,
+                   covers=tuple(segs), context=context, deadline=deadline, heard_s=n / SAMPLE_RATE)
+
+    def _complete_second(self, job: Job, tr: Transcript | None) -> None:
+        """A turn's second pass: its words shared out among the turn's utterances by time."""
+        ids = [i for i, _ in job.covers if self._second.get(i) == WAITING]
+        if tr is not None and len(ids) < len(job.covers):
+            self.second_late += 1  # some of its utterances stopped waiting for it: their first pass's text stands
+        if tr is None or not ids:
+            for i in ids:
+                self._second[i] = NO_SECOND
+            return
+        heard = [(i, seg) for i, seg in job.covers if i not in self._empty] or list(job.covers)
+        share: dict[int, list[Word]] = {i: [] for i, _ in job.covers}
+        for w in tr.words:
+            t = w.mid * SAMPLE_RATE
+            # the utterance the word is in, else the nearest (a word in a pause between two)
+            i, _ = min(heard, key=lambda c: 0 if c[1].start <= t <= c[1].end else min(abs(t - c[1].start), abs(t - c[1].end)))
+            share[i].append(w)
+        for i in ids:
+            self._second[i] = share[i]
+        for k, (st, i, _) in enumerate(self._said_text):
+            if share.get(i):
+                self._said_text[k] = (st, i, " ".join(w.w for w in share[i]))
 
     def _partial(self, s: Speaker) -> list[Job]:
         """A partial decode of `s`'s open utterance, when another `partial_every_s` of it has arrived."""
@@ -243,6 +365,13 @@ class Pipeline:
         pri = 0 if s == "customer" else 1
         job = Job((pri, seg.end, next(self._seq)), s, seg, audio, self.clock())
         self.conversation.expect(job.key[2], s, seg.start / SAMPLE_RATE)
+        if self.second is not None:
+            turn = self._turn[s]
+            if turn and seg.end - turn[0][1].start > self.settings.model.second_max_turn_s * SAMPLE_RATE:
+                if (j := self._second_job(s)) is not None:
+                    self._pending_second.append(j)
+            self._turn[s].append((job.key[2], seg))
+            self._second[job.key[2]] = WAITING
         return job
 
     # -- speech path: one decode per utterance, may run on another thread -------------
@@ -252,6 +381,18 @@ class Pipeline:
             return Transcript("", [])
         t = time.perf_counter()
         offset = (job.audio_start if job.audio_start >= 0 else max(0, job.segment.start - PAD_BEFORE)) / SAMPLE_RATE
+        if job.second:
+            assert self.second is not None
+            cpu = time.process_time()
+            tr = self.second.transcribe(job.audio, offset, job.speaker, context=job.context)
+            if job.heard_s:  # the words of the speech before the turn were context, not this turn's
+                turn = (job.audio_start / SAMPLE_RATE + job.heard_s) - 0.05
+                words = [w for w in tr.words if w.mid >= turn]
+                tr = Transcript(" ".join(w.w for w in words), words)
+            self.second_decode_s.append(time.perf_counter() - t)
+            # the process's CPU over the decode: the second pass's own when nothing else runs (coach analyze)
+            self.second_cpu_s += time.process_time() - cpu
+            return tr
         tr = self.transcriber.transcribe(job.audio, offset, job.speaker, partial=job.partial)
         (self.partial_decode_s if job.partial else self.decode_s).append(time.perf_counter() - t)
         return tr
@@ -262,10 +403,19 @@ class Pipeline:
         if job.partial:
             self._complete_partial(job, tr)
             return None
+        if job.second:
+            self._complete_second(job, tr)
+            self._release()
+            return None
         tr = self._own_words(job, tr)
         u = self._utterance(job, tr) if tr is not None and tr.words else None
         self.conversation.decoded(job.key[2], u)
-        if u is not None:
+        if u is None:
+            self._empty.add(job.key[2])
+        else:
+            self._job_of[id(u)] = job.key[2]
+            self._said_text.append((u.start, job.key[2], u.text))
+            self._said_text = self._said_text[-60:]
             self._propose(self.rules.on_decoded(u))
         self._release()
         return u
@@ -320,35 +470,90 @@ class Pipeline:
     def _release(self, final: bool = False) -> None:
         for u in self.conversation.release(final):
             self._said(u)
-        # audio before this has been transcribed and redacted (its spans silenced): the recorder
-        # may write it. Words can start in the 0.2 s padding before a VAD onset.
-        mark = float("inf") if final else self.conversation.watermark() - CHECK_MARGIN_S
+        self._advance_held()
+        # audio before this has been transcribed and redacted by both passes (its spans silenced): the
+        # recorder may write it. Words can start in the 0.2 s padding before a VAD onset.
+        held = self._held[0].raw.start if self._held else float("inf")
+        mark = float("inf") if final else min(self.conversation.watermark(), held) - CHECK_MARGIN_S
         self.checked_until = max(self.checked_until, mark)
 
     def _said(self, raw: Utterance) -> None:
-        """One utterance in time order: payment data is masked (its audio silenced) before
-        anything that shows or stores text sees it; then the exchange rules."""
+        """One utterance in time order: payment data is masked (its audio silenced) before anything
+        that shows or stores text sees it. Shown and stored now with the first pass's text; the
+        exchange rules read it once its second pass is in (or is not coming)."""
+        jid = self._job_of.pop(id(raw), -1)
         context = " ".join(u.text for u in self.utterances[-4:])
-        red = redact(raw.words, context, answer=raw.speaker == "customer", reading_out=raw.start <= self._card_talk_until)
-        if CARD in red.kinds or CARD_CONTEXT.search(raw.text):
+        reading_out = raw.start <= self._card_talk_until
+        red = self._mask(raw, raw.words, context, reading_out)
+        self.shown_word_lat += [max(0.0, (w.t_ready if w.t_ready is not None else raw.t_ready) - w.end) for w in raw.words]
+        u = dataclasses.replace(raw, text=red.text, words=red.words)
+        self.utterances.append(u)
+        self._held.append(_Held(jid, len(self.utterances) - 1, raw, context, reading_out,
+                                [(a, b, k) for (a, b), k in zip(red.spans, red.kinds)]))
+        self._unread.append(len(self.utterances) - 1)
+        self.on_event(u)  # shown now; revised when its second pass is in
+
+    def _mask(self, raw: Utterance, words: list[Word], context: str, reading_out: bool,
+              also: list[tuple[float, float, str]] | None = None) -> Redaction:
+        """Payment data masked in one pass's words (`also`: what the other pass masked there), the spans
+        handed to the recorder to silence."""
+        red = redact(words, context, answer=raw.speaker == "customer", reading_out=reading_out)
+        if also:
+            red = _mask_spans(red, also)
+        if CARD in red.kinds or CARD_CONTEXT.search(" ".join(w.w for w in words)):
             # card talk is a state: the read-out goes on in the next utterances, of both speakers
-            self._card_talk_until = raw.end + CARD_TALK_S
-        talk = raw.start <= self._card_talk_until or CARD_CONTEXT.search(context)
-        if raw.speaker == "customer" and talk and not red.spans and _dropped_words(raw):
-            # the customer answered card talk and the recognizer heard almost nothing in seconds of
-            # speech ("Yes. It is..." for a read-out): what it could not hear is kept from disk too
-            red = dataclasses.replace(red, text=CARD, words=[dataclasses.replace(raw.words[0], w=CARD)] if raw.words else [],
-                                      spans=[(raw.start, raw.end)], kinds=[CARD])
+            self._card_talk_until = max(self._card_talk_until, raw.end + CARD_TALK_S)
         for (a, b), kind in zip(red.spans, red.kinds):
             # Whisper drops digits from a long read-out; what it missed is still card data,
             # so the audio is silenced from the first masked digit to the end of the utterance
             span = (round(a, 3), round(max(b, raw.end) if kind == CARD else b, 3))
-            self.redactions.append(span)
-            self.on_redact(span)
-        u = dataclasses.replace(raw, text=red.text, words=red.words)
-        self.utterances.append(u)
+            if span not in self.redactions:
+                self.redactions.append(span)
+                self.on_redact(span)
+        return red
+
+    def _advance_held(self) -> None:
+        """Utterances whose second pass is in (or will not come) take its text, redacted like the first
+        pass's, in time order. The exchange rules read each utterance once its second pass is in or
+        `second_wait_s` after its first pass's text, whichever is first."""
+        while self._held:
+            h = self._held[0]
+            got = self._second.get(h.job_id, NO_SECOND)
+            if got == WAITING and self.clock() < h.raw.end + self.settings.model.second_keep_s:
+                break
+            self._held.popleft()
+            self._second.pop(h.job_id, None)
+            u = self.utterances[h.index]
+            reading_out = h.reading_out or h.raw.start <= self._card_talk_until
+            if isinstance(got, list) and got:
+                red = self._mask(h.raw, got, h.context, reading_out, also=h.spans)
+                words = _first_shown(red.words, u.words, self.clock())
+                u = dataclasses.replace(u, text=red.text, words=words, decoded_by="second", t_revised=round(self.clock(), 3),
+                                        wpm=_round(rate(len(got), u.end - u.start)))
+                if h.raw.speaker == "customer":
+                    u.sentiment = round(sentiment(red.text), 3)
+                self.second_revised += 1
+            elif reading_out and not h.reading_out:
+                # the second pass of an earlier utterance heard card talk the first pass missed
+                red = self._mask(h.raw, h.raw.words, h.context, reading_out, also=h.spans)
+                u = dataclasses.replace(u, text=red.text, words=red.words)
+            if u is not self.utterances[h.index]:
+                self.utterances[h.index] = u
+                self.on_event(Revision(h.index, u))
+        # the exchange rules, in time order: on the stored text once it is final, or on the first pass's
+        # when its second pass is later than the rules can wait
+        waiting = {h.index: h.raw.t_ready for h in self._held}
+        while self._unread:
+            i = self._unread[0]
+            if i in waiting and self.clock() < waiting[i] + self.settings.model.second_wait_s:
+                break
+            self._unread.popleft()
+            self._exchange(self.utterances[i])
+
+    def _exchange(self, u: Utterance) -> None:
+        """The time-ordered exchange rules (acknowledge, reflect, harsh words to an upset customer), on
+        the best text there is."""
         proposals = self.rules.on_said(u)  # first, so the meters include u
-        self.on_event(u)
         self.on_event(Meters(
             escalation=self.rules.last_escalation_score if u.speaker == "customer" else None,
             agent_wpm=self.rules.pace["agent"].recent(self.settings.cues.slow_down.window_s)[0],
@@ -428,9 +633,30 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
+def _mask_spans(red: Redaction, spans: list[tuple[float, float, str]]) -> Redaction:
+    """Words of one pass inside what the other pass masked are masked too: the two hear digits
+    differently, and what either took for payment data is payment data."""
+    out: list[Word] = []
+    for w in red.words:
+        hit = next((k for a, b, k in spans if w.start < b and w.end > a), None)
+        if hit is None or w.w in (hit,):
+            out.append(w)
+        elif out and out[-1].w == hit and out[-1].end >= w.start - 0.5:
+            out[-1] = Word(hit, out[-1].start, max(out[-1].end, w.end), 1.0)
+        else:
+            out.append(Word(hit, w.start, w.end, 1.0))
+    return Redaction(out, " ".join(w.w for w in out), red.spans, red.kinds)
+
+
+def _first_shown(final: list[Word], shown: list[Word], now: float) -> list[Word]:
+    """The second pass's words, each keeping the time the same stretch of speech was first shown
+    (the latest of the first pass's words it overlaps); a word over a stretch the first pass
+    heard nothing in was first shown now."""
+    out = []
+    for w in final:
+        over = [s.t_ready for s in shown if s.start < w.end and s.end > w.start and s.t_ready is not None]
+        out.append(dataclasses.replace(w, t_ready=max(over) if over else round(now, 3)))
+    return out
+
+
 assert FRAME == 512  # feed() relies on both speakers' VADs sharing one frame grid
-
-
-def _dropped_words(u: Utterance) -> bool:
-    """Seconds of speech heard as a word or two: the recognizer dropped what was said."""
-    return u.end - u.start >= 3.0 and len(u.words) / (u.end - u.start) < 1.0

@@ -7,12 +7,18 @@ with a computation-aware simulated clock, the method of whisper_streaming's simu
 a decode cannot start before its audio has arrived nor before the decoder finished the
 previous job, and its result appears at its start plus its measured processing time. So
 cue times and latencies equal what live use on this machine would show.
+
+The second pass (coach/core/pipeline.py) has a decoder thread of its own, at low priority: it
+uses the core the first pass leaves idle and never delays a first-pass decode. The simulation
+gives it its own timeline, the second core's.
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
+import os
+import sys
 import threading
 import time
 from collections import deque
@@ -48,14 +54,41 @@ class _Inflight:
     done_at: float
 
 
+class _Timeline:
+    """One decoder thread on the simulated clock: what waits for it, what it is decoding, when it is free."""
+
+    def __init__(self) -> None:
+        self.pending: list[Job] = []
+        self.inflight: _Inflight | None = None
+        self.free_at = 0.0
+
+    def next_start(self) -> float:
+        return max(self.free_at, min(j.available_at for j in self.pending)) if self.pending else float("inf")
+
+
 class SimulatedRunner:
     def __init__(self, pipeline: Pipeline, clock: SimClock, progress: Callable[[float], None] | None = None) -> None:
         self.p = pipeline
         self.clock = clock
         self.progress = progress
-        self._pending: list[Job] = []
-        self._inflight: _Inflight | None = None
-        self._free_at = 0.0  # when the decoder thread would next be idle
+        self._first, self._second = _Timeline(), _Timeline()  # the first pass's decoder thread, the second pass's
+
+    # the first pass's timeline, as the scheduling tests set it up
+    @property
+    def _pending(self) -> list[Job]:
+        return self._first.pending
+
+    @_pending.setter
+    def _pending(self, jobs: list[Job]) -> None:
+        self._first.pending = jobs
+
+    @property
+    def _free_at(self) -> float:
+        return self._first.free_at
+
+    @_free_at.setter
+    def _free_at(self, t: float) -> None:
+        self._first.free_at = t
 
     def run(self, chunks: Iterable[AudioChunk]) -> None:
         for chunk in chunks:
@@ -71,36 +104,43 @@ class SimulatedRunner:
 
     def _add(self, jobs: list[Job]) -> None:
         for job in jobs:
+            line = self._second if job.second else self._first
             if job.partial:  # a newer partial of the same speech supersedes one still waiting
-                stale = [j for j in self._pending if j.partial and j.speaker == job.speaker]
+                stale = [j for j in line.pending if j.partial and j.speaker == job.speaker]
                 self.p.partials_dropped += len(stale)
-                self._pending = [j for j in self._pending if j not in stale]
-            self._pending.append(job)
+                line.pending = [j for j in line.pending if j not in stale]
+            line.pending.append(job)
 
     def _advance(self, until: float) -> None:
-        """Run the decoder's timeline up to stream time `until`, in order."""
+        """Run both decoders' timelines up to stream time `until`, every result and every start in time order."""
         while True:
-            if self._inflight is not None:
-                if self._inflight.done_at > until:
-                    return
-                f, self._inflight = self._inflight, None
+            lines = (self._first, self._second)
+            done = [(x.inflight.done_at, k) for k, x in enumerate(lines) if x.inflight is not None]
+            starts = [(x.next_start(), k) for k, x in enumerate(lines) if x.inflight is None and x.pending]
+            done_at, k = min(done, default=(float("inf"), -1))
+            start, k2 = min(starts, default=(float("inf"), -1))
+            if k >= 0 and done_at <= start and done_at <= until:
+                line = lines[k]
+                f, line.inflight = line.inflight, None
+                assert f is not None
                 self.clock.start(f.done_at)
                 self.p.complete(f.job, f.transcript)
-                self._free_at = self.clock()
+                line.free_at = self.clock()
                 continue
-            if not self._pending:
+            if k2 < 0 or start >= until:
                 return
-            start = max(self._free_at, min(j.available_at for j in self._pending))
-            if start >= until:
-                return
-            job = min(j for j in self._pending if j.available_at <= start)
-            self._pending.remove(job)
+            line = lines[k2]
+            job = min(j for j in line.pending if j.available_at <= start)
+            line.pending.remove(job)
             self.clock.start(start)
             if job.partial and not self.p.partial_wanted(job):
                 self.p.partials_dropped += 1  # its speech ended meanwhile: the final decode says it all
                 continue
+            if job.second and start > job.deadline:
+                self.p.complete(job, None)  # its text is no longer awaited: the first pass's stands
+                continue
             tr = self.p.transcribe(job)
-            self._inflight = _Inflight(job, tr, self.clock())
+            line.inflight = _Inflight(job, tr, self.clock())
 
 
 PARTIAL_MAX_AGE_S = 1.0  # a partial decode that waited longer than this is skipped: the next one is due
@@ -232,6 +272,8 @@ class ThreadedRunner:
         self.p = pipeline
         self.inbox = Mailbox(inbox_size)  # ~30 s of 100 ms chunks
         self.jobs = _JobQueue()
+        self.second_jobs = _JobQueue()  # the second pass's, on a decoder thread of its own at low priority
+        self._ends = 0  # decoder threads that have finished every job
         self.error: BaseException | None = None
         self.on_error = on_error
         # live: when processing falls behind, stale audio is dropped on purpose and counted
@@ -243,10 +285,12 @@ class ThreadedRunner:
         self._error_lock = threading.Lock()
         self._worker = threading.Thread(target=self._guard, args=(self._work,), name="pipeline", daemon=True)
         self._asr = threading.Thread(target=self._guard, args=(self._decode,), name="asr", daemon=True)
+        self._asr2 = threading.Thread(target=self._guard, args=(self._decode_second,), name="asr-second", daemon=True)
 
     def start(self) -> None:
         self._worker.start()
         self._asr.start()
+        self._asr2.start()
 
     def put(self, chunk: AudioChunk) -> bool:
         """Hand over audio; False when it was dropped because analysis is behind (live only)."""
@@ -278,12 +322,12 @@ class ThreadedRunner:
             except RunnerStopped:
                 pass
         deadline = time.monotonic() + timeout
-        for t in (self._worker, self._asr):
+        for t in (self._worker, self._asr, self._asr2):
             if t.ident is not None:
                 t.join(max(0.0, deadline - time.monotonic()))
         if self.error is not None:
             raise self.error
-        if self._worker.is_alive() or self._asr.is_alive():
+        if self._worker.is_alive() or self._asr.is_alive() or self._asr2.is_alive():
             self._fail(RunnerStopped(f"analysis did not finish within {timeout:g} s"))
             raise self.error  # type: ignore[misc]
 
@@ -295,6 +339,7 @@ class ThreadedRunner:
         log.error("analysis stopped: %s", e, exc_info=(type(e), e, e.__traceback__))
         self.inbox.close(e)
         self.jobs.close()
+        self.second_jobs.close()
         if self.on_error is not None:
             self.on_error(e)
 
@@ -312,7 +357,7 @@ class ThreadedRunner:
             item = self.inbox.get()
             if isinstance(item, AudioChunk):
                 for job in self.p.feed(item):
-                    self.p.partials_dropped += self.jobs.put(job)
+                    self.p.partials_dropped += (self.second_jobs if job.second else self.jobs).put(job)
             elif isinstance(item, _Decoded):
                 self.p.complete(item.job, item.transcript)
             elif isinstance(item, Flag):
@@ -322,11 +367,14 @@ class ThreadedRunner:
             elif isinstance(item, _End) and not ending:
                 ending = True
                 for job in self.p.finish():
-                    self.jobs.put(job)
+                    (self.second_jobs if job.second else self.jobs).put(job)
                 self.jobs.last()
-            elif isinstance(item, _End):  # the decoder has drained every job
-                self.p.drain()
-                return
+                self.second_jobs.last()
+            elif isinstance(item, _End):  # a decoder has drained every job
+                self._ends += 1
+                if self._ends == 2:
+                    self.p.drain()
+                    return
 
     def _decode(self) -> None:
         while (job := self.jobs.get()) is not None:
@@ -340,6 +388,39 @@ class ThreadedRunner:
                 continue
             self.inbox.put_control(_Decoded(job, self.p.transcribe(job)))
         self.inbox.put_control(_End())
+
+    def _decode_second(self) -> None:
+        """The second pass: the core the first pass leaves idle, never ahead of anything else."""
+        _lower_priority()
+        works = self.p.second is not None
+        if works:
+            try:
+                self.p.second.ready()  # type: ignore[union-attr]  # loaded here: its worker threads inherit the low priority
+            except Exception as e:  # noqa: BLE001 - a second pass that cannot load leaves the first pass's text
+                log.warning("second pass off: %s", e)
+                works = False
+        while (job := self.second_jobs.get()) is not None:
+            if not works or self.p.clock() > job.deadline:
+                self.inbox.put_control(_Decoded(job, None))  # its first pass's text stands
+                continue
+            self.inbox.put_control(_Decoded(job, self.p.transcribe(job)))
+        self.inbox.put_control(_End())
+
+
+def _lower_priority() -> None:
+    """This thread, and threads it starts, yield the CPU to everything else in the process and on the PC:
+    nice +10 (Linux keeps a nice value per thread), THREAD_PRIORITY_LOWEST on Windows."""
+    try:
+        if sys.platform.startswith("linux"):
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + 10))
+        elif sys.platform == "win32":
+            import ctypes
+
+            k32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+            k32.SetThreadPriority(k32.GetCurrentThread(), -2)
+    except (OSError, AttributeError) as e:  # a sandbox may refuse: the second pass still runs
+        log.info("second pass at normal priority: %s", e)
 
 
 def run_realtime(pipeline: Pipeline, chunks: Iterable[AudioChunk], stop: threading.Event | None = None) -> None:

@@ -39,19 +39,23 @@ def source(info: SourceInfo) -> dict[str, Any]:
 def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, cpu_s: float) -> dict[str, Any]:
     cue_lat = [c.latency_s for c in p.cues]
     text_lat = [max(0.0, u.t_ready - u.end) for u in p.utterances]
-    # a word's text exists once a partial decode committed it, or else once its utterance was decoded
-    word_lat = [max(0.0, (w.t_ready if w.t_ready is not None else u.t_ready) - w.end) for u in p.utterances for w in u.words]
+    # a word's text exists once a partial decode committed it, or else once its utterance's first pass
+    # was decoded: the latency of the words the overlay shows (the second pass revises them later)
+    word_lat = p.shown_word_lat
+    revised = [u.t_revised - u.end for u in p.utterances if u.t_revised is not None]
     floor = p.floor_turns()
     m = p.metrics(floor)
     return {
         "schema": SCHEMA,
         "source": source(info),
-        "model": model,
+        "model": {**model, "second_pass": p.second.name if p.second is not None else None},
         "utterances": [
             {"speaker": u.speaker, "start": u.start, "end": u.end, "text": u.text,
              "words": [{"w": w.w, "start": w.start, "end": w.end, "p": w.p, "t_ready": w.t_ready if w.t_ready is not None else u.t_ready}
                        for w in u.words],
-             "sentiment": u.sentiment, "wpm": u.wpm, "loudness_db": u.loudness_db, "t_ready": u.t_ready}
+             "sentiment": u.sentiment, "wpm": u.wpm, "loudness_db": u.loudness_db, "t_ready": u.t_ready,
+             # which pass the text is from: "second" = its turn decoded again whole, at t_revised
+             "text_from": u.decoded_by, "t_revised": u.t_revised}
             for u in p.utterances
         ],
         # who held the floor: every utterance is in one turn, as part of it or as a backchannel to it
@@ -79,11 +83,21 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
             "text_latency_p95_s": percentile(text_lat, 95),
             "word_latency_p50_s": percentile(word_lat, 50),
             "word_latency_p95_s": percentile(word_lat, 95),
+            "word_latency_p99_s": percentile(word_lat, 99),
             "decodes": len(p.decode_s),
             "decode_p50_s": percentile(p.decode_s, 50),
             "partial_decodes": len(p.partial_decode_s),
             "partial_decode_p50_s": percentile(p.partial_decode_s, 50),
             "partials_dropped": p.partials_dropped,
+            # the second pass: decodes of whole turns, how long after an utterance ended its text was revised,
+            # and how many came after the exchange rules and the recording had stopped waiting for them
+            "second_pass_decodes": len(p.second_decode_s),
+            "second_pass_decode_p50_s": percentile(p.second_decode_s, 50),
+            "second_pass_cpu_s_per_audio_s": round(p.second_cpu_s / info.duration_s, 4) if info.duration_s else None,
+            "second_pass_revised": p.second_revised,
+            "second_pass_latency_p50_s": percentile(revised, 50),
+            "second_pass_latency_p95_s": percentile(revised, 95),
+            "second_pass_late": p.second_late,
         },
     }
 

@@ -68,7 +68,7 @@ class Transcriber:
     """Adapter around faster_whisper.WhisperModel; consumes its lazy generator here."""
 
     def __init__(self, model_path: str, compute_type: str = "int8", threads: int = 1, window: str = "auto",
-                 beam_size: int = 1, prompt: str = "") -> None:
+                 beam_size: int = 1, prompt: str = "", vocabulary: tuple[str, ...] = ()) -> None:
         from faster_whisper import WhisperModel
 
         class _Windowed(WhisperModel):
@@ -78,17 +78,28 @@ class Transcriber:
                 return super().encode(features[..., : self.frames])
 
         self.window = window
-        self.beam_size, self.prompt = beam_size, prompt.strip() or None
+        # the vocabulary (company, product and place names) leads every final decode's prompt: Whisper
+        # continues a prompt's spelling of a name it would otherwise hear as common words
+        # (partial decodes too: a name heard wrong mid-turn is shown wrong)
+        names = ", ".join(v.strip() for v in vocabulary if v.strip())
+        self.names = names + "." if names else ""
+        self.prompt = " ".join(x for x in (prompt.strip(), self.names) if x) or None
+        self.beam_size = beam_size
         self._model = _Windowed(model_path, device="cpu", compute_type=compute_type, cpu_threads=threads)
-        # the prompt shares the decoder's 448 tokens (at most 223 of them, as Whisper cuts it) with the text
-        self._prompt_tokens = min(223, len(self._model.hf_tokenizer.encode(" " + self.prompt).ids)) + 4 if self.prompt else 0
         self.multilingual = self._model.model.is_multilingual
 
-    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False) -> Transcript:
+    def _tokens(self, prompt: str | None) -> int:
+        """Decoder tokens a prompt takes: it shares Whisper's 448 with the text (at most 223 of them, as Whisper cuts it)."""
+        return min(223, len(self._model.hf_tokenizer.encode(" " + prompt).ids)) + 4 if prompt else 0
+
+    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False,
+                   context: str = "") -> Transcript:
         """Words with stream times (offset = stream time of audio[0]); the speaker does not change how it listens.
         A partial decode (speech still going on) is greedy only: Whisper's temperature fallback re-decodes a
         hypothesis it dislikes up to five times (seconds, on a read-out of digits), and the next partial or
-        the final decode will have another go anyway."""
+        the final decode will have another go anyway. `context`: what was said just before (the second
+        pass's previous turns), after the vocabulary in the prompt; Whisper keeps the prompt's last 223 tokens."""
+        prompt = (self.names or None) if partial else " ".join(x for x in (self.prompt, context.strip()) if x) or None
         self._model.frames = window_frames(len(audio), self.window, partial)
         # Whisper's temperature fallback samples. CTranslate2 seeds each worker thread's generator once,
         # at its first draw, so this seed makes a process's first fallback reproducible and each later
@@ -101,13 +112,13 @@ class Transcriber:
             audio,
             language="en",
             beam_size=1 if partial else self.beam_size,
-            initial_prompt=None if partial else self.prompt,
+            initial_prompt=prompt,
             word_timestamps=True,
             condition_on_previous_text=False,
             vad_filter=False,  # our VAD already bounded the utterance
             without_timestamps=False,  # with word times, off is slower and worse (docs/facts.md)
             # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
-            max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS - (0 if partial else self._prompt_tokens)),
+            max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS - self._tokens(prompt)),
             temperature=0.0 if partial else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
         )
         words: list[Word] = []
