@@ -51,9 +51,10 @@ class ModelSettings:
     vocabulary: list[str] = opt([], "company, product and place names (\"Contoso\", \"Surface Pro\"): given to both passes as "
                                     "Whisper's prompt, so a name is heard as written (tests/test_second_pass.py)")
     second_pass: str = opt("auto", "the transcript that is stored, searched and shared comes from a second decode of each "
-                                   "finished turn, whole, with the previous turns as prompt, in the background: auto = the "
-                                   "best model on this PC within make bench's CPU budget (base when `coach models fetch base` "
-                                   "put it here, else tiny.en); a model name; \"\" = off (docs/benchmark.md, ASR table)")
+                                   "finished turn, whole, in the background: auto = the best model within the CPU budget of a "
+                                   "2-core PC (tiny.en: as the second pass base costs 0.28 core-s/s, tiny.en 0.15); \"base\" (after "
+                                   "`coach models fetch base`) is more accurate on a PC with cores to spare; \"\" = off "
+                                   "(docs/benchmark.md, ASR table)")
     second_beam_size: int = opt(5, "the second pass's beam: on the real calls beam 5 over whole turns beat greedy "
                                    "(docs/benchmark.md)", lo=1, hi=10)
     second_context_words: int = opt(0, "this many of the conversation's last words are the second pass's prompt: on the real "

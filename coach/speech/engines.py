@@ -74,9 +74,10 @@ def _cached(key: tuple, resolved: ResolvedModel, load: Callable[[], SpeechToText
 
 
 # The second pass's model when model.second_pass = "auto": the first of these on this PC (never
-# downloaded for it), else the first pass's own. base decoding whole turns with beam 5 fits the
-# CPU budget with the first pass on a 2-core PC (docs/benchmark.md, ASR table).
-AUTO_SECOND = ("base",)
+# downloaded for it), else the first pass's own. None yet: base as the second pass cost 0.28 core-s
+# per audio second on the Harper Valley calls, which with the first pass's 0.25 is over issue #32's
+# 0.5 budget for a 2-core PC; tiny.en's costs 0.15 (docs/benchmark.md). second_pass = "base" opts in.
+AUTO_SECOND: tuple[str, ...] = ()
 
 
 def second_model(s: Settings, data: Path) -> str | None:
