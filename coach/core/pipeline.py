@@ -503,6 +503,12 @@ class Pipeline:
         if CARD in red.kinds or CARD_CONTEXT.search(" ".join(w.w for w in words)):
             # card talk is a state: the read-out goes on in the next utterances, of both speakers
             self._card_talk_until = max(self._card_talk_until, raw.end + CARD_TALK_S)
+        talk = raw.start <= self._card_talk_until or CARD_CONTEXT.search(context)
+        if raw.speaker == "customer" and talk and not red.spans and _dropped_words(raw, words):
+            # the customer answered card talk and the recognizer heard almost nothing in seconds of
+            # speech ("Yes. It is..." for a read-out): what it could not hear is kept from disk too
+            red = dataclasses.replace(red, text=CARD, words=[dataclasses.replace(words[0], w=CARD)] if words else [],
+                                      spans=[(raw.start, raw.end)], kinds=[CARD])
         for (a, b), kind in zip(red.spans, red.kinds):
             # Whisper drops digits from a long read-out; what it missed is still card data,
             # so the audio is silenced from the first masked digit to the end of the utterance
@@ -660,3 +666,8 @@ def _first_shown(final: list[Word], shown: list[Word], now: float) -> list[Word]
 
 
 assert FRAME == 512  # feed() relies on both speakers' VADs sharing one frame grid
+
+
+def _dropped_words(u: Utterance, words: list[Word]) -> bool:
+    """Seconds of speech heard as a word or two: the recognizer dropped what was said."""
+    return u.end - u.start >= 3.0 and len(words) / (u.end - u.start) < 1.0
