@@ -57,3 +57,6 @@ class TeamSharing(Subscriber):
             left = self.team.outbox.count()
             if left:
                 self.c.console.notice(f"team: {left} upload(s) queued; they go at the next start")
+            parked = self.team.outbox.refused_count()
+            if parked:  # set aside so they block nothing: someone should look (`coach team status`)
+                self.c.console.notice(f"team: {parked} upload(s) refused by the server, set aside in {self.team.outbox.refused}")

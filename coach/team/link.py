@@ -4,6 +4,7 @@ few seconds while a call is coached and drains the outbox to the team server.
 Standard library only (urllib): agents' PCs get no web framework. The thread waits on an
 event between rounds (woken by new uploads or stop), never sleeps in a loop. The server
 being down, slow or restarted only delays uploads: each stays in the outbox until a 2xx.
+A redirect is never followed: the device token goes to team.server and nowhere else.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ log = logging.getLogger("coach.team")
 LIVE_TIMEOUT_S = 5.0
 UPLOAD_TIMEOUT_S = 30.0
 BACKOFF_MAX_S = 60.0
+STRIKES = 8  # server failures (5xx) on one request, while it accepts others, before that request is parked
 
 
 def check_server_url(url: str) -> str:
@@ -53,10 +55,24 @@ def _tls(settings: TeamSettings, base: str) -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=settings.ca_file or None) if base.startswith("https") else None
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A 3xx comes back as the HTTPError it is: urllib would resend the Authorization header to
+    whatever Location the server names (plain http://, another host), bypassing check_server_url."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> None:
+        return None
+
+
+def opener(ctx: ssl.SSLContext | None) -> urllib.request.OpenerDirector:
+    """The only way this device talks to the team server: TLS as configured, redirects refused."""
+    return urllib.request.build_opener(_NoRedirect(), urllib.request.HTTPSHandler(context=ctx))
+
+
 def _get_json(settings: TeamSettings, base: str, path: str, timeout: float, ctx: ssl.SSLContext | None) -> Any:
     """GET a JSON document as this device; raises OSError/ValueError when the server cannot answer."""
     req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {settings.token}"})
-    with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
+    with opener(ctx).open(req, timeout=timeout) as r:
         return json.loads(r.read())
 
 
@@ -79,12 +95,14 @@ class TeamLink:
         self.outbox = Outbox(folder)
         self.on_status = on_status
         self._ctx = _tls(settings, self.base)
+        self._opener = opener(self._ctx)
+        self._answered = False  # a 2xx since the last drain: the server works, so a 5xx is that request's own
         self._live: Callable[[], dict[str, Any]] | None = None
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.state = "starting"  # ok | offline | refused
+        self.state = "starting"  # ok | offline | refused | redirected
         self._status_text = ""
         self.sent = 0
         self._urgent = False
@@ -169,37 +187,60 @@ class TeamLink:
         self._send("PUT", "/api/agent/live", json.dumps(state).encode(), "application/json", LIVE_TIMEOUT_S)
 
     def _drain(self) -> bool:
-        """Send queued requests oldest first; False when the server cannot be reached now."""
+        """Send queued requests oldest first; False when some are left to try again later.
+        One the server refuses (4xx) is parked; one it fails on (5xx) holds back only its own
+        call's later requests, and is parked after STRIKES failures while the server answers
+        others. Offline, a redirect, 401, 408 or 429 stop the round: the link, not the request."""
+        held: set[str] = set()
+        failed: list[tuple[Path, int]] = []
+        all_sent = True
         for item in self.outbox.pending():
             try:
                 method, path, ctype, body = Outbox.read(item)
             except (OSError, ValueError) as e:
                 log.warning("unreadable outbox item %s: %s", item.name, e)
-                self.outbox.reject(item, f"unreadable: {e}")
+                self.outbox.park(item, f"unreadable: {e}")
+                continue
+            call = Outbox.call_of(path)
+            if call in held:  # after a failed request of its call (the server wants summary, segment, clip in order)
                 continue
             code = self._send(method, path, body, ctype, UPLOAD_TIMEOUT_S)
-            if code is None or code in (401, 403, 408, 429) or code >= 500:
-                return False  # try again later, in order
+            if code is None or 300 <= code < 400 or code in (401, 408, 429):
+                all_sent = False
+                break
             if 200 <= code < 300:
                 Outbox.done(item)
                 self.sent += 1
+            elif code >= 500:
+                held.add(call)
+                failed.append((item, code))
             else:
                 log.warning("the team server refused %s %s with %s; set aside", method, path, code)
-                self.outbox.reject(item, f"HTTP {code}")
-        return True
+                self.outbox.park(item, f"HTTP {code}")
+        if self._answered:  # only then is a 5xx this request's fault, not a server that is down
+            for item, code in failed:
+                if Outbox.strike(item) >= STRIKES:
+                    log.warning("the team server failed %s with %s %d times; set aside", item.name, code, STRIKES)
+                    self.outbox.park(item, f"HTTP {code}, {STRIKES} times")
+        self._answered = False
+        return all_sent and not failed
 
     def _send(self, method: str, path: str, body: bytes, ctype: str, timeout: float) -> int | None:
         req = urllib.request.Request(self.base + path, data=body, method=method,
                                      headers={"Authorization": f"Bearer {self.s.token}", "Content-Type": ctype})
         try:
-            with urllib.request.urlopen(req, timeout=timeout, context=self._ctx) as r:
+            with self._opener.open(req, timeout=timeout) as r:
                 code = r.status
         except urllib.error.HTTPError as e:
             code = e.code
+            if 300 <= code < 400:
+                self._set_state("redirected", f"HTTP {code} to {e.headers.get('Location')!r}, not followed")
+                return code
         except (urllib.error.URLError, OSError, TimeoutError) as e:
             self._set_state("offline", str(getattr(e, "reason", e)))
             return None
-        self._set_state("refused" if code in (401, 403) else "ok", f"HTTP {code}")
+        self._answered = self._answered or 200 <= code < 300
+        self._set_state("refused" if code == 401 else "ok", f"HTTP {code}")
         return code
 
     def _set_state(self, state: str, why: str) -> None:
@@ -209,9 +250,12 @@ class TeamLink:
             self.state = state
 
     def _report(self) -> None:
-        n = self.outbox.count()
-        text = {"offline": f"team: offline, {n} queued", "refused": "team: device token refused"}.get(
+        n, parked = self.outbox.count(), self.outbox.refused_count()
+        text = {"offline": f"team: offline, {n} queued", "refused": "team: device token refused",
+                "redirected": "team: server redirects (not followed); check team.server"}.get(
             self.state, f"team: sending {n}" if n else "")
+        if parked:  # stays on show until someone looks (`coach team status`) or the session is deleted
+            text = f"{text}; {parked} refused" if text else f"team: {parked} upload(s) refused"
         if text != self._status_text:
             self._status_text = text
             if self.on_status is not None:
