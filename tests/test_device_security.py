@@ -253,3 +253,80 @@ def test_deleting_a_session_removes_all_its_outbox_files(tmp_path: Path, how: st
         store.close()
     assert _holds(data / "outbox", "gone-call") == []
     assert len([p for p in (data / "outbox").rglob("*.item*") if b"kept-call" in p.read_bytes()]) == 3
+
+
+# --- 11: no secret and no search word in the log ----------------------------------------------------
+
+
+def coach(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "COACH_DB", "COACH_LOG_DIR")}
+    return subprocess.run([sys.executable, "-m", "coach", *args, "--data-dir", str(data_dir)], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=ROOT)
+
+
+def whole_log(data_dir: Path) -> str:
+    return "".join(p.read_text() for p in sorted((data_dir / "logs").glob("coach.log*")))
+
+
+def test_the_log_keeps_no_database_password_token_or_search_words(tmp_path: Path):
+    from coach.store.db import Store
+
+    data = tmp_path / "data"
+    store = Store(data / "sessions.db")
+    sid = _session(store, "searched-call")
+    store.close()
+    secret = "Pw-S3cret@x"  # an unencoded @ too, as people type it
+    r = coach("server", "--db", f"postgresql://coach:{secret}@127.0.0.1:9/coach", data_dir=data)  # nobody listens on 9
+    assert r.returncode == 2 and "cannot reach the database" in r.stderr, r.stderr
+    assert coach("sessions", "--set", "team.token=ccd_leaked-device-token", "list", "--search", "words of searched",
+                 data_dir=data).returncode == 0
+    assert coach("sessions", "list", "--search=searched-call", data_dir=data).returncode == 0
+    assert coach("sessions", "delete", str(sid), data_dir=data).returncode == 0
+    log = whole_log(data)
+    assert "start: server --db postgresql://coach:***@127.0.0.1:9/coach" in log  # the command is still there to read
+    assert "start: sessions --set team.token=*** list --search ***" in log and "--search=***" in log
+    for leak in ("Pw-S3cret", "ccd_leaked", "words of", "searched"):
+        assert leak not in log, leak
+
+
+def test_any_record_quoting_a_connection_string_is_masked(tmp_path: Path):
+    import logging
+
+    from coach.app import logs
+
+    path = logs.setup(tmp_path)
+    try:
+        logging.getLogger("psycopg").warning("cannot connect to %s", "postgresql://coach:hunter2@db.example:5432/coach")
+        logging.getLogger("coach.x").error("conninfo host=db user=coach password=hunter3 dbname=coach")
+    finally:
+        logs.stop()
+    text = path.read_text()
+    assert "postgresql://coach:***@db.example:5432/coach" in text and "password=***" in text
+    assert "hunter" not in text
+
+
+def test_logs_written_before_masking_are_masked_once(tmp_path: Path):
+    from coach.app import logs
+
+    old = ("2026-12-01 10:00:00,000 INFO coach: start: sessions list --search my card number\n"
+           "2026-12-01 10:00:01,000 INFO coach: start: server --db postgresql://coach:hunter2@h/db\n")
+    (tmp_path / "coach.log.2").write_text(old)
+    logs.setup(tmp_path)
+    logs.stop()
+    text = (tmp_path / "coach.log.2").read_text()
+    assert "card" not in text and "hunter2" not in text and "start: sessions list --search ***" in text
+
+
+def test_a_secret_handed_over_goes_to_an_owner_only_file(tmp_path: Path):
+    from coach.app import logs
+
+    (tmp_path / "first-admin.txt").write_text("an older one, readable by all")
+    os.chmod(tmp_path / "first-admin.txt", 0o644)
+    old = os.umask(0)
+    try:
+        path = logs.private_file(tmp_path, "first-admin.txt", "name admin-x\npassword pw\n")
+    finally:
+        os.umask(old)
+    assert path.read_text() == "name admin-x\npassword pw\n"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["first-admin.txt"]

@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"coach: error: cannot write the log: {e.strerror or e} ({e.filename})", file=sys.stderr)
         return 2
     log = logging.getLogger("coach")
-    log.info("start: %s", " ".join(sys.argv[1:] if argv is None else argv))
+    log.info("start: %s", logs.command_line(sys.argv[1:] if argv is None else argv))  # secrets and search words masked
     code = _dispatch(args)
     log.info("exit %s", code)
     return code

@@ -1,12 +1,18 @@
 """One log for every command: <log dir>/coach.log, rotated, private; the terminal shows only our one-line messages.
 
 Our own records (start, exit, drops, recoveries, tracebacks of faults) are kept at INFO; third-party libraries'
-(faster-whisper logs a line per decode) only from WARNING. With COACH_DEBUG set, records also go to stderr."""
+(faster-whisper logs a line per decode) only from WARNING. With COACH_DEBUG set, records also go to stderr.
+
+No secret is written: passwords in URLs and connection strings are masked in every record, and the
+command line is logged with its secrets and its search words masked (a log outlives the session it
+searched). A secret that must be handed over (the first admin's password) goes to a file only its
+owner can read (`private_file`), never to the log or the terminal."""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -22,6 +28,69 @@ def log_dir(data: Path) -> Path:
     return Path(chosen).expanduser() if chosen else data / "logs"
 
 
+MASK = "***"
+# scheme://user:PASSWORD@host, and libpq's keyword form password=PASSWORD
+# (to the last @ of the word: a password may hold an unencoded @; masking more is no harm)
+_URL_PASSWORD = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^\s:/?#@]*:)\S*(@)")
+_ARG_URL_PASSWORD = re.compile(r"(?is)^(.*?[a-z][a-z0-9+.-]*://[^\s:/?#@]*:).*(@)")  # one argv item, spaces and all
+_KEYWORD_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('[^']*'|\S+)")
+_SECRET_NAME = re.compile(r"(?i)pass(word)?|token|secret")
+PRIVATE_OPTIONS = ("--search",)  # words said in a call: they must go when the session goes
+
+
+def mask(text: str, one_arg: bool = False) -> str:
+    """The text with passwords in URLs and connection strings replaced by ***."""
+    url = _ARG_URL_PASSWORD if one_arg else _URL_PASSWORD
+    return _KEYWORD_PASSWORD.sub(rf"\1{MASK}", url.sub(rf"\1{MASK}\2", text))
+
+
+def command_line(argv: list[str]) -> str:
+    """argv as logged: URL passwords masked, and the value of any option or KEY=VALUE whose name
+    says password, token or secret (`--set team.token=...`), or of a private option (--search)."""
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append(MASK)
+            hide_next = False
+            continue
+        name, eq, _ = arg.partition("=")
+        secret = name in PRIVATE_OPTIONS or bool(_SECRET_NAME.search(name)) and not name.endswith(("-stdin", "-file"))
+        if eq and secret:
+            out.append(f"{name}={MASK}")
+        else:
+            # a flag such as --password-stdin takes no value; an option naming a secret does
+            hide_next = secret and arg.startswith("--") and not eq
+            out.append(mask(arg, one_arg=True))
+    return " ".join(out)
+
+
+class _Masked(logging.Filter):
+    """Every record leaves with its URL and connection-string passwords masked, whoever logged it
+    (a driver's error can quote its connection string)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = mask(text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+def private_file(folder: Path, name: str, text: str) -> Path:
+    """Write text to folder/name readable by its owner only (0600, whatever the umask), replacing
+    any earlier one in one rename; for a secret handed over once, instead of printing it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    tmp = folder / f".{name}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)  # in case it existed with wider rights
+    os.replace(tmp, path)
+    return path
+
+
 class _Ours(logging.Filter):
     """Everything from `coach.*`; from other libraries, warnings and worse."""
 
@@ -29,10 +98,33 @@ class _Ours(logging.Filter):
         return record.name == "coach" or record.name.startswith("coach.") or record.levelno >= logging.WARNING
 
 
+_OLD_SEARCH = re.compile(r"(?m)^(\S+ \S+ INFO coach: start: .*?--search[ =]).*$")
+_MASKED_MARK = ".masked-1"
+
+
+def _mask_old_logs(folder: Path) -> None:
+    """Logs written before masking (once per folder): passwords and search words masked in place."""
+    mark = folder / _MASKED_MARK
+    if mark.exists():
+        return
+    for f in folder.glob("coach.log*"):
+        try:
+            text = f.read_text(encoding="utf-8", errors="replace")
+            masked = _OLD_SEARCH.sub(rf"\1{MASK}", mask(text))
+            if masked != text:
+                with open(f, "r+", encoding="utf-8") as out:  # in place: another process may be appending
+                    out.write(masked)
+                    out.truncate()
+        except OSError:
+            return  # tried again next time
+    mark.touch()
+
+
 def setup(folder: Path) -> Path:
     """Send log records to folder/coach.log (once per process; a second call moves the file)."""
     global _handler
     folder.mkdir(parents=True, exist_ok=True)
+    _mask_old_logs(folder)
     path = folder / "coach.log"
     root = logging.getLogger()
     if _handler is not None:
@@ -43,6 +135,7 @@ def setup(folder: Path) -> Path:
     _handler = RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=False)
     _handler.setFormatter(logging.Formatter(FORMAT))
     _handler.addFilter(_Ours())
+    _handler.addFilter(_Masked())
     root.addHandler(_handler)
     root.setLevel(logging.INFO)
     return path
@@ -79,6 +172,7 @@ def quiet_terminal() -> None:
         h = logging.StreamHandler()
         h.setFormatter(logging.Formatter(FORMAT))
         h.setLevel(logging.DEBUG)
+        h.addFilter(_Masked())
         root.addHandler(h)
     root.setLevel(logging.INFO)
 
