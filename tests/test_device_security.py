@@ -118,7 +118,8 @@ def test_a_redirect_is_an_error_and_the_token_never_reaches_its_target(listeners
 
 def test_a_refused_upload_is_parked_with_a_count_and_later_ones_still_go(listeners, tmp_path: Path):
     server = listeners(lambda m, p: (422, {}) if p.startswith("/api/agent/calls/bad") else (204, {}))
-    link = TeamLink(team(server.url, share_live=False), tmp_path / "outbox")
+    data = tmp_path / "data"
+    link = TeamLink(team(server.url, share_live=False), data / "outbox")
     bad = link.outbox.put("PUT", "/api/agent/calls/bad-1", b'{"sentiment": NaN}', "application/json")
     link.outbox.put("PUT", "/api/agent/calls/good-1", b"{}", "application/json")
     link.start()
@@ -128,6 +129,9 @@ def test_a_refused_upload_is_parked_with_a_count_and_later_ones_still_go(listene
     assert (link.outbox.refused / bad.name).read_bytes().endswith(b'{"sentiment": NaN}')  # kept aside for a look
     assert (link.outbox.refused / (bad.name + ".why")).read_text() == "HTTP 422"
     assert "1 upload(s) refused" in link.status()
+    r = coach("team", "status", data_dir=data)  # the count where an agent or admin looks, without a call running
+    assert r.returncode == 0 and "0 upload(s) queued" in r.stdout, r.stderr
+    assert "1 refused by the server" in r.stdout and f"{bad.name}: PUT /api/agent/calls/bad-1: HTTP 422" in r.stdout
 
 
 def test_a_request_the_server_keeps_failing_on_is_parked_and_blocks_no_other_call(listeners, tmp_path: Path,

@@ -129,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     tsub.add_parser("revoke-device", help="the device's token stops working at once").add_argument("device", type=int)
     tsub.add_parser("purge", help="delete calls and segments older than N days").add_argument("--days", type=float, required=True)
     tsub.add_parser("list", help="people and devices")
+    tsub.add_parser("status", parents=[inner], help="this PC's uploads to the team server: queued, and refused by it (set aside)")
     return p
 
 
@@ -156,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     try:
+        if args.command == "team" and args.action == "status":  # the agent's PC: no server extras, no database
+            from coach.config import paths
+            from coach.team import outbox
+
+            print(outbox.describe(paths.outbox_dir(paths.data_dir(args.data_dir))))
+            return 0
         if args.command in ("server", "team"):  # the server needs neither the speech model nor Qt
             return _server(args)
         if args.command == "voiceprint":

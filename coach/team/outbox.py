@@ -129,6 +129,26 @@ class Outbox:
         return n
 
 
+def describe(folder: Path) -> str:
+    """`coach team status`: what waits for the team server on this PC, and what it refused."""
+    if not folder.is_dir():
+        return "nothing queued for the team server, nothing refused"
+    box = Outbox(folder)
+    lines = [f"{box.count()} upload(s) queued in {folder} (sent while a coached call runs)"]
+    parked = sorted(box.refused.glob("*.item")) if box.refused.is_dir() else []
+    lines.append(f"{len(parked)} refused by the server, set aside in {box.refused}" if parked else "none refused")
+    for item in parked:
+        try:
+            method, path, _, _ = Outbox.read(item)
+        except (OSError, ValueError):
+            method, path = "?", "(unreadable)"
+        why = item.parent / (item.name + ".why")
+        lines.append(f"  {item.name}: {method} {path}: {why.read_text() if why.exists() else '?'}")
+    if parked:
+        lines.append("move one back into the outbox folder to try it again, or delete it; deleting its session removes it too")
+    return "\n".join(lines)
+
+
 def _tries(item: Path) -> Path:
     return item.parent / (item.name + ".tries")
 
