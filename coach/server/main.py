@@ -75,7 +75,7 @@ def _connect(url: str):  # noqa: ANN202 - psycopg is an optional import
 
 
 def first_admin(url: str) -> tuple[str, str] | None:
-    """On an empty database, an `admin` login with a random password (printed once)."""
+    """On an empty database, an `admin` login with a random password (in a private file, not printed)."""
     from coach.server import accounts
 
     with _connect(url) as c:
@@ -103,20 +103,23 @@ def serve(db: str | None, data: Path, host: str, port: int, certfile: str | None
     if not 0 <= retention_days <= 3650:
         raise UserError("--retention-days must be from 0 (keep all) to 3650")
     with database(db, data) as url:
-        return _run(url, host, port, certfile, keyfile, tls, insecure_behind_proxy, retention_days, workers)
+        return _run(url, host, port, certfile, keyfile, tls, insecure_behind_proxy, retention_days, workers, data)
 
 
 def _run(url: str, host: str, port: int, certfile: str | None, keyfile: str | None, tls: bool, insecure_behind_proxy: bool,
-         retention_days: float, workers: int) -> int:
+         retention_days: float, workers: int, data: Path) -> int:
     admin = first_admin(url)
     import uvicorn
 
     os.environ.update(COACH_SERVER_DB=url, COACH_SERVER_TLS="1" if tls else "", COACH_SERVER_RETENTION=str(retention_days))
     scheme = "https" if tls else "http"
     print(f"team server on {scheme}://{host}:{port}/ (API under /api/, schema at /openapi.json); Ctrl-C stops", flush=True)
-    if admin:
-        print(f"first admin login: name '{admin[0]}', password '{admin[1]}' (shown once; change it with "
-              "`coach team set-password admin --password-stdin`)", flush=True)
+    if admin:  # not on stdout, which journald and container logs keep: in a file only this user can read
+        from coach.app.logs import private_file
+
+        note = private_file(data, "first-admin.txt", f"name: {admin[0]}\npassword: {admin[1]}\n")
+        print(f"first admin login: written to {note} (readable by you only; delete it once read, and change the "
+              "password with `coach team set-password NAME --password-stdin`)", flush=True)
     uvicorn.run("coach.server.main:app_from_env", factory=True, host=host, port=port, workers=workers,
                 ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=insecure_behind_proxy,
                 forwarded_allow_ips="*" if insecure_behind_proxy else None, log_level="warning", access_log=False,
