@@ -422,6 +422,7 @@ def test_a_source_distribution_is_never_built(wheels: Path, tmp_path: Path):
     assert list(models.iterdir()) == []
 
 
+@pytest.mark.slow  # a PostgreSQL cluster of its own and a real team server
 def test_the_first_admin_password_goes_to_an_owner_only_file_not_to_stdout(tmp_path: Path):
     """The real `coach server` on a real, empty PostgreSQL database: what it prints is what
     journald or a container log keeps."""
