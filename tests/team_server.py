@@ -3,6 +3,7 @@ port) and real `coach server` processes over loopback."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -93,6 +95,26 @@ def call(url: str, method: str = "GET", body: Any = None, token: str | None = No
     except urllib.error.HTTPError as e:
         raw, code, rtype = e.read(), e.code, e.headers.get("content-type", "")
     return code, (json.loads(raw) if raw and rtype.startswith("application/json") else raw)
+
+
+def request(url: str, method: str = "GET", body: Any = None, headers: list[tuple[str, str]] | None = None,
+            source: str = "127.0.0.1", timeout: float = 10) -> tuple[int, Any, Any]:
+    """One plain-HTTP request with exactly these headers (repeats kept), from a chosen loopback
+    address (all of 127/8 is this host): (status, response headers, parsed JSON or bytes)."""
+    u = urllib.parse.urlsplit(url)
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout, source_address=(source, 0))
+    try:
+        conn.putrequest(method, u.path + (f"?{u.query}" if u.query else ""))
+        for k, v in [("Content-Type", "application/json"), ("Content-Length", str(len(data or b""))), *(headers or [])]:
+            conn.putheader(k, v)
+        conn.endheaders(data)
+        r = conn.getresponse()
+        raw = r.read()
+    finally:
+        conn.close()
+    parsed = json.loads(raw) if raw and r.headers.get("content-type", "").startswith("application/json") else raw
+    return r.status, r.headers, parsed
 
 
 class Floor:

@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--certfile", metavar="PEM", help="TLS certificate (required off loopback unless behind a TLS proxy)")
     sv.add_argument("--keyfile", metavar="PEM", help="TLS private key")
     sv.add_argument("--insecure-behind-proxy", action="store_true", help="plain HTTP off loopback: a TLS proxy is in front")
+    sv.add_argument("--trusted-proxy", action="append", metavar="ADDR", help="the proxy's address or network, whose "
+                    "X-Forwarded-For/-Proto are believed (repeatable; default 127.0.0.1; never *)")
+    sv.add_argument("--admin-name", metavar="NAME", help="the first admin's name, on an empty database (default: admin-<random>)")
     sv.add_argument("--retention-days", type=float, default=90.0, metavar="N", help="delete calls and segments after N days (0 = keep)")
     sv.add_argument("--workers", type=int, default=1, metavar="N", help="server processes (default 1)")
 
@@ -127,6 +130,10 @@ def _parser() -> argparse.ArgumentParser:
     td.add_argument("agent")
     td.add_argument("--name", dest="device_name", default="agent PC", help="what the device is called")
     tsub.add_parser("revoke-device", help="the device's token stops working at once").add_argument("device", type=int)
+    tsub.add_parser("disable-user", help="offboarding: no more logins, open ones end, devices revoked").add_argument("name")
+    trs = tsub.add_parser("remove-supervision", help="a supervisor no longer sees a team")
+    trs.add_argument("name")
+    trs.add_argument("--team", required=True)
     tsub.add_parser("purge", help="delete calls and segments older than N days").add_argument("--days", type=float, required=True)
     tsub.add_parser("list", help="people and devices")
     tsub.add_parser("status", parents=[inner], help="this PC's uploads to the team server: queued, and refused by it (set aside)")
@@ -249,5 +256,5 @@ def _server(args: argparse.Namespace) -> int:
     data = paths.data_dir(args.data_dir)
     if args.command == "server":
         return server.serve(args.db, data, args.host, args.port, args.certfile, args.keyfile, args.insecure_behind_proxy,
-                            args.retention_days, args.workers)
+                            args.retention_days, args.workers, args.trusted_proxy, args.admin_name)
     return server.team(args.db, data, args.action, vars(args))

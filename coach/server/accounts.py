@@ -123,11 +123,45 @@ def revoke_device(conn: psycopg.Connection, device_id: int) -> None:
         raise AccountError(f"no active device {device_id}")
 
 
+def disable_user(conn: psycopg.Connection, name: str) -> None:
+    """Offboarding: the person can no longer log in, their open logins end and their devices'
+    tokens are revoked; what they uploaded or reviewed stays (retention deletes it in time)."""
+    row = conn.execute("SELECT id, role FROM users WHERE name = %s AND NOT disabled", (name,)).fetchone()
+    if not row:
+        raise AccountError(f"no enabled user {name!r}")
+    if row[1] == "admin" and conn.execute("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled").fetchone()[0] < 2:
+        raise AccountError("the last enabled admin cannot be disabled")
+    conn.execute("UPDATE users SET disabled = true WHERE id = %s", (row[0],))
+    conn.execute("DELETE FROM logins WHERE user_id = %s", (row[0],))
+    conn.execute("UPDATE devices SET revoked = now() WHERE user_id = %s AND revoked IS NULL", (row[0],))
+
+
+def remove_supervision(conn: psycopg.Connection, name: str, team: str) -> None:
+    """The supervisor no longer sees the team (open pages and event streams follow within seconds)."""
+    if conn.execute("DELETE FROM supervises WHERE user_id = (SELECT id FROM users WHERE name = %s) AND team_id = %s",
+                    (name, team_id(conn, team))).rowcount == 0:
+        raise AccountError(f"{name!r} does not supervise {team!r}")
+
+
 def purge(conn: psycopg.Connection, days: float) -> tuple[int, int]:
-    """Delete calls and flagged segments (with their clips) received more than `days` ago, and
-    expired logins; return (calls, segments) deleted. Rows are gone at once; PostgreSQL reuses
-    their pages after autovacuum (VACUUM FULL rewrites the tables if the bytes must go now)."""
-    segs = conn.execute("DELETE FROM segments WHERE received < now() - make_interval(secs => %s)", (days * 86400,)).rowcount
-    calls = conn.execute("DELETE FROM calls WHERE received < now() - make_interval(secs => %s)", (days * 86400,)).rowcount
+    """Delete calls and flagged segments (with their clips), agents' last live states and audit
+    rows older than `days`, and expired logins; return (calls, segments) deleted. Rows are gone
+    at once; their bytes stay in table pages until `vacuum()` (which the server runs after
+    each pass) marks them free to be overwritten."""
+    age = (days * 86400,)
+    segs = conn.execute("DELETE FROM segments WHERE received < now() - make_interval(secs => %s)", age).rowcount
+    calls = conn.execute("DELETE FROM calls WHERE received < now() - make_interval(secs => %s)", age).rowcount
+    conn.execute("DELETE FROM live WHERE updated < now() - make_interval(secs => %s)", age)
+    conn.execute("DELETE FROM audit WHERE at < now() - make_interval(secs => %s)", age)
     conn.execute("DELETE FROM logins WHERE expires < now()")
     return calls, segs
+
+
+RETAINED = ("segments", "clips", "calls", "scorecards", "live", "audit", "logins")
+
+
+def vacuum(conn: psycopg.Connection) -> None:
+    """VACUUM the tables retention deletes from, so their dead rows' space is reused rather than
+    left to autovacuum's thresholds (VACUUM FULL, which returns it to the disk, locks the table:
+    an admin's choice, docs/security.md). Needs an autocommit connection."""
+    conn.execute("VACUUM (ANALYZE) " + ", ".join(RETAINED))

@@ -22,8 +22,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
 
 from coach.server import accounts, queries
@@ -36,7 +38,7 @@ log = logging.getLogger("coach.server")
 
 
 def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_max: int = 20,
-               clips: ClipStore | None = None, purge_every_s: float = 3600.0) -> Any:
+               clips: ClipStore | None = None, purge_every_s: float = 3600.0, behind_proxy: bool = False) -> Any:
     """The ASGI application: FastAPI wrapped in the size, rate and header guards."""
     app = FastAPI(title="Call Coach team server", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.server = ServerState(
@@ -44,10 +46,27 @@ def create_app(dsn: str, retention_days: float = 90.0, tls: bool = False, pool_m
         # live pushes: a newer one follows in 2 s, so they need not wait for a disk flush
         live_pool=AsyncConnectionPool(dsn, min_size=2, max_size=max(2, pool_max // 2), open=False,
                                       kwargs={"autocommit": True, "options": "-c synchronous_commit=off"}),
-        clips=clips or PostgresClips(), tls=tls, retention_days=retention_days, purge_every_s=purge_every_s)
+        clips=clips or PostgresClips(), tls=tls, retention_days=retention_days, purge_every_s=purge_every_s,
+        behind_proxy=behind_proxy)
     for router in ROUTERS:
         app.include_router(router)
-    return guard(app, tls)
+    app.add_exception_handler(psycopg.errors.DataError, _bad_data)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    return guard(app)
+
+
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each refused field, without echoing its value: a NaN there would make the
+    reply itself fail (JSON has no NaN), and the sender knows what it sent."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in errors]}, status_code=422)
+
+
+async def _bad_data(request: Request, exc: Exception) -> JSONResponse:
+    """A value the models let through but PostgreSQL refuses (out of its range, say): the
+    sender's data, so 422, not a server error."""
+    log.warning("refused data on %s: %s", request.url.path, str(exc).splitlines()[0])
+    return JSONResponse({"detail": "a value the database cannot store"}, status_code=422)
 
 
 @contextlib.asynccontextmanager
@@ -83,7 +102,8 @@ async def listen(st: ServerState) -> None:
 
 
 async def purge_loop(st: ServerState) -> None:
-    """Delete calls and segments past the retention, now and every `purge_every_s`."""
+    """Delete calls, segments, live states and audit rows past the retention, then vacuum; now
+    and every `purge_every_s`."""
     while True:
         try:
             calls, segs = await run_in_threadpool(_purge_sync, st.dsn, st.retention_days)
@@ -96,5 +116,7 @@ async def purge_loop(st: ServerState) -> None:
 
 
 def _purge_sync(dsn: str, days: float) -> tuple[int, int]:
-    with psycopg.connect(dsn) as c:
-        return accounts.purge(c, days)
+    with psycopg.connect(dsn, autocommit=True) as c:
+        deleted = accounts.purge(c, days)
+        accounts.vacuum(c)
+        return deleted

@@ -25,16 +25,24 @@ CLIP_LIMIT = 16 * 1024 * 1024  # a flagged segment's clip: 30 s stereo at 16 kHz
 CALL_LIMIT = 2 * 1024 * 1024  # a call's summary: its cues and flags
 
 
+@dataclass(eq=False)
+class Subscriber:
+    """One open event stream: who reads it (re-read as the stream goes on) and its queue."""
+
+    person: Person
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+
+
 class Hub:
     """This process's live-event subscribers; fed by one LISTEN connection."""
 
     def __init__(self) -> None:
-        self.subscribers: set[tuple[Person, asyncio.Queue[dict[str, Any]]]] = set()
+        self.subscribers: set[Subscriber] = set()
 
     def publish(self, event: dict[str, Any]) -> None:
-        for person, q in list(self.subscribers):
-            if person.sees(event.get("team_id")) and q.qsize() < 1000:
-                q.put_nowait(event)
+        for sub in list(self.subscribers):
+            if sub.person.sees(event.get("team_id")) and sub.queue.qsize() < 1000:
+                sub.queue.put_nowait(event)
 
 
 @dataclass
@@ -48,8 +56,11 @@ class ServerState:
     tls: bool
     retention_days: float
     purge_every_s: float
+    behind_proxy: bool = False  # a TLS proxy is in front: the browser's side is HTTPS
     hub: Hub = field(default_factory=Hub)
     failed_logins: guards.FailedLogins = field(default_factory=guards.FailedLogins)
+    hashing: guards.Gate = field(default_factory=guards.Gate)
+    validated: guards.Validated = field(default_factory=guards.Validated)
 
 
 @dataclass(frozen=True)
@@ -67,39 +78,51 @@ State = Annotated[ServerState, Depends(server_state)]
 
 
 def bearer(request: Request) -> str | None:
-    """The bearer token, or else the dashboard's session cookie."""
-    auth = request.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip()
-    return request.cookies.get("coach_session")
+    """The bearer token, or else the dashboard's session cookie: the same reading as the rate
+    limit's and the CSRF check's (guards.credential); None when ambiguous."""
+    try:
+        return guards.credential(request.scope["headers"])[0]
+    except guards.Ambiguous:
+        return None
 
 
-def _token_hash(request: Request, prefix: str) -> str | None:
+def token_hash(request: Request, prefix: str) -> bytes | None:
     """The hash of the request's token when it is of the kind `prefix` names (device or login)."""
     token = bearer(request)
     return accounts.hash_token(token) if token and token.startswith(prefix) else None
 
 
 async def device(request: Request, st: State) -> Device:
-    if h := _token_hash(request, "ccd_"):
+    if h := token_hash(request, "ccd_"):
         async with st.pool.connection() as c:
             row = await queries.device_of(c, h)
         if row:
+            st.validated.add(h)
             return Device(*row)
     raise HTTPException(401, "unknown or revoked device token", headers={"WWW-Authenticate": "Bearer"})
 
 
+async def person_of(c: psycopg.AsyncConnection, h: bytes) -> Person | None:
+    """The person an unexpired login token's hash belongs to, with their teams as they are now."""
+    row = await queries.login_of(c, h)
+    return Person(row[0], row[1], row[2], await queries.teams_of(c, row[0], row[2])) if row else None
+
+
 async def person(request: Request, st: State) -> Person:
-    if h := _token_hash(request, "ccl_"):
+    if h := token_hash(request, "ccl_"):
         async with st.pool.connection() as c:
-            row = await queries.login_of(c, h)
-            if row:
-                return Person(row[0], row[1], row[2], await queries.teams_of(c, row[0], row[2]))
+            p = await person_of(c, h)
+        if p:
+            st.validated.add(h)
+            return p
     raise HTTPException(401, "log in first", headers={"WWW-Authenticate": "Bearer"})
 
 
+STAFF = ("supervisor", "admin")
+
+
 async def staff(p: Annotated[Person, Depends(person)]) -> Person:
-    if p.role not in ("supervisor", "admin"):
+    if p.role not in STAFF:
         raise HTTPException(403, "for supervisors and admins")
     return p
 
@@ -154,11 +177,11 @@ async def admin_action(request: Request, p: Admin, st: State) -> AdminAction:
 AdminAct = Annotated[AdminAction, Depends(admin_action)]
 
 
-def guard(app: FastAPI, tls: bool) -> Any:
+def guard(app: FastAPI) -> Any:
     """The app behind the CSRF check, body size limits, rate limits and security headers."""
     guarded: Any = guards.Csrf(app)
     guarded = guards.BodyLimit(guarded, by_suffix={"/clip": CLIP_LIMIT}, by_prefix={"/api/agent/calls/": CALL_LIMIT})
-    guarded = guards.RateLimit(guarded)
-    guarded = guards.SecurityHeaders(guarded, tls)
+    guarded = guards.RateLimit(guarded, app.state.server.validated)
+    guarded = guards.SecurityHeaders(guarded)
     guarded.fastapi = app  # for the OpenAPI schema and tests
     return guarded

@@ -74,20 +74,42 @@ def _connect(url: str):  # noqa: ANN202 - psycopg is an optional import
     return conn
 
 
-def first_admin(url: str) -> tuple[str, str] | None:
-    """On an empty database, an `admin` login with a random password (in a private file, not printed)."""
+def first_admin(url: str, name: str | None = None) -> tuple[str, str] | None:
+    """On an empty database, an admin login with a random password (in a private file, not printed), named as
+    `--admin-name` says, else `admin-` and a random suffix: a name to guess too."""
     from coach.server import accounts
 
     with _connect(url) as c:
         if c.execute("SELECT 1 FROM users LIMIT 1").fetchone():
             return None
+        name = name or f"admin-{secrets.token_hex(3)}"
         password = secrets.token_urlsafe(12)
-        accounts.create_user(c, "admin", "admin", password)
-        return "admin", password
+        try:
+            accounts.create_user(c, name, "admin", password)
+        except accounts.AccountError as e:
+            raise UserError(f"--admin-name: {e}") from None
+        return name, password
+
+
+def trusted_proxies(addresses: list[str] | None) -> list[str]:
+    """The addresses (or networks) whose X-Forwarded-For/-Proto the server believes; 127.0.0.1
+    by default (a proxy on this host). Never `*` or a whole address space: anyone could then
+    pick the address the rate limits and the audit log see."""
+    out = []
+    for a in addresses or ["127.0.0.1"]:
+        try:
+            net = ipaddress.ip_network(a.strip(), strict=False)
+        except ValueError:
+            raise UserError(f"--trusted-proxy {a!r}: an IP address or network (CIDR), not a name or '*'") from None
+        if net.prefixlen == 0:
+            raise UserError(f"--trusted-proxy {a!r}: would trust every address")
+        out.append(str(net) if net.num_addresses > 1 else str(net.network_address))
+    return out
 
 
 def serve(db: str | None, data: Path, host: str, port: int, certfile: str | None, keyfile: str | None,
-          insecure_behind_proxy: bool, retention_days: float, workers: int) -> int:
+          insecure_behind_proxy: bool, retention_days: float, workers: int, proxies: list[str] | None = None,
+          admin_name: str | None = None) -> int:
     _import_server()
     if bool(certfile) != bool(keyfile):
         raise UserError("TLS needs both --certfile and --keyfile")
@@ -102,16 +124,20 @@ def serve(db: str | None, data: Path, host: str, port: int, certfile: str | None
         raise UserError("--workers must be from 1 to 64")
     if not 0 <= retention_days <= 3650:
         raise UserError("--retention-days must be from 0 (keep all) to 3650")
+    if proxies and not insecure_behind_proxy:
+        raise UserError("--trusted-proxy goes with --insecure-behind-proxy")
+    forwarders = trusted_proxies(proxies) if insecure_behind_proxy else None
     with database(db, data) as url:
-        return _run(url, host, port, certfile, keyfile, tls, insecure_behind_proxy, retention_days, workers, data)
+        return _run(url, host, port, certfile, keyfile, tls, forwarders, retention_days, workers, admin_name, data)
 
 
-def _run(url: str, host: str, port: int, certfile: str | None, keyfile: str | None, tls: bool, insecure_behind_proxy: bool,
-         retention_days: float, workers: int, data: Path) -> int:
-    admin = first_admin(url)
+def _run(url: str, host: str, port: int, certfile: str | None, keyfile: str | None, tls: bool, forwarders: list[str] | None,
+         retention_days: float, workers: int, admin_name: str | None, data: Path) -> int:
+    admin = first_admin(url, admin_name)
     import uvicorn
 
-    os.environ.update(COACH_SERVER_DB=url, COACH_SERVER_TLS="1" if tls else "", COACH_SERVER_RETENTION=str(retention_days))
+    os.environ.update(COACH_SERVER_DB=url, COACH_SERVER_TLS="1" if tls else "", COACH_SERVER_RETENTION=str(retention_days),
+                      COACH_SERVER_PROXY="1" if forwarders else "")
     scheme = "https" if tls else "http"
     print(f"team server on {scheme}://{host}:{port}/ (API under /api/, schema at /openapi.json); Ctrl-C stops", flush=True)
     if admin:  # not on stdout, which journald and container logs keep: in a file only this user can read
@@ -121,8 +147,8 @@ def _run(url: str, host: str, port: int, certfile: str | None, keyfile: str | No
         print(f"first admin login: written to {note} (readable by you only; delete it once read, and change the "
               "password with `coach team set-password NAME --password-stdin`)", flush=True)
     uvicorn.run("coach.server.main:app_from_env", factory=True, host=host, port=port, workers=workers,
-                ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=insecure_behind_proxy,
-                forwarded_allow_ips="*" if insecure_behind_proxy else None, log_level="warning", access_log=False,
+                ssl_certfile=certfile, ssl_keyfile=keyfile, proxy_headers=bool(forwarders),
+                forwarded_allow_ips=forwarders, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=5)  # dashboards hold event streams open: do not wait on them forever
     return 0
 
@@ -131,7 +157,7 @@ def app_from_env():  # noqa: ANN201 - uvicorn's factory, one per worker process
     from coach.server.api import create_app
 
     return create_app(os.environ["COACH_SERVER_DB"], retention_days=float(os.environ.get("COACH_SERVER_RETENTION", "90")),
-                      tls=bool(os.environ.get("COACH_SERVER_TLS")))
+                      tls=bool(os.environ.get("COACH_SERVER_TLS")), behind_proxy=bool(os.environ.get("COACH_SERVER_PROXY")))
 
 
 def team(db: str | None, data: Path, action: str, args: dict) -> int:
@@ -171,14 +197,22 @@ def _team(url: str, action: str, args: dict) -> int:
             elif action == "revoke-device":
                 accounts.revoke_device(c, args["device"])
                 print(f"device {args['device']} revoked")
+            elif action == "disable-user":
+                accounts.disable_user(c, args["name"])
+                print(f"{args['name']!r} disabled: logins ended, devices revoked")
+            elif action == "remove-supervision":
+                accounts.remove_supervision(c, args["name"], args["team"])
+                print(f"{args['name']!r} no longer supervises {args['team']!r}")
             elif action == "purge":
                 calls, segs = accounts.purge(c, args["days"])
+                accounts.vacuum(c)
                 print(f"deleted {calls} calls and {segs} flagged segments older than {args['days']:g} days")
             elif action == "list":
-                for name, role, tname, sup in c.execute(
+                for name, role, tname, sup, off in c.execute(
                         "SELECT u.name, u.role, t.name, (SELECT string_agg(t2.name, ',') FROM supervises s JOIN teams t2 "
-                        "ON t2.id = s.team_id WHERE s.user_id = u.id) FROM users u LEFT JOIN teams t ON t.id = u.team_id ORDER BY u.name"):
-                    print(f"{name:24} {role:10} {tname or sup or ''}")
+                        "ON t2.id = s.team_id WHERE s.user_id = u.id), u.disabled FROM users u LEFT JOIN teams t ON t.id = u.team_id "
+                        "ORDER BY u.name"):
+                    print(f"{name:24} {role:10} {tname or sup or ''}{' (disabled)' if off else ''}")
                 for did, agent, name, revoked in c.execute(
                         "SELECT d.id, u.name, d.name, d.revoked FROM devices d JOIN users u ON u.id = d.user_id ORDER BY d.id"):
                     print(f"device {did:<5} {agent:24} {name} {'(revoked)' if revoked else ''}")

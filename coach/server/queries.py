@@ -95,10 +95,13 @@ async def push_live(c: psycopg.AsyncConnection, token_hash: str, state: dict[str
 
 
 async def add_call(c: psycopg.AsyncConnection, call_id: uuid.UUID, agent_id: int, team_id: int | None, started: str | None,
-                   duration_s: float, summary: dict[str, Any]) -> None:
-    """A call's summary; a repeated upload keeps the first."""
-    await c.execute("INSERT INTO calls (id, agent_id, team_id, started, duration_s, summary) VALUES (%s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (id) DO NOTHING", (call_id, agent_id, team_id, started, duration_s, Jsonb(summary)))
+                   duration_s: float, summary: dict[str, Any]) -> bool:
+    """A call's summary; a repeated upload keeps the first. False when the id is another agent's
+    (then nothing is stored: the id is not theirs to take)."""
+    if await _one(c, "INSERT INTO calls (id, agent_id, team_id, started, duration_s, summary) VALUES (%s, %s, %s, %s, %s, %s) "
+                     "ON CONFLICT (id) DO NOTHING RETURNING 1", (call_id, agent_id, team_id, started, duration_s, Jsonb(summary))):
+        return True
+    return await _one(c, "SELECT 1 FROM calls WHERE id = %s AND agent_id = %s", (call_id, agent_id)) is not None
 
 
 async def add_scorecard(c: psycopg.AsyncConnection, call_id: uuid.UUID, agent_id: int, team_id: int | None, started: str | None,
@@ -118,11 +121,18 @@ async def device_seen(c: psycopg.AsyncConnection, device_id: int) -> None:
 
 
 async def add_segment(c: psycopg.AsyncConnection, segment_id: str, call_id: uuid.UUID, agent_id: int, team_id: int | None,
-                      t0: float, t1: float, reason: str, cues: list[str], doc: dict[str, Any], words: str) -> None:
-    """A flagged segment, its words indexed for search; a repeated upload keeps the first."""
-    await c.execute("INSERT INTO segments (id, call_id, agent_id, team_id, t0, t1, reason, cues, doc, words) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, to_tsvector('english', %s)) ON CONFLICT (id) DO NOTHING",
-                    (segment_id, call_id, agent_id, team_id, t0, t1, reason, cues, Jsonb(doc), words))
+                      t0: float, t1: float, reason: str, cues: list[str], doc: dict[str, Any], words: str) -> bool:
+    """A flagged segment, its words indexed for search; a repeated upload keeps the first. False
+    when the id, or its call, is another agent's (then nothing is stored)."""
+    if await _one(c, "INSERT INTO segments (id, call_id, agent_id, team_id, t0, t1, reason, cues, doc, words) "
+                     "SELECT %(id)s, %(call)s, %(agent)s, %(team)s, %(t0)s, %(t1)s, %(reason)s, %(cues)s, %(doc)s, "
+                     "to_tsvector('english', %(words)s) "
+                     "WHERE NOT EXISTS (SELECT 1 FROM calls WHERE id = %(call)s AND agent_id <> %(agent)s) "
+                     "ON CONFLICT (id) DO NOTHING RETURNING 1",
+                  {"id": segment_id, "call": call_id, "agent": agent_id, "team": team_id, "t0": t0, "t1": t1, "reason": reason,
+                   "cues": cues, "doc": Jsonb(doc), "words": words}):
+        return True
+    return await owns_segment(c, segment_id, agent_id)
 
 
 async def owns_segment(c: psycopg.AsyncConnection, segment_id: str, agent_id: int) -> bool:

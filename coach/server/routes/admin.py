@@ -35,6 +35,18 @@ async def revoke(device_id: int, act: AdminAct) -> None:
     await act("revoke device", str(device_id), lambda c: accounts.revoke_device(c, device_id))
 
 
+@router.post("/api/admin/users/{name}/disable", status_code=204)
+async def disable_user(name: Annotated[str, Path(max_length=80)], act: AdminAct) -> None:
+    """Offboarding: no more logins, open ones end, the person's devices are revoked."""
+    await act("disable user", name, lambda c: accounts.disable_user(c, name))
+
+
+@router.delete("/api/admin/users/{name}/supervises/{team}", status_code=204)
+async def remove_supervision(name: Annotated[str, Path(max_length=80)], team: Annotated[str, Path(max_length=80)],
+                             act: AdminAct) -> None:
+    await act("remove supervision", f"{name}: {team}", lambda c: accounts.remove_supervision(c, name, team))
+
+
 @router.get("/api/admin/audit")
 async def audit(p: Admin, st: State, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
     async with st.pool.connection() as c:

@@ -12,16 +12,20 @@ from coach.server.deps import DeviceDep, State, bearer
 from coach.server.models import CallIn, LiveIn, SegmentId, SegmentIn
 
 router = APIRouter()
+# Ids are made by the agents' apps (random UUIDs): one already another agent's is refused, never
+# silently kept as the other's (the owner's app would count its upload as done)
+TAKEN = "this id belongs to another agent's upload"
 
 
 @router.put("/api/agent/live", status_code=204)
 async def put_live(body: LiveIn, request: Request, st: State) -> None:
     """The hot path (every agent, every 2 s): token check, upsert and notify in one round trip."""
-    token = bearer(request) or ""
+    h = accounts.hash_token(bearer(request) or "")
     async with st.live_pool.connection() as c:
-        known = await queries.push_live(c, accounts.hash_token(token), body.model_dump(mode="json"))
+        known = await queries.push_live(c, h, body.model_dump(mode="json"))
     if not known:
         raise HTTPException(401, "unknown or revoked device token", headers={"WWW-Authenticate": "Bearer"})
+    st.validated.add(h)
 
 
 @router.put("/api/agent/calls/{call_id}", status_code=204)
@@ -30,7 +34,8 @@ async def put_call(call_id: uuid.UUID, body: CallIn, d: DeviceDep, st: State) ->
     skills = summary.pop("scorecard")  # kept in its own table (docs/scorecards.md), not twice
     async with st.pool.connection() as c:
         async with c.transaction():  # the call and its scorecard, or neither (the agent's outbox repeats the PUT)
-            await queries.add_call(c, call_id, d.agent_id, d.team_id, _timestamp(body.started), body.duration_s, summary)
+            if not await queries.add_call(c, call_id, d.agent_id, d.team_id, _timestamp(body.started), body.duration_s, summary):
+                raise HTTPException(409, TAKEN)
             await queries.add_scorecard(c, call_id, d.agent_id, d.team_id, _timestamp(body.started), skills)
         await queries.device_seen(c, d.id)
 
@@ -42,8 +47,9 @@ async def put_segment(segment_id: Annotated[str, Path(max_length=80, pattern=r"^
         raise HTTPException(400, "a segment's id starts with its call's id")
     words = " ".join(u.text for u in body.utterances)
     async with st.pool.connection() as c:
-        await queries.add_segment(c, segment_id, body.call_id, d.agent_id, d.team_id, body.start, body.end, body.reason,
-                                  sorted({cue.id for cue in body.cues}), body.model_dump(mode="json"), words)
+        if not await queries.add_segment(c, segment_id, body.call_id, d.agent_id, d.team_id, body.start, body.end, body.reason,
+                                         sorted({cue.id for cue in body.cues}), body.model_dump(mode="json"), words):
+            raise HTTPException(409, TAKEN)
 
 
 @router.put("/api/agent/segments/{segment_id}/clip", status_code=204)

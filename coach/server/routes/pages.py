@@ -9,6 +9,7 @@ who is not logged in as staff is sent to the login page."""
 # no `from __future__ import annotations`: FastAPI reads the endpoints' annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from coach.analysis.catalog import CATALOG
+from coach.analysis.catalog import CATALOG, SEVERITY_COLOURS
 from coach.server import queries
 from coach.server.accounts import Person
-from coach.server.deps import State, Viewer
+from coach.server.deps import State, Viewer, bearer
 from coach.server.guards import csrf_token
 from coach.server.palette import severity_css
 from coach.server.web import env, label, trend_groups
@@ -34,8 +35,8 @@ router = APIRouter(include_in_schema=False)
 
 
 def page(request: Request, name: str, p: Person | None, **ctx: Any) -> HTMLResponse:
-    cookie = request.cookies.get("coach_session", "")
-    body = env.get_template(name).render(me=p, csrf=csrf_token(cookie) if cookie else "", path=request.url.path, **ctx)
+    token = bearer(request)  # the credential the CSRF check reads
+    body = env.get_template(name).render(me=p, csrf=csrf_token(token) if token else "", path=request.url.path, **ctx)
     return HTMLResponse(body, headers={"Content-Security-Policy": CSP})
 
 
@@ -113,8 +114,9 @@ async def segment_page(segment_id: str, request: Request, p: Viewer, st: State) 
         "source": {"duration_s": max(t1 - t0, 1.0)}, "flags": [],
         # utterances cut at the segment's edges, so none is drawn over the row labels
         "utterances": [{**u, "start": max(0.0, u["start"] - t0), "end": min(t1 - t0, u["end"] - t0)} for u in doc["utterances"]],
-        "cues": [{**cu, "t": cu["t"] - t0, "label": label(cu["id"]), "severity": cu.get("severity") or "info"}
-                 for cu in doc["cues"]],
+        # rows stored before severities were checked on upload may name one the registry lacks
+        "cues": [{**cu, "t": cu["t"] - t0, "label": label(cu["id"]),
+                  "severity": cu.get("severity") if cu.get("severity") in SEVERITY_COLOURS else "info"} for cu in doc["cues"]],
     }
     lines = sorted(({"t": u["start"] - t0, "end": u["end"] - t0, "speaker": u["speaker"], "text": u["text"]}
                     for u in doc["utterances"]), key=lambda u: u["t"])
@@ -132,9 +134,14 @@ async def trends_page(request: Request, p: Viewer, st: State) -> Response:
     return page(request, "trends.html", p, groups=trend_groups(calls, weeks))
 
 
+# a same-site path: no scheme or host, printable URL characters only. Browsers drop tabs and
+# line breaks from a URL, so `/\t/host` would be `//host`, another site (issue 28's open redirect).
+_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*")
+
+
 def _safe_next(n: str | None) -> str:
     """Only a path on this site: no open redirect."""
-    return n if n and n.startswith("/") and not n.startswith("//") and "\\" not in n else "/floor"
+    return n if n and _PATH.fullmatch(n) else "/floor"
 
 
 def _date(text: str) -> datetime | None:
