@@ -250,6 +250,19 @@ class StoreSettings:
 
 
 @dataclass
+class PrivacySettings:
+    """What the payment gate masks in text and silences in recordings (coach/privacy/payment_gate.py, docs/privacy.md).
+    Card numbers, security codes and expiry dates are always masked: PCI DSS 3.3.1, no setting turns them off."""
+
+    preset: str = opt("payments", "payments: card data only; banking: also national ID, bank account, sort code and IBAN "
+                                  "(GLBA, GDPR; banking and insurance contact centres), whatever the four switches below say")
+    national_id: bool = opt(False, "US social security numbers: 9 digits beside 'social security' / 'SSN', or 123-45-6789")
+    bank_account: bool = opt(False, "bank account numbers: 6-17 digits beside 'account number' / 'checking' / 'savings account'")
+    sort_code: bool = opt(False, "UK sort codes (6 digits beside 'sort code', or 12-34-56) and US routing numbers")
+    iban: bool = opt(False, "IBANs: as written (GB29 NWBK ..., checked mod 97), or letters and digits after 'IBAN'")
+
+
+@dataclass
 class TeamSettings:
     server: str = opt("", "team server URL, e.g. https://coach.example.com; empty = nothing ever leaves this PC")
     token: str = opt("", "this PC's device token (`coach team device-token AGENT` on the server); this file is private to you")
@@ -289,6 +302,7 @@ class Settings:
     metrics: MetricSettings = table(MetricSettings)
     ui: UiSettings = table(UiSettings)
     store: StoreSettings = table(StoreSettings)
+    privacy: PrivacySettings = table(PrivacySettings, "payment data (always masked) and the opt-in banking categories")
     team: TeamSettings = table(TeamSettings, "the team server (opt-in): what this PC shares with supervisors")
     voiceprint: VoiceprintSettings = table(VoiceprintSettings, "the agent's voiceprint (opt-in, biometric, kept on this PC)")
 
@@ -344,6 +358,8 @@ def validate(s: Settings) -> Settings:
         raise UserError("settings: 'audio.mono_speakers' must be 'auto', '1' or '2'")
     if s.audio.mono_speaker not in ("agent", "customer"):
         raise UserError("settings: 'audio.mono_speaker' must be 'agent' or 'customer'")
+    if s.privacy.preset not in ("payments", "banking"):
+        raise UserError("settings: 'privacy.preset' must be 'payments' or 'banking'")
     if s.team.clip_format not in ("opus", "flac"):
         raise UserError("settings: 'team.clip_format' must be 'opus' or 'flac'")
     v = s.cues.customer_escalating.voice

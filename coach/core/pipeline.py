@@ -44,7 +44,8 @@ from coach.core.events import (
     VoiceLevel,
     Word,
 )
-from coach.privacy.redact import CARD, CARD_CONTEXT, Redaction, redact
+from coach.privacy.payment_gate import PaymentGate, categories
+from coach.privacy.redact import Redaction
 from coach.speech.agreement import Agreement
 from coach.speech.silence import silence_check
 from coach.speech.stt import SecondPass, SpeechToText, Transcript, TwoPasses
@@ -52,7 +53,6 @@ from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
 
 PAD_BEFORE = int(0.2 * SAMPLE_RATE)  # VAD onsets are late by a frame or two: keep the first phoneme
 PAD_AFTER = int(0.15 * SAMPLE_RATE)
-CARD_TALK_S = 20.0  # after card words or card digits, this long of both speakers' digits is card data
 PARTIAL_TAIL_S = 2.5  # a partial decode hears at least the last 2.5 s ...
 PARTIAL_MAX_S = 10  # ... and at most the last 10 s of the open utterance
 PARTIAL_CONTEXT_S = 0.5  # ... starting this long before the end of the last committed word (4 s / 1 s: more CPU, same latency; docs/benchmark.md)
@@ -136,11 +136,12 @@ class Pipeline:
         es = settings.cues.customer_escalating
         # the customer's voice only: the agent's voice and emotions are never scored
         self._voice = VoiceMeter(es.voice, v.threshold, es.score_threshold) if "customer" in speakers and es.voice.enabled else None
-        self._card_talk_until = float("-inf")
+        # payment data: the gate keeps card talk across utterances and both passes (coach/privacy/payment_gate.py)
+        self._gate = PaymentGate(lambda span: self.on_redact(span), categories(settings.privacy))
         self.checked_until = 0.0  # stream time before which every utterance has been redacted (read by the recorder)
         self.utterances: list[Utterance] = []  # redacted, in time order: what may be shown and stored
         self.flags: list[Flag] = []
-        self.redactions: list[tuple[float, float]] = []  # audio spans silenced for payment data, stored with the session
+        self.redactions: list[tuple[float, float]] = self._gate.spans  # audio silenced for payment data, stored with the session
         self.decode_s: list[float] = []
         self.partial_decode_s: list[float] = []
         self.partials_dropped = 0  # partial decodes skipped: superseded, too late, or behind
@@ -483,8 +484,8 @@ class Pipeline:
         exchange rules read it once its second pass is in (or is not coming)."""
         jid = self._job_of.pop(id(raw), -1)
         context = " ".join(u.text for u in self.utterances[-4:])
-        reading_out = raw.start <= self._card_talk_until
-        red = self._mask(raw, raw.words, context, reading_out)
+        reading_out = self._gate.card_talk_at(raw.start)
+        red = self._gate.said(raw)
         self.shown_word_lat += [max(0.0, (w.t_ready if w.t_ready is not None else raw.t_ready) - w.end) for w in raw.words]
         u = dataclasses.replace(raw, text=red.text, words=red.words)
         self.utterances.append(u)
@@ -495,28 +496,9 @@ class Pipeline:
 
     def _mask(self, raw: Utterance, words: list[Word], context: str, reading_out: bool,
               also: list[tuple[float, float, str]] | None = None) -> Redaction:
-        """Payment data masked in one pass's words (`also`: what the other pass masked there), the spans
-        handed to the recorder to silence."""
-        red = redact(words, context, answer=raw.speaker == "customer", reading_out=reading_out)
-        if also:
-            red = _mask_spans(red, also)
-        if CARD in red.kinds or CARD_CONTEXT.search(" ".join(w.w for w in words)):
-            # card talk is a state: the read-out goes on in the next utterances, of both speakers
-            self._card_talk_until = max(self._card_talk_until, raw.end + CARD_TALK_S)
-        talk = raw.start <= self._card_talk_until or CARD_CONTEXT.search(context)
-        if raw.speaker == "customer" and talk and not red.spans and _dropped_words(raw, words):
-            # the customer answered card talk and the recognizer heard almost nothing in seconds of
-            # speech ("Yes. It is..." for a read-out): what it could not hear is kept from disk too
-            red = dataclasses.replace(red, text=CARD, words=[dataclasses.replace(words[0], w=CARD)] if words else [],
-                                      spans=[(raw.start, raw.end)], kinds=[CARD])
-        for (a, b), kind in zip(red.spans, red.kinds):
-            # Whisper drops digits from a long read-out; what it missed is still card data,
-            # so the audio is silenced from the first masked digit to the end of the utterance
-            span = (round(a, 3), round(max(b, raw.end) if kind == CARD else b, 3))
-            if span not in self.redactions:
-                self.redactions.append(span)
-                self.on_redact(span)
-        return red
+        """Payment data masked in another pass's words of `raw`'s speech (`also`: what the other pass
+        masked there); the gate hands new spans to the recorder to silence."""
+        return self._gate.redecoded(raw.speaker, raw.start, raw.end, words, also or ())
 
     def _advance_held(self) -> None:
         """Utterances whose second pass is in (or will not come) take its text, redacted like the first
@@ -530,7 +512,7 @@ class Pipeline:
             self._held.popleft()
             self._second.pop(h.job_id, None)
             u = self.utterances[h.index]
-            reading_out = h.reading_out or h.raw.start <= self._card_talk_until
+            reading_out = h.reading_out or self._gate.card_talk_at(h.raw.start)
             if isinstance(got, list) and got:
                 red = self._mask(h.raw, got, h.context, reading_out, also=h.spans)
                 words = _first_shown(red.words, u.words, self.clock())
@@ -639,21 +621,6 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 1)
 
 
-def _mask_spans(red: Redaction, spans: list[tuple[float, float, str]]) -> Redaction:
-    """Words of one pass inside what the other pass masked are masked too: the two hear digits
-    differently, and what either took for payment data is payment data."""
-    out: list[Word] = []
-    for w in red.words:
-        hit = next((k for a, b, k in spans if w.start < b and w.end > a), None)
-        if hit is None or w.w in (hit,):
-            out.append(w)
-        elif out and out[-1].w == hit and out[-1].end >= w.start - 0.5:
-            out[-1] = Word(hit, out[-1].start, max(out[-1].end, w.end), 1.0)
-        else:
-            out.append(Word(hit, w.start, w.end, 1.0))
-    return Redaction(out, " ".join(w.w for w in out), red.spans, red.kinds)
-
-
 def _first_shown(final: list[Word], shown: list[Word], now: float) -> list[Word]:
     """The second pass's words, each keeping the time the same stretch of speech was first shown
     (the latest of the first pass's words it overlaps); a word over a stretch the first pass
@@ -667,7 +634,3 @@ def _first_shown(final: list[Word], shown: list[Word], now: float) -> list[Word]
 
 assert FRAME == 512  # feed() relies on both speakers' VADs sharing one frame grid
 
-
-def _dropped_words(u: Utterance, words: list[Word]) -> bool:
-    """Seconds of speech heard as a word or two: the recognizer dropped what was said."""
-    return u.end - u.start >= 3.0 and len(words) / (u.end - u.start) < 1.0

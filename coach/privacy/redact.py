@@ -23,12 +23,34 @@ TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourtee
          "seventeen": "17", "eighteen": "18", "nineteen": "19"}
 TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7", "eighty": "8", "ninety": "9"}
 REPEAT = {"double": 2, "triple": 3}
-CARD_CONTEXT = re.compile(r"\b(card|visa|mastercard|amex|debit|credit|security code|cvv|cvc|csc|expir\w*|expiry|"
-                          r"digits on the back|long number|card number|valid until|valid thru)\b", re.I)
+CARD_CONTEXT = re.compile(r"\b(card|cards|visa|mastercard|master card|amex|american express|debit|credit|security code|"
+                          r"security number|cvv|cvc|csc|expir\w*|expiry|long number|card number|valid until|valid thru|"
+                          r"valid to|(sixteen|fifteen|16|15)[ -]digits?|(digits|numbers|number) (printed |written )?on the "
+                          r"(back|front)|the (three|3|four|4) (digits|numbers)|three[ -]digit|3[ -]digit|last (three|3)|"
+                          r"card details|payment details|long card)\b", re.I)
+# the question whose answer is the security code, wherever in the reply the code comes
+CODE_QUESTION = re.compile(r"security code|security number|cvv|cvc|csc|on the back|three digit|3 digit|three numbers|"
+                           r"3 numbers|three digits|last three|last 3")
+# joined into one run when digits follow: "4539 and 1488", "4539, um, 1488", "nine, er, one four", "4539 - 1488"
+FILLERS = frozenset(["and", "um", "umm", "uh", "uhm", "er", "erm", "ah", "eh", "hmm", "mm", "then", "dash", "space", ""])
+CURRENCY = frozenset("pounds pound dollars dollar euros euro cents cent pence p quid bucks".split())
 EXPIRY_WORDS = ("expir", "expiry", "valid", "until")
+CODE_WORDS = ("code", "cvv", "cvc", "back", "security")
+SSN_WORDS = ("social security", "social", "ssn", "national insurance", "national id")
+BANK_WORDS = ("account number", "account no", "bank account", "checking account", "savings account", "acct", "iban",
+              "sort code", "routing")
+# numbers that are not the card, named so: a long run beside these is kept unless it passes Luhn
+NAMED_NUMBERS = BANK_WORDS + ("reference", "order", "tracking", "confirmation", "case", "booking", "policy", "invoice",
+                              "phone", "ticket", "membership", "serial")
 CARD = "[card number]"
 CODE = "[security code]"
 EXPIRY = "[expiry date]"
+# opt-in (settings [privacy], on in the banking preset)
+NATIONAL_ID = "[national id]"
+ACCOUNT = "[account number]"
+SORT_CODE = "[sort code]"
+IBAN = "[iban]"
+MASKS = (CARD, CODE, EXPIRY, NATIONAL_ID, ACCOUNT, SORT_CODE, IBAN)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -84,10 +106,13 @@ def _digits_of(word: str) -> str | None:
 
 def _number_run(words: list[Word], i: int) -> tuple[str, int]:
     """Digits spoken from word i on, as one run ("double four" = 44, "forty one eleven" = 4111,
-    "twenty" alone = 20), and the index after the run."""
+    "twenty" alone = 20, "4539 and 1488" = 45391488), and the index after the run."""
     run, j = "", i
     while j < len(words):
         w = _plain(words[j].w)
+        if run and w in FILLERS and j + 1 < len(words) and _digits_of(words[j + 1].w) is not None:
+            j += 1  # a filler between digits: the read-out goes on
+            continue
         if w in REPEAT and j + 1 < len(words) and (d := _digits_of(words[j + 1].w)) is not None and len(d) == 1:
             run += d * REPEAT[w]
             j += 2
@@ -112,13 +137,15 @@ class Redaction:
     kinds: list[str]
 
 
-def redact(words: list[Word], context_before: str = "", answer: bool = False, reading_out: bool = False) -> Redaction:
+def redact(words: list[Word], context_before: str = "", answer: bool = False, reading_out: bool = False,
+           categories: frozenset[str] = frozenset()) -> Redaction:
     """Mask payment data in an utterance's words. `context_before` is the recent
     conversation (card talk may be in the agent's question, the digits in the reply);
     `answer`: this utterance is the customer's, replying to it; `reading_out`: a card is
     being read out (across utterances: a number read in groups of four with pauses comes
     as several short utterances, none of them a card number alone), so any run of two or
-    more digits is card data."""
+    more digits is card data. `categories`: the opt-in kinds masked besides card data
+    (NATIONAL_ID, ACCOUNT, SORT_CODE, IBAN)."""
     out = list(words)
     spans: list[tuple[float, float]] = []
     kinds: list[str] = []
@@ -126,27 +153,36 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
     before = " ".join(context_before.lower().split()[-12:])  # "what's the code on the back?" "seven three seven"
     card_talk = reading_out or bool(CARD_CONTEXT.search(text_all))
     # the answer to "what's the security code?" is the security code, wherever in the reply it comes
-    asked = re.search(r"security code|cvv|cvc|csc|digits on the back|three digit|3 digit", before)
-    code_reply = answer and asked is not None
+    code_reply = answer and CODE_QUESTION.search(before) is not None
+    if IBAN in categories:
+        out, spans, kinds = _ibans(out, spans, kinds, before)
     i = 0
     while i < len(out):
         run, j = _number_run(out, i)
         if j > i:
             kind = None
-            if 13 <= len(run) <= 19 and luhn_ok(run):
+            if _price_or_time(out, i, j):
+                pass  # "forty nine ninety nine dollars", "10:30": never said of a card
+            elif 13 <= len(run) <= 19 and luhn_ok(run) or len(run) >= 14 and not _near(out, i, j, NAMED_NUMBERS, before):
+                # 14 or more digits in one breath, unless named as another number ("my reference is"):
+                # no phone number or date is that long, and a misheard card fails Luhn
                 kind = CARD
             elif code_reply and len(run) in (3, 4):
                 kind = CODE
-            elif reading_out and len(run) >= 2 and not _near(out, i, j, EXPIRY_WORDS + ("code", "cvv", "cvc", "back", "security"), before):
+            elif (extra := _category(run, out, i, j, before, categories)) is not None:
+                kind = extra
+            elif reading_out and len(run) >= 2 and not _near(out, i, j, EXPIRY_WORDS + CODE_WORDS, before):
                 kind = CARD
             elif card_talk and (len(run) >= 7 or (len(run) == 6 and not _near(out, i, j, EXPIRY_WORDS, before))):
                 # part of a card number (ASR drops digits) is still card data, and so is a misheard
                 # one that fails Luhn, even beside the expiry question: no date has 7 digits
                 kind = CARD
-            elif card_talk and len(run) in (3, 4) and _near(out, i, j, ("code", "cvv", "cvc", "back", "security"), before):
+            elif card_talk and len(run) in (3, 4) and _near(out, i, j, CODE_WORDS, before):
                 kind = CODE
             elif card_talk and len(run) in (3, 4, 6) and _near(out, i, j, EXPIRY_WORDS, before):
                 kind = EXPIRY
+            elif reading_out and len(run) >= 2:
+                kind = CODE if _near(out, i, j, CODE_WORDS, before) else EXPIRY
             if kind:
                 spans.append((out[i].start, out[j - 1].end))
                 kinds.append(kind)
@@ -160,7 +196,7 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
     # during a read-out, tiny.en turns a group of digits into near-words ("I'm for I'm for" for
     # "five four five four"): a short utterance with a numeral, or two number-like words, is
     # card data whole ("thank you for that" has one ambiguous word and stays)
-    if reading_out and 0 < len(out) <= 8 and any(w.w not in (CARD, CODE, EXPIRY) for w in out):
+    if reading_out and 0 < len(out) <= 8 and any(w.w not in MASKS for w in out):
         numberish = [w for w in out if _digits_of(w.w) is not None]
         if any(re.search(r"\d", w.w) for w in numberish) or len(numberish) >= 2:
             spans.append((out[0].start, out[-1].end))
@@ -172,13 +208,73 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
         spans.append((out[0].start, out[-1].end))
         kinds.append(CODE)
         out = [Word(CODE, out[0].start, out[-1].end, 1.0)]
-    # "04/27" style expiry in one token
     for k, w in enumerate(out):
-        if card_talk and re.fullmatch(r"\d{1,2}/\d{2,4}[.,]?", w.w):
-            spans.append((w.start, w.end))
-            kinds.append(EXPIRY)
-            out[k] = Word(EXPIRY, w.start, w.end, 1.0)
+        if card_talk and re.fullmatch(r"\d{1,2}/\d{2,4}[.,]?", w.w):  # "04/27" style expiry in one token
+            kind = EXPIRY
+        elif NATIONAL_ID in categories and re.fullmatch(r"\d{3}-\d{2}-\d{4}[.,]?", w.w):  # SSN as written
+            kind = NATIONAL_ID
+        elif SORT_CODE in categories and re.fullmatch(r"\d{2}-\d{2}-\d{2}[.,]?", w.w):  # "40-47-84"
+            kind = SORT_CODE
+        else:
+            continue
+        spans.append((w.start, w.end))
+        kinds.append(kind)
+        out[k] = Word(kind, w.start, w.end, 1.0)
     return Redaction(out, " ".join(w.w for w in out), spans, kinds)
+
+
+def _price_or_time(words: list[Word], i: int, j: int) -> bool:
+    """A price or a clock time: a currency word or sign beside the digits, or "10:30"."""
+    said = [w.w for w in words[i:j]]
+    after = _plain(words[j].w) if j < len(words) else ""
+    before = words[i - 1].w if i > 0 else ""
+    return (after in CURRENCY or any(c in x for x in said for c in "$£€:") or before in ("$", "£", "€")
+            or re.fullmatch(r"\d+\.\d\d[.,]?", said[0]) is not None)
+
+
+def _category(run: str, words: list[Word], i: int, j: int, before: str, categories: frozenset[str]) -> str | None:
+    """An opt-in kind (settings [privacy]): a national ID, sort code or bank account number,
+    recognised by its length beside the words that name it ("social security", "sort code")."""
+    if not categories:
+        return None
+    if NATIONAL_ID in categories and len(run) == 9 and _near(words, i, j, SSN_WORDS, before):
+        return NATIONAL_ID
+    if SORT_CODE in categories and len(run) == 6 and _near(words, i, j, ("sort code", "sort", "routing"), before):
+        return SORT_CODE
+    if ACCOUNT in categories and 6 <= len(run) <= 17 and _near(words, i, j, BANK_WORDS, before):
+        return ACCOUNT
+    if SORT_CODE in categories and len(run) == 9 and _near(words, i, j, ("routing",), before):
+        return SORT_CODE  # a US routing number is the sort code's counterpart
+    return None
+
+
+def _ibans(out: list[Word], spans: list[tuple[float, float]], kinds: list[str],
+           before: str) -> tuple[list[Word], list[tuple[float, float]], list[str]]:
+    """IBANs as written ("GB29 NWBK 6016 1331 9268 19", checked mod 97), or any run of letters and
+    digits right after the IBAN is asked for."""
+    asked = "iban" in before or any("iban" in w.w.lower() for w in out)
+    k = 0
+    while k < len(out):
+        j, code = k, ""
+        while j < len(out) and re.fullmatch(r"[A-Za-z0-9]{1,8}[.,]?", out[j].w) and (
+                re.search(r"\d", out[j].w) or (asked and len(_plain(out[j].w)) <= 4 and _plain(out[j].w) != "iban")
+                or j > k and len(out[j].w) == 4 and out[j].w.isupper()):
+            code += re.sub(r"[^A-Za-z0-9]", "", out[j].w).upper()
+            j += 1
+        well_formed = re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", code) is not None and _iban_ok(code)
+        if j > k and (well_formed or asked and sum(c.isdigit() for c in code) >= 6):
+            spans.append((out[k].start, out[j - 1].end))
+            kinds.append(IBAN)
+            out[k:j] = [Word(IBAN, out[k].start, out[j - 1].end, 1.0)]
+            k += 1
+        else:
+            k = max(j, k + 1)
+    return out, spans, kinds
+
+
+def _iban_ok(code: str) -> bool:
+    moved = code[4:] + code[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
 
 
 def _near(words: list[Word], i: int, j: int, cues: tuple[str, ...], before: str = "", reach: int = 8) -> bool:

@@ -1,0 +1,267 @@
+"""The payment gate: every utterance passes it, in stream-time order, before anything shows
+or stores its text. It keeps what a read-out needs across utterances and masks with
+`redact()`; each audio span it masks goes to `silence` (the recorder, the session's stored
+redactions) as soon as it is known.
+
+Card talk is a state, not a timer: it starts with card words or a request for the number
+("the long number", "sixteen digits", "the three numbers on the back") or with card digits,
+and lasts while the read-out goes on, however long the customer searches for the card. It
+ends when the conversation moves on: the payment confirmed, another number named (an order
+or phone number), or a few utterances of other talk. Without any such words a read-out is
+still known by its shape: short digit groups, from either speaker, across utterances and
+pauses, adding up to a card's length (read-backs and repeats not counted twice).
+
+A second decode of the same speech (a re-decoded turn) goes through `redecoded`: it masks at
+least what the first pass masked in that span, plus what it finds in the new text itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from coach.core.events import Speaker, Utterance, Word
+from coach.privacy.redact import (
+    ACCOUNT,
+    CARD,
+    CARD_CONTEXT,
+    CURRENCY,
+    FILLERS,
+    IBAN,
+    NATIONAL_ID,
+    SORT_CODE,
+    Redaction,
+    _digits_of,
+    _number_run,
+    _plain,
+    luhn_ok,
+    redact,
+)
+
+if TYPE_CHECKING:
+    from coach.config.settings import PrivacySettings
+
+# the payment is done: card talk ends after this utterance
+PAID = re.compile(r"(gone|went|go) through|payment (is |was |has been )?(successful|approved|accepted|complete|completed|"
+                  r"processed|taken|authori[sz]ed|declined)|(transaction|payment) (is |was |has been )?(approved|complete|"
+                  r"completed|successful|done)|(been|be) (charged|debited)|receipt", re.I)
+# another number is named: what follows is not the card ("your order number is ...")
+OTHER_NUMBER = re.compile(r"\b(order|reference|confirmation|case|booking|tracking|ticket|phone|mobile|cell|telephone|"
+                          r"policy|membership|customer|invoice|account|member) (number|no|id|code)\b|\b(postcode|post code|"
+                          r"zip code|date of birth|birthday|extension|address)\b", re.I)
+# looking for the card: the read-out is still coming
+SEARCHING = re.compile(r"\b(hold on|hang on|one (sec|second|moment)|just a (sec|second|moment)|bear with|take your time|"
+                       r"find|finding|looking|look for|wallet|purse|bag|here (it is|we go)|got it|ready|go ahead|"
+                       r"no (rush|problem|worries)|sorry|wait)\b", re.I)
+ACKS = frozenset("yes yeah yep okay ok right sure mhm mm-hmm uh-huh go on got it thanks thank you".split())
+OFF_TOPIC_UTTERANCES = 3  # card talk ends after this many utterances of other talk ...
+OFF_TOPIC_WORDS = 15  # ... with at least this many words among them
+RUN_DIGITS = 14  # short groups without card words add up to a card: this many digits, or 13 passing Luhn
+
+Span = tuple[float, float]
+Masked = tuple[float, float, str]  # (start, end, kind) of a masked stretch of words
+
+
+@dataclass
+class _Seen:
+    """What the gate decided for one first-pass utterance: re-decodes of its span reuse it."""
+
+    speaker: Speaker
+    start: float
+    end: float
+    context: str  # the redacted conversation before it
+    reading_out: bool
+    masked: list[Masked]
+    words: list[Word]
+
+
+class PaymentGate:
+    def __init__(self, silence: Callable[[Span], None] = lambda span: None, categories: frozenset[str] = frozenset()) -> None:
+        self.silence = silence  # called once per audio span to silence, as soon as it is found
+        self.categories = categories  # opt-in kinds besides card data (redact.NATIONAL_ID, ...)
+        self.spans: list[Span] = []  # every span silenced, in the order found
+        self._talk: list[list[float]] = []  # card talk: [start, end] stream times, end inf while it goes on
+        self._off = [0, 0]  # utterances and words of other talk since card talk was last heard
+        self._run: list[_Seen] = []  # bare digit groups in a row, outside card talk: a read-out by its shape?
+        self._run_digits = ""
+        self._named = False  # the groups in a row follow another number's name ("my phone number is")
+        self._texts: list[str] = []  # redacted first-pass texts: the context of the next utterance
+        self._seen: list[_Seen] = []
+
+    def said(self, raw: Utterance) -> Redaction:
+        """The first pass's utterance, in stream-time order: its redaction (what may be shown and stored)."""
+        context = " ".join(self._texts[-4:])
+        text = raw.text or " ".join(w.w for w in raw.words)
+        if self._open() and OTHER_NUMBER.search(text) and not CARD_CONTEXT.search(text):
+            self._close(raw.start)  # "and your order number is ...": not the card any more
+        reading_out = self.card_talk_at(raw.start)
+        red = self._redact(raw, raw.words, context, reading_out)
+        seen = _Seen(raw.speaker, raw.start, raw.end, context, reading_out,
+                     [(a, b, k) for (a, b), k in zip(red.spans, red.kinds)], raw.words)
+        self._seen.append(seen)
+        if not reading_out and self._open():
+            self._run, self._run_digits = [], ""  # card words or digits in this utterance began card talk
+        elif not reading_out:
+            red = self._shape(seen, red, text)
+        if self._open():
+            self._moves_on(raw, text, red)
+        self._texts = [*self._texts[-3:], red.text]
+        return red
+
+    def redecoded(self, speaker: Speaker, start: float, end: float, words: list[Word],
+                  also: list[Masked] | tuple[Masked, ...] = ()) -> Redaction:
+        """Another decode of `speaker`'s speech from `start` to `end` (stream time), after the first
+        pass's utterances there went through `said`: words over a stretch the first pass (or `also`)
+        masked are masked the same way; the rest is redacted with the state the first pass had there."""
+        seen = [s for s in self._seen if s.speaker == speaker and s.start < end and s.end > start]
+        masked = [m for s in seen for m in s.masked] + list(also)
+        context = seen[0].context if seen else " ".join(self._texts[-4:])
+        reading_out = any(s.reading_out for s in seen) or self.card_talk_at(start)
+        raw = Utterance(speaker, start, end, " ".join(w.w for w in words), words)
+        red = _mask_spans(self._redact(raw, words, context, reading_out, first=False), masked)
+        return Redaction(red.words, red.text, [(a, b) for a, b, _ in masked] + red.spans, [k for _, _, k in masked] + red.kinds)
+
+    def card_talk_at(self, t: float) -> bool:
+        """Is stream time `t` inside card talk (where any run of digits is card data)?"""
+        return any(a <= t <= b for a, b in self._talk)
+
+    def _open(self) -> bool:
+        return bool(self._talk) and self._talk[-1][1] == float("inf")
+
+    def _begin(self, t: float) -> None:
+        if not self.card_talk_at(t):
+            self._talk.append([t, float("inf")])
+        self._off = [0, 0]
+
+    def _close(self, t: float) -> None:
+        if self._open():
+            self._talk[-1][1] = t
+
+    def _moves_on(self, raw: Utterance, text: str, red: Redaction) -> None:
+        """Card talk ends when the payment is confirmed, or after a few utterances of other talk
+        (a search for the card, however long, is not other talk)."""
+        if PAID.search(text):
+            self._close(raw.end)
+        elif red.spans or CARD_CONTEXT.search(text) or SEARCHING.search(text) or _digits_in(raw.words):
+            self._off = [0, 0]
+        elif len(raw.words) >= 3:
+            self._off = [self._off[0] + 1, self._off[1] + len(raw.words)]
+            if self._off[0] >= OFF_TOPIC_UTTERANCES and self._off[1] >= OFF_TOPIC_WORDS:
+                self._close(raw.end)
+
+    def _shape(self, seen: _Seen, red: Redaction, text: str) -> Redaction:
+        """Outside card talk: short groups of digits in a row, from either speaker, that add up
+        to a card (Luhn checked across them) are a read-out; the groups before are masked too
+        (their audio silenced; their text where it can still be revised: see `redecoded`)."""
+        digits = _group(seen.words)
+        if OTHER_NUMBER.search(text):
+            self._run, self._run_digits, self._named = [], "", True
+            return red
+        if digits is None:
+            if _substantive(seen.words):
+                self._run, self._run_digits, self._named = [], "", False
+            return red
+        if self._named:
+            return red  # the groups of a number just named: a phone number read in threes
+        if not (len(digits) >= 3 and digits in self._run_digits):  # a read-back or a repeat adds nothing
+            self._run_digits += digits
+        self._run.append(seen)
+        n = len(self._run_digits)
+        if not (n >= RUN_DIGITS or 13 <= n <= 19 and luhn_ok(self._run_digits)):
+            return red
+        self._begin(self._run[0].start)
+        for s in self._run[:-1]:
+            if not any(k == CARD for _, _, k in s.masked):
+                s.masked.append((s.start, s.end, CARD))
+                s.reading_out = True
+                self._silence((round(s.start, 3), round(s.end, 3)))
+        self._run, self._run_digits = [], ""
+        red = self._redact(Utterance(seen.speaker, seen.start, seen.end, text, seen.words), seen.words, seen.context, True)
+        seen.masked[:] = [(a, b, k) for (a, b), k in zip(red.spans, red.kinds)]
+        seen.reading_out = True
+        return red
+
+    def _redact(self, raw: Utterance, words: list[Word], context: str, reading_out: bool, first: bool = True) -> Redaction:
+        red = redact(words, context, answer=raw.speaker == "customer", reading_out=reading_out, categories=self.categories)
+        if CARD in red.kinds or CARD_CONTEXT.search(" ".join(w.w for w in words)):
+            # card talk is a state: the read-out goes on in the next utterances, of both speakers
+            if first:
+                self._begin(raw.start)
+            elif self._open():
+                self._talk[-1][0] = min(self._talk[-1][0], raw.start)  # the re-decode heard it began earlier
+            elif not self.card_talk_at(raw.start):
+                self._talk.append([raw.start, raw.end])  # only the re-decode heard it: that utterance
+        talk = self.card_talk_at(raw.start) or CARD_CONTEXT.search(context)
+        if raw.speaker == "customer" and talk and not red.spans and _dropped_words(raw, words):
+            # the customer answered card talk and the recognizer heard almost nothing in seconds of
+            # speech ("Yes. It is..." for a read-out): what it could not hear is kept from disk too
+            first_word = words[0] if words else Word(CARD, raw.start, raw.end)
+            red = Redaction([Word(CARD, first_word.start, first_word.end, 1.0)], CARD, [(raw.start, raw.end)], [CARD])
+        for (a, b), kind in zip(red.spans, red.kinds):
+            # Whisper drops digits from a long read-out; what it missed is still card data,
+            # so the audio is silenced from the first masked digit to the end of the utterance
+            self._silence((round(a, 3), round(max(b, raw.end) if kind == CARD else b, 3)))
+        return red
+
+    def _silence(self, span: Span) -> None:
+        if span not in self.spans:
+            self.spans.append(span)
+            self.silence(span)
+
+
+def _mask_spans(red: Redaction, spans: list[Masked]) -> Redaction:
+    """Words of one pass inside what the other pass masked are masked too: the two hear digits
+    differently, and what either took for payment data is payment data."""
+    out: list[Word] = []
+    for w in red.words:
+        hit = next((k for a, b, k in spans if w.start < b and w.end > a), None)
+        if hit is None or w.w == hit:
+            out.append(w)
+        elif out and out[-1].w == hit and out[-1].end >= w.start - 0.5:
+            out[-1] = Word(hit, out[-1].start, max(out[-1].end, w.end), 1.0)
+        else:
+            out.append(Word(hit, w.start, w.end, 1.0))
+    return Redaction(out, " ".join(w.w for w in out), red.spans, red.kinds)
+
+
+def _dropped_words(u: Utterance, words: list[Word]) -> bool:
+    """Seconds of speech heard as a word or two: the recognizer dropped what was said."""
+    return u.end - u.start >= 3.0 and len(words) / (u.end - u.start) < 1.0
+
+
+def _digits_in(words: list[Word]) -> bool:
+    return any(_digits_of(w.w) is not None and _plain(w.w) not in ("o", "oh", "to", "too", "for", "won", "ate", "free")
+               for w in words)
+
+
+def _group(words: list[Word]) -> str | None:
+    """The digits of a bare group ("Five four two five.", "Okay, here we go. 4539.", "1488, um, 0343"):
+    two or more digits that are at least half of the utterance's words (fillers aside), no price."""
+    said = [w for w in words if _plain(w.w) not in FILLERS]
+    digits, i, numbered = "", 0, 0
+    while i < len(said):
+        run, j = _number_run(said, i)
+        if j > i:
+            if j < len(said) and _plain(said[j].w) in CURRENCY:
+                return None
+            digits += run
+            numbered += j - i
+            i = j
+        else:
+            i += 1
+    return digits if len(digits) >= 2 and numbered * 2 >= len(said) else None
+
+
+def _substantive(words: list[Word]) -> bool:
+    """Talk that ends a run of digit groups: not an acknowledgement ("okay", "yes", "go on")."""
+    said = [_plain(w.w) for w in words if _plain(w.w) not in FILLERS]
+    return len([w for w in said if w not in ACKS]) >= 3
+
+
+def categories(p: PrivacySettings) -> frozenset[str]:
+    """The opt-in kinds the settings turn on (the banking preset: all of them)."""
+    banking = p.preset == "banking"
+    chosen = ((p.national_id, NATIONAL_ID), (p.bank_account, ACCOUNT), (p.sort_code, SORT_CODE), (p.iban, IBAN))
+    return frozenset(kind for on, kind in chosen if on or banking)
