@@ -240,3 +240,30 @@ def test_tray_demo_controls_drive_the_call(qtbot, tmp_path: Path):
     tray.act_skip.trigger()
     assert next(it).t0 >= 10.0
     src.stop()
+
+
+def test_the_expanded_transcript_takes_the_second_pass_text_in_place(overlay):
+    """A Revision (the second pass's text of an utterance already shown) replaces its line where it
+    is, whatever came after it; a revision of a line scrolled away changes nothing on screen."""
+    from coach.core.events import Revision
+    from coach.session.overlay_feed import OverlayFeed
+
+    o, state, _ = overlay
+    feed = OverlayFeed(state)
+    said = [Utterance("customer", 1.0, 2.0, "your religion is conferred", []),
+            Utterance("agent", 2.5, 3.0, "okay", []),
+            Utterance("customer", 3.5, 4.0, "thanks", [])]
+    for u in said:
+        feed.on_event(u)
+    o.set_expanded(True)
+    o.refresh()
+    assert "religion" in o.lines.text()
+    feed.on_event(Revision(0, Utterance("customer", 1.0, 2.0, "your reservation is confirmed", [])))
+    o.refresh()
+    text = o.lines.text()
+    assert "your reservation is confirmed" in text and "religion" not in text
+    assert text.index("reservation") < text.index("okay") < text.index("thanks")  # in its place, not appended
+    for k in range(10):  # the first lines scroll out of the overlay's memory
+        feed.on_event(Utterance("agent", 5.0 + k, 5.5 + k, f"line {k}", []))
+    feed.on_event(Revision(1, Utterance("agent", 2.5, 3.0, "okay then", [])))
+    assert all("okay then" not in t for _, t in state.snapshot().transcript)

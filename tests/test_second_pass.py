@@ -250,3 +250,44 @@ def test_vocabulary_makes_a_name_heard_as_written(tmp_path: Path):
         texts[label] = " ".join(u["text"] for u in doc["utterances"])
     assert "Fabrikam" not in texts["without"], texts["without"]
     assert "Contoso" in texts["with"] and texts["with"].count("Fabrikam") == 2, texts["with"]
+
+
+def test_the_gap_hears_speech_and_silences_the_line_between(tmp_path: Path):
+    """speech_only: in the gap, faster-whisper's own VAD keeps the speech (a real voice) and silences
+    the line noise around it; outside the gap nothing is touched."""
+    from coach.core.pipeline import speech_only
+
+    src = FileSource(str(Path(__file__).parent / "data" / "jfk.flac"))  # resampled to 16 kHz as the app hears it
+    voice = np.concatenate([next(iter(c.channels.values())) for c in src.chunks()])[: 3 * SAMPLE_RATE]
+    noise = np.random.default_rng(0).normal(0, 0.003, 4 * SAMPLE_RATE).astype(np.float32)
+    audio = np.concatenate([noise, voice, noise])
+    out, keep = speech_only(audio, SAMPLE_RATE, len(audio) - SAMPLE_RATE)
+    assert np.array_equal(out[:SAMPLE_RATE], audio[:SAMPLE_RATE]) and np.array_equal(out[-SAMPLE_RATE:], audio[-SAMPLE_RATE:])
+    gap = slice(SAMPLE_RATE, len(audio) - SAMPLE_RATE)
+    said = np.arange(len(audio))[gap]
+    on_voice = (said >= 4 * SAMPLE_RATE + SAMPLE_RATE // 2) & (said < 7 * SAMPLE_RATE - SAMPLE_RATE // 2)
+    assert keep[on_voice].mean() > 0.9  # the voice is heard ...
+    quiet = (said < 3 * SAMPLE_RATE) | (said >= 8 * SAMPLE_RATE)
+    assert keep[quiet].mean() < 0.1 and np.abs(out[gap][quiet]).max() < np.abs(audio[gap][quiet]).max() / 10  # ... the line is not
+
+
+def test_only_the_turns_own_words_are_kept():
+    """turn_words: the earlier speech heard for the voice gives no words (a digit run Whisper carried
+    over the boundary keeps its digits after it); in the gap, a word lying on silence is Whisper's
+    stretch of the word before it, and goes."""
+    from coach.core.events import Word
+    from coach.core.pipeline import turn_words
+
+    # audio: 2 s of earlier speech heard first, then a 3 s gap whose VAD kept 3.5-4.0 s, then the turn
+    keep = np.zeros(3 * SAMPLE_RATE, bool)
+    keep[int(1.5 * SAMPLE_RATE):int(2.0 * SAMPLE_RATE)] = True
+    offset = 100.0
+    words = [Word("past", 100.5, 101.0, 0.9), Word("one.", 101.6, 102.4, 0.9),  # earlier speech; "one" stretched into the gap
+             Word("checking", 103.55, 103.95, 0.8),  # on speech the gap's VAD kept
+             Word("-7572298.", 101.4, 102.8, 0.7),  # "757" said before the boundary, "2298" after
+             Word("My", 105.1, 105.3, 0.9), Word("phone", 105.3, 105.6, 0.9)]
+    kept = turn_words(words, offset, (2 * SAMPLE_RATE, 5 * SAMPLE_RATE), keep)
+    assert [w.w for w in kept] == ["checking", "2298", "My", "phone"]
+    assert kept[1].start == pytest.approx(102.0)
+    assert [w.w for w in turn_words(words, offset, (2 * SAMPLE_RATE, 2 * SAMPLE_RATE), None)] == \
+        ["one.", "checking", "2298", "My", "phone"]  # no gap: only the earlier speech's words go

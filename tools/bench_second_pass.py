@@ -45,38 +45,60 @@ ORD = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": 
        "15th": "fifteenth", "20th": "twentieth", "21st": "twenty first", "30th": "thirtieth"}
 
 
-def _number(n: int) -> str:
-    if n < 20:
-        return ONES[n]
-    if n < 100:
-        return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
-    if n < 1000:
-        return ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + _number(n % 100))
-    return " ".join(ONES[int(d)] for d in str(n))  # longer numbers are read out digit by digit on these calls
+def _group(toks: list[str], i: int) -> tuple[str, int]:
+    """The digits of the number said from toks[i] on ("ninety six" -> 96, "five hundred six" -> 506,
+    "588" -> 588), and the index after it; ("", i) if toks[i] says no number."""
+    def small(j: int) -> tuple[str, int]:  # below 100
+        t = toks[j] if j < len(toks) else ""
+        if re.fullmatch(r"\d+", t):
+            return t, j + 1
+        if t in ONES:
+            return str(ONES.index(t)), j + 1
+        if t in TENS[2:]:
+            unit = toks[j + 1] if j + 1 < len(toks) else ""
+            if unit in ONES[1:10]:
+                return str(TENS.index(t) * 10 + ONES.index(unit)), j + 2
+            return str(TENS.index(t) * 10), j + 1
+        return "", j
+    digits, j = small(i)
+    if digits and j < len(toks) and toks[j] == "hundred" and not digits.startswith("0") and len(digits) <= 2:
+        rest, k = small(j + 1)
+        value = int(digits) * 100 + (int(rest) if rest and len(rest) <= 2 else 0)
+        return str(value), (k if rest and len(rest) <= 2 else j + 1)
+    return digits, j
 
 
 def normalise(text: str) -> str:
-    """Words as the references write them: 'a.m.' -> 'a m', '$41' -> 'forty one dollars', '588' -> 'five eight eight'."""
+    """Words as both sides can be compared: lower case, no punctuation, fillers dropped, and every
+    number as its digits, one token each, however it is written: '588', 'five eight eight' and
+    'five hundred eighty eight' all become '5 8 8' (references spell digits out, Whisper writes
+    numerals and groups them its own way: '96, 773' for 'nine six seven seven three')."""
     t = text.lower().replace("%", " percent").replace("&", " and ")
     t = re.sub(r"\b([ap])\.\s?m\.?", r"\1 m", t)
     t = re.sub(r"\$(\d[\d,]*(?:\.\d+)?)", r"\1 dollars", t)
     t = re.sub(r"(\d),(\d{3})", r"\1\2", t)
     t = re.sub(r"(\d+):(\d\d)", r"\1 \2", t)
-    out = []
+    t = re.sub(r"(\d+)(am|pm)\b", r"\1 \2", t)
+    toks = []
     for tok in re.sub(r"[^\w' ]+", " ", t).split():
         tok = tok.strip("'")
         if tok in ORD:
-            out.append(ORD[tok])
-        elif re.fullmatch(r"\d+", tok):
-            out.append(_number(int(tok)) if len(tok) <= 3 else " ".join(ONES[int(d)] for d in tok))
-        elif re.fullmatch(r"\d+(am|pm)", tok):
-            out += [_number(int(tok[:-2])), tok[-2], "m"]
-        elif tok in ("pm", "am") and out and out[-1] in ONES + TENS:
-            out += [tok[0], "m"]
+            toks += ORD[tok].split()
+        elif tok in ("pm", "am"):
+            toks += [tok[0], "m"]
         elif tok in ("ok", "okay"):
-            out.append("okay")
+            toks.append("okay")
         elif tok and tok not in FILLERS:
-            out.append(tok)
+            toks.append(tok)
+    out, i = [], 0
+    while i < len(toks):
+        digits, j = _group(toks, i)
+        if digits:
+            out += list(digits)
+            i = j
+        else:
+            out.append(toks[i])
+            i += 1
     return " ".join(out)
 
 

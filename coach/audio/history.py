@@ -10,6 +10,11 @@ class History:
         self._buf = np.zeros(capacity, np.float32)
         self.end = 0  # absolute index one past the newest sample
 
+    @property
+    def start(self) -> int:
+        """Absolute index of the oldest sample still held."""
+        return max(0, self.end - len(self._buf))
+
     def write(self, x: np.ndarray) -> None:
         cap = len(self._buf)
         if len(x) >= cap:

@@ -62,6 +62,10 @@ class ModelSettings:
     second_heard_s: float = opt(10.0, "the second pass hears up to this much of the speaker's earlier speech before the turn "
                                       "(pauses left out) and keeps only the turn's words: short answers heard with the voice "
                                       "before them (docs/benchmark.md)", hi=20)
+    second_gap_s: float = opt(20.0, "the second pass also hears up to this much of the speaker's audio before the turn in "
+                                    "which the live VAD found no speech, through faster-whisper's own VAD (as an offline "
+                                    "decode of the channel does): words the live VAD missed are kept; 0 = off "
+                                    "(docs/benchmark.md)", hi=25)
     second_turn_gap_s: float = opt(1.0, "a turn for the second pass ends at a pause this long, when the other speaker "
                                         "talks, or at second_max_turn_s", lo=0.3, hi=10)
     second_max_turn_s: float = opt(15.0, "the longest stretch the second pass decodes at once: within Whisper's 30 s "

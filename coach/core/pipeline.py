@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -57,6 +58,10 @@ PARTIAL_TAIL_S = 2.5  # a partial decode hears at least the last 2.5 s ...
 PARTIAL_MAX_S = 10  # ... and at most the last 10 s of the open utterance
 PARTIAL_CONTEXT_S = 0.5  # ... starting this long before the end of the last committed word (4 s / 1 s: more CPU, same latency; docs/benchmark.md)
 HISTORY_S = 60
+# the gap starts this long after the speaker's last window: its last word's tail and Whisper's
+# loose word times there would come out twice
+GAP_AFTER = int(0.6 * SAMPLE_RATE)
+SECOND_WINDOW_S = 28  # a second-pass window fits Whisper's 30 s: the turn, the gap before it, the voice before that
 CHECK_MARGIN_S = PAD_BEFORE / SAMPLE_RATE + 0.1
 FLAG_BEFORE_S = 10.0  # an automatic flag covers the lead-up ...
 FLAG_AFTER_S = 20.0  # ... and what the agent did next
@@ -82,6 +87,9 @@ class Job:
     context: str = field(default="", compare=False)
     deadline: float = field(default=float("inf"), compare=False)  # stream time after which its text is no longer awaited
     heard_s: float = field(default=0.0, compare=False)  # second pass: audio before the turn's, the speaker's earlier speech
+    # second pass: audio[a:b] is the stretch before the turn the first pass's VAD found no speech in;
+    # faster-whisper's own VAD decides what of it the recognizer hears (pipeline.speech_only)
+    gap: tuple[int, int] = field(default=(0, 0), compare=False)
 
 
 WAITING = "waiting"  # a second pass is coming for this utterance
@@ -158,6 +166,11 @@ class Pipeline:
         # with their first pass's text that the exchange rules have not read yet, in time order
         self._turn: dict[Speaker, list[tuple[int, Segment]]] = {s: [] for s in speakers}
         self._spoken: dict[Speaker, list[tuple[int, int]]] = {s: [] for s in speakers}  # samples of past turns' utterances
+        # where each speaker's last second-pass window ended (the next one starts there, to hear what the
+        # first pass's VAD missed in between), and the windows whose text is not final yet: their start
+        # bounds what the recorder may write (sample of the window's start, its utterances still held)
+        self._second_from: dict[Speaker, int] = {s: 0 for s in speakers}
+        self._windows: dict[int, tuple[int, set[int]]] = {}
         self._pending_second: list[Job] = []  # turns closed while a job was made, handed out with it
         self._second: dict[int, list[Word] | str] = {}
         self._held: deque[_Held] = deque()
@@ -275,26 +288,36 @@ class Pipeline:
         segs, self._turn[s] = self._turn[s], []
         if not segs:
             return None
+        m = self.settings.model
         a, b = max(0, segs[0][1].start - PAD_BEFORE), segs[-1][1].end + PAD_AFTER
         start = segs[0][1].start / SAMPLE_RATE
+        # the stretch since the speaker's last window in which the first pass's VAD heard nothing: a
+        # short "checking" or a soft "hi" before the onset; faster-whisper's VAD picks its speech out
+        now = self._ep[s].frame * FRAME
+        room = int(SECOND_WINDOW_S * SAMPLE_RATE) - (b - a)  # the turn first, then the gap, then the voice before
+        g = max(self._second_from[s] + GAP_AFTER, now - int(m.second_gap_s * SAMPLE_RATE), a - max(0, room), self._hist[s].start)
+        g = min(g, a) if m.second_gap_s > 0 else a
+        self._second_from[s] = b
         # Whisper hears the speaker's voice before the turn: their last utterances, the silence between
         # them left out, as faster-whisper's own VAD packs a channel (docs/benchmark.md: short answers)
         head: list[np.ndarray] = []
-        n, keep = 0, int(self.settings.model.second_heard_s * SAMPLE_RATE)
+        n, keep = 0, min(int(m.second_heard_s * SAMPLE_RATE), max(0, room - (a - g)))
         for x, y in reversed(self._spoken[s]):
-            if n + (y - x) > keep or x < self._hist[s].end - HISTORY_S * SAMPLE_RATE:
+            if n + (y - x) > keep or x < self._hist[s].start:
                 break
             head[:0] = [self._hist[s].read(x, y), np.zeros(int(0.3 * SAMPLE_RATE), np.float32)]
             n += y - x + int(0.3 * SAMPLE_RATE)
-        self._spoken[s] = [*self._spoken[s][-20:], *((max(0, g.start - PAD_BEFORE), g.end + PAD_AFTER) for _, g in segs)]
+        self._spoken[s] = [*self._spoken[s][-20:], *((max(0, x.start - PAD_BEFORE), x.end + PAD_AFTER) for _, x in segs)]
         # what was said before the turn, both speakers, as the recognizer heard it: the prompt
         said = [t for st, _, t in sorted(self._said_text) if st < start]
-        context = " ".join(" ".join(said).split()[-self.settings.model.second_context_words:]) \
-            if self.settings.model.second_context_words else ""
-        deadline = segs[0][1].end / SAMPLE_RATE + self.settings.model.second_keep_s
-        return Job((3, b, next(self._seq)), s, Segment(segs[0][1].start, segs[-1][1].end, segs[-1][1].detected_at),
-                   np.concatenate([*head, self._hist[s].read(a, b)]), self.clock(), audio_start=a - n, second=True,
-                   covers=tuple(segs), context=context, deadline=deadline, heard_s=n / SAMPLE_RATE)
+        context = " ".join(" ".join(said).split()[-m.second_context_words:]) if m.second_context_words else ""
+        deadline = segs[0][1].end / SAMPLE_RATE + m.second_keep_s
+        job = Job((3, b, next(self._seq)), s, Segment(segs[0][1].start, segs[-1][1].end, segs[-1][1].detected_at),
+                  np.concatenate([*head, self._hist[s].read(g, b)]), self.clock(), audio_start=g - n, second=True,
+                  covers=tuple(segs), context=context, deadline=deadline, heard_s=n / SAMPLE_RATE, gap=(n, n + a - g))
+        if ids := {i for i, _ in segs if i not in self._empty}:
+            self._windows[job.key[2]] = (g, ids)
+        return job
 
     def _complete_second(self, job: Job, tr: Transcript | None) -> None:
         """A turn's second pass: its words shared out among the turn's utterances by time."""
@@ -385,11 +408,10 @@ class Pipeline:
         if job.second:
             assert self.second is not None
             cpu = time.process_time()
-            tr = self.second.transcribe(job.audio, offset, job.speaker, context=job.context)
-            if job.heard_s:  # the words of the speech before the turn were context, not this turn's
-                turn = (job.audio_start / SAMPLE_RATE + job.heard_s) - 0.05
-                words = [w for w in tr.words if w.mid >= turn]
-                tr = Transcript(" ".join(w.w for w in words), words)
+            audio, keep = speech_only(job.audio, *job.gap) if job.gap[1] > job.gap[0] else (job.audio, None)
+            tr = self.second.transcribe(audio, offset, job.speaker, context=job.context)
+            words = turn_words(tr.words, offset, job.gap, keep)
+            tr = Transcript(" ".join(w.w for w in words), words)
             self.second_decode_s.append(time.perf_counter() - t)
             # the process's CPU over the decode: the second pass's own when nothing else runs (coach analyze)
             self.second_cpu_s += time.process_time() - cpu
@@ -413,6 +435,7 @@ class Pipeline:
         self.conversation.decoded(job.key[2], u)
         if u is None:
             self._empty.add(job.key[2])
+            self._finalised(job.key[2])
         else:
             self._job_of[id(u)] = job.key[2]
             self._said_text.append((u.start, job.key[2], u.text))
@@ -475,8 +498,26 @@ class Pipeline:
         # audio before this has been transcribed and redacted by both passes (its spans silenced): the
         # recorder may write it. Words can start in the 0.2 s padding before a VAD onset.
         held = self._held[0].raw.start if self._held else float("inf")
-        mark = float("inf") if final else min(self.conversation.watermark(), held) - CHECK_MARGIN_S
+        mark = float("inf") if final else min(self.conversation.watermark(), held, self._second_frontier()) - CHECK_MARGIN_S
         self.checked_until = max(self.checked_until, mark)
+
+    def _finalised(self, job_id: int) -> None:
+        """An utterance's text is final (or it heard nothing): its second-pass window may be done."""
+        for k, (_, ids) in list(self._windows.items()):
+            ids.discard(job_id)
+            if not ids:
+                del self._windows[k]
+
+    def _second_frontier(self) -> float:
+        """Stream time before which no second-pass window can still bring words: the start of the
+        oldest window whose text is not final, and for each speaker where the next window may begin
+        (the end of their last one, at most `second_gap_s` back). The recorder writes no later."""
+        if self.second is None:
+            return float("inf")
+        gap = int(self.settings.model.second_gap_s * SAMPLE_RATE)
+        starts = [g for g, _ in self._windows.values()]
+        starts += [max(self._second_from[s], self._ep[s].frame * FRAME - gap) for s in self.speakers]
+        return min(starts) / SAMPLE_RATE
 
     def _said(self, raw: Utterance) -> None:
         """One utterance in time order: payment data is masked (its audio silenced) before anything
@@ -510,6 +551,7 @@ class Pipeline:
             if got == WAITING and self.clock() < h.raw.end + self.settings.model.second_keep_s:
                 break
             self._held.popleft()
+            self._finalised(h.job_id)
             self._second.pop(h.job_id, None)
             u = self.utterances[h.index]
             reading_out = h.reading_out or self._gate.card_talk_at(h.raw.start)
@@ -634,3 +676,39 @@ def _first_shown(final: list[Word], shown: list[Word], now: float) -> list[Word]
 
 assert FRAME == 512  # feed() relies on both speakers' VADs sharing one frame grid
 
+
+def speech_only(audio: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """`audio` with what faster-whisper's VAD (Silero, its offline defaults) takes for no speech in
+    audio[a:b] silenced, and the mask of what it kept there: the second pass hears the speech the
+    first pass's VAD missed, not the line noise Whisper would put words on. Times stay as they were."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    out = audio.copy()
+    keep = np.zeros(b - a, bool)
+    for c in get_speech_timestamps(audio[a:b], VadOptions(min_silence_duration_ms=500, speech_pad_ms=200)):
+        keep[c["start"]:c["end"]] = True
+    out[a:b][~keep] = 0.0
+    return out, keep
+
+
+def turn_words(words: list[Word], offset: float, gap: tuple[int, int], keep: np.ndarray | None) -> list[Word]:
+    """A second-pass decode's own words. Not those of the speaker's earlier speech heard first
+    (audio[:gap[0]]): for their voice only; a digit string Whisper ran on across that boundary
+    ("-7572298" for "757", then "2298") keeps the digits after it. In the gap (audio[gap[0]:gap[1]]),
+    only words on what its VAD kept: Whisper stretches the last word before a silence into it."""
+    turn = offset + gap[0] / SAMPLE_RATE
+    out = []
+    for w in words:
+        digits = re.sub(r"\D", "", w.w)
+        if digits and w.start < turn - 0.05 < w.end:
+            n = round(len(digits) * (w.end - turn) / max(w.end - w.start, 1e-3))
+            if n > 0:
+                out.append(dataclasses.replace(w, w=digits[-n:], start=round(turn, 3)))
+            continue
+        if w.mid < turn - 0.05:
+            continue
+        i = int(round((w.mid - offset) * SAMPLE_RATE)) - gap[0]
+        if keep is not None and 0 <= i < len(keep) and not keep[i]:
+            continue
+        out.append(w)
+    return out

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from coach.analysis.catalog import CATALOG
-from coach.core.events import Cue, Flag, Meters, Partial, Utterance, VoiceLevel
+from coach.core.events import Cue, Flag, Meters, Partial, Revision, Utterance, VoiceLevel
 from coach.privacy.redact import is_number_word
 
 ALERT = 0.6  # customer_escalating's score_threshold: the overlay reads "upset" from here (ui/overlay.py)
@@ -55,6 +55,7 @@ class LiveState:
         self._lock = threading.Lock()
         self._s = Snapshot(wpm_limit=wpm_limit)
         self._lines: deque[tuple[str, str]] = deque(maxlen=lines)
+        self._said = 0  # utterances shown so far: line k of the call is the conversation's k-th utterance
         self._open: dict[str, str] = {}  # words of speech still going on, per speaker (partial decodes)
         self._words_score: float | None = None  # the customer's latest utterance, words and all
         self._voice_score = 0.0  # the customer's voice over the last seconds, mid-turn
@@ -111,8 +112,16 @@ class LiveState:
         with self._lock:
             self._open.pop(u.speaker, None)
             self._lines.append((u.speaker, u.text))
+            self._said += 1
             self._advance(u.end)
         self.on_meters(Meters(escalation, agent_wpm, agent_share))
+
+    def on_revision(self, r: Revision) -> None:
+        """An utterance's second-pass text replaces its line where it is shown (if still on screen)."""
+        with self._lock:
+            k = r.index - (self._said - len(self._lines))
+            if 0 <= k < len(self._lines):
+                self._lines[k] = (r.utterance.speaker, r.utterance.text)
 
     def on_meters(self, m: Meters) -> None:
         with self._lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from coach.config.settings import Settings
-from coach.core.events import Cue, Flag, Meters, Partial, Utterance, VoiceLevel
+from coach.core.events import Cue, Flag, Meters, Partial, Revision, Utterance, VoiceLevel
 from coach.session.coaching import Coaching, Ending, Subscriber
 from coach.session.live_state import LiveState
 
@@ -29,6 +29,8 @@ class OverlayFeed(Subscriber):
             self.state.on_cue(e)
         elif isinstance(e, Utterance):
             self.state.on_utterance(e)
+        elif isinstance(e, Revision):
+            self.state.on_revision(e)
         elif isinstance(e, Meters):
             self.state.on_meters(e)
         elif isinstance(e, Flag):
