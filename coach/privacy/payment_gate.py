@@ -125,7 +125,7 @@ class PaymentGate:
 
     def card_talk_at(self, t: float) -> bool:
         """Is stream time `t` inside card talk (where any run of digits is card data)?"""
-        return any(a <= t <= b for a, b in self._talk)
+        return any(a <= t < b for a, b in self._talk)
 
     def _open(self) -> bool:
         return bool(self._talk) and self._talk[-1][1] == float("inf")
@@ -187,10 +187,12 @@ class PaymentGate:
         red = redact(words, context, answer=raw.speaker == "customer", reading_out=reading_out, categories=self.categories)
         if CARD in red.kinds or CARD_CONTEXT.search(" ".join(w.w for w in words)):
             # card talk is a state: the read-out goes on in the next utterances, of both speakers
+            # from its card digits on, or after the words that asked for them ("the sixteen digit number")
+            t = raw.start if CARD in red.kinds else raw.end
             if first:
-                self._begin(raw.start)
+                self._begin(t)
             elif self._open():
-                self._talk[-1][0] = min(self._talk[-1][0], raw.start)  # the re-decode heard it began earlier
+                self._talk[-1][0] = min(self._talk[-1][0], t)  # the re-decode heard it begin earlier
             elif not self.card_talk_at(raw.start):
                 self._talk.append([raw.start, raw.end])  # only the re-decode heard it: that utterance
         talk = self.card_talk_at(raw.start) or CARD_CONTEXT.search(context)

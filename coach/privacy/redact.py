@@ -34,6 +34,9 @@ CODE_QUESTION = re.compile(r"security code|security number|cvv|cvc|csc|on the ba
 # joined into one run when digits follow: "4539 and 1488", "4539, um, 1488", "nine, er, one four", "4539 - 1488"
 FILLERS = frozenset(["and", "um", "umm", "uh", "uhm", "er", "erm", "ah", "eh", "hmm", "mm", "then", "dash", "space", ""])
 CURRENCY = frozenset("pounds pound dollars dollar euros euro cents cent pence p quid bucks".split())
+# a number followed by one of these counts something: "three to five business days", "ten thirty am"
+UNITS = frozenset("am pm oclock o'clock days day weeks week hours hour minutes minute seconds times items percent years "
+                  "months month business working".split())
 EXPIRY_WORDS = ("expir", "expiry", "valid", "until")
 CODE_WORDS = ("code", "cvv", "cvc", "back", "security")
 SSN_WORDS = ("social security", "social", "ssn", "national insurance", "national id")
@@ -197,7 +200,7 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
     # "five four five four"): a short utterance with a numeral, or two number-like words, is
     # card data whole ("thank you for that" has one ambiguous word and stays)
     if reading_out and 0 < len(out) <= 8 and any(w.w not in MASKS for w in out):
-        numberish = [w for w in out if _digits_of(w.w) is not None]
+        numberish = [w for w in out if _digits_of(w.w) is not None and not re.search(r"[:$£€]|\d\.\d", w.w)]  # not 10:30
         if any(re.search(r"\d", w.w) for w in numberish) or len(numberish) >= 2:
             spans.append((out[0].start, out[-1].end))
             kinds.append(CARD)
@@ -224,11 +227,14 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
 
 
 def _price_or_time(words: list[Word], i: int, j: int) -> bool:
-    """A price or a clock time: a currency word or sign beside the digits, or "10:30"."""
+    """A price, a time or a count: a currency word or sign or a unit beside the digits ("10:30",
+    "ten thirty a m", "three to five business days"), never said of a card."""
     said = [w.w for w in words[i:j]]
     after = _plain(words[j].w) if j < len(words) else ""
+    then = _plain(words[j + 1].w) if j + 1 < len(words) else ""
     before = words[i - 1].w if i > 0 else ""
-    return (after in CURRENCY or any(c in x for x in said for c in "$£€:") or before in ("$", "£", "€")
+    return (after in CURRENCY or after in UNITS or (after in ("a", "p") and then == "m")
+            or any(c in x for x in said for c in "$£€:") or before in ("$", "£", "€")
             or re.fullmatch(r"\d+\.\d\d[.,]?", said[0]) is not None)
 
 
