@@ -239,8 +239,9 @@ def _digits_in(words: list[Word]) -> bool:
 
 
 def _group(words: list[Word]) -> str | None:
-    """The digits of a bare group ("Five four two five.", "Okay, here we go. 4539.", "1488, um, 0343"):
-    two or more digits that are at least half of the utterance's words (fillers aside), no price."""
+    """The digits of a bare group ("Five four two five.", "Okay, here we go. 4539.", "1488, um, 0343",
+    "No, sorry, 4177."): two or more digits in a short utterance, or that are at least half of its
+    words (fillers aside), and no price."""
     said = [w for w in words if _plain(w.w) not in FILLERS]
     digits, i, numbered = "", 0, 0
     while i < len(said):
@@ -253,7 +254,7 @@ def _group(words: list[Word]) -> str | None:
             i = j
         else:
             i += 1
-    return digits if len(digits) >= 2 and numbered * 2 >= len(said) else None
+    return digits if len(digits) >= 2 and (numbered * 2 >= len(said) or len(said) <= 6) else None
 
 
 def _substantive(words: list[Word]) -> bool:
