@@ -50,7 +50,7 @@ PAID = re.compile(r"(gone|went|go) through|payment (is |was |has been )?(success
 # another number is named: what follows is not the card ("your order number is ...")
 OTHER_NUMBER = re.compile(r"\b(order|reference|confirmation|case|booking|tracking|ticket|phone|mobile|cell|telephone|"
                           r"policy|membership|customer|invoice|account|member) (number|no|id|code)\b|\b(postcode|post code|"
-                          r"zip code|date of birth|birthday|extension|address)\b", re.I)
+                          r"zip code|date of birth|birthday|extension|address|reference|meter reading)\b", re.I)
 # looking for the card: the read-out is still coming
 SEARCHING = re.compile(r"\b(hold on|hang on|one (sec|second|moment)|just a (sec|second|moment)|bear with|take your time|"
                        r"find|finding|looking|look for|wallet|purse|bag|here (it is|we go)|got it|ready|go ahead|"
@@ -92,10 +92,10 @@ class PaymentGate:
 
     def said(self, raw: Utterance) -> Redaction:
         """The first pass's utterance, in stream-time order: its redaction (what may be shown and stored)."""
-        context = " ".join(self._texts[-4:])
         text = raw.text or " ".join(w.w for w in raw.words)
         if self._open() and OTHER_NUMBER.search(text) and not CARD_CONTEXT.search(text):
             self._close(raw.start)  # "and your order number is ...": not the card any more
+        context = " ".join(self._texts[-4:])
         reading_out = self.card_talk_at(raw.start)
         red = self._redact(raw, raw.words, context, reading_out)
         seen = _Seen(raw.speaker, raw.start, raw.end, context, reading_out,
@@ -138,6 +138,7 @@ class PaymentGate:
     def _close(self, t: float) -> None:
         if self._open():
             self._talk[-1][1] = t
+            self._texts = []  # the card talk before is no context for what comes next
 
     def _moves_on(self, raw: Utterance, text: str, red: Redaction) -> None:
         """Card talk ends when the payment is confirmed, or after a few utterances of other talk
@@ -165,7 +166,7 @@ class PaymentGate:
             return red
         if self._named:
             return red  # the groups of a number just named: a phone number read in threes
-        if not (len(digits) >= 3 and digits in self._run_digits):  # a read-back or a repeat adds nothing
+        if not _repeats(digits, self._run_digits):  # a read-back or a repeat adds nothing
             self._run_digits += digits
         self._run.append(seen)
         n = len(self._run_digits)
@@ -268,3 +269,14 @@ def categories(p: PrivacySettings) -> frozenset[str]:
     banking = p.preset == "banking"
     chosen = ((p.national_id, NATIONAL_ID), (p.bank_account, ACCOUNT), (p.sort_code, SORT_CODE), (p.iban, IBAN))
     return frozenset(kind for on, kind in chosen if on or banking)
+
+
+def _repeats(digits: str, before: str) -> bool:
+    """Were these digits said already in the run (a read-back, a repeat)? Every four in a row of
+    them was, give or take a digit heard differently ("0 4 5 7 2 and 1 1 3 9 8" after "04572",
+    "one 1 1 3 9 8")."""
+    if len(digits) < 3:
+        return False
+    if len(digits) < 5:
+        return digits in before
+    return all(digits[k:k + 4] in before for k in range(len(digits) - 3))

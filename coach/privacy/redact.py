@@ -45,6 +45,7 @@ BANK_WORDS = ("account number", "account no", "bank account", "checking account"
 # numbers that are not the card, named so: a long run beside these is kept unless it passes Luhn
 NAMED_NUMBERS = BANK_WORDS + ("reference", "order", "tracking", "confirmation", "case", "booking", "policy", "invoice",
                               "phone", "ticket", "membership", "serial")
+LAST_FOUR = ("ending", "ends in", "ends with", "last four", "last 4")
 CARD = "[card number]"
 CODE = "[security code]"
 EXPIRY = "[expiry date]"
@@ -164,8 +165,8 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
         run, j = _number_run(out, i)
         if j > i:
             kind = None
-            if _price_or_time(out, i, j):
-                pass  # "forty nine ninety nine dollars", "10:30": never said of a card
+            if _price_or_time(out, i, j) or len(run) == 4 and _near(out, i, i, LAST_FOUR, reach=3):
+                pass  # "forty nine ninety nine dollars", "10:30", "the one ending 6467" (may be shown: PCI DSS 3.4.1)
             elif 13 <= len(run) <= 19 and luhn_ok(run) or len(run) >= 14 and not _near(out, i, j, NAMED_NUMBERS, before):
                 # 14 or more digits in one breath, unless named as another number ("my reference is"):
                 # no phone number or date is that long, and a misheard card fails Luhn
@@ -174,7 +175,7 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
                 kind = CODE
             elif (extra := _category(run, out, i, j, before, categories)) is not None:
                 kind = extra
-            elif reading_out and (len(run) >= 2 or is_plain_digit(out[i].w) and len(words) <= 4) \
+            elif reading_out and (len(run) >= 2 or is_plain_digit(out[i].w) and len(words) <= 4 and j == len(out)) \
                     and not _near(out, i, j, EXPIRY_WORDS + CODE_WORDS, before):
                 kind = CARD  # in a read-out even one digit said alone is the card's ("No, sorry, five.": the last group)
             elif card_talk and (len(run) >= 7 or (len(run) == 6 and not _near(out, i, j, EXPIRY_WORDS, before))):
@@ -200,9 +201,13 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
     # during a read-out, tiny.en turns a group of digits into near-words ("I'm for I'm for" for
     # "five four five four"): a short utterance with a numeral, or two number-like words, is
     # card data whole ("thank you for that" has one ambiguous word and stays)
-    if reading_out and 0 < len(out) <= 8 and any(w.w not in MASKS for w in out) and set(kinds) <= {CARD, CODE, EXPIRY}:
+    said = " ".join(w.w.lower() for w in out)
+    if reading_out and 0 < len(out) <= 8 and any(w.w not in MASKS for w in out) and set(kinds) <= {CARD, CODE, EXPIRY} \
+            and not any(c in said for c in LAST_FOUR):
         numberish = [w for w in out if _digits_of(w.w) is not None and not re.search(r"[:$£€]|\d\.\d", w.w)]  # not 10:30
-        if any(re.search(r"\d", w.w) for w in numberish) or len(numberish) >= 2 or kinds and len(out) <= 3:
+        rest = [w for w in out if w.w not in MASKS]
+        if (any(re.search(r"\d", w.w) for w in numberish) or len(numberish) >= 2) and len(numberish) * 2 >= len(rest) \
+                or kinds and len(out) <= 3:
             spans.append((out[0].start, out[-1].end))
             kinds.append(CARD)
             out = [Word(CARD, out[0].start, out[-1].end, 1.0)]
