@@ -70,13 +70,21 @@ def test_a_read_out_by_its_shape_alone_is_masked_back_to_its_first_group():
     turns = [("agent", "Go ahead whenever you are ready.", 0.5)]
     turns += [("customer", g, 1.3) for g in ("4539", "1488", "0343", "6467")]
     turns += [("agent", "4539 1488 0343 6467", 0.6), ("customer", "Yes.", 0.4)]
-    p = run(turns)  # the second pass (on by default) holds each group's text until it is revised
-    assert leaks(stored(p), CARD_1) == []
-    p_first_only = run(turns, second_pass=False)
-    assert leaks(stored(p_first_only), CARD_1[-1:]) == []  # from the group that completes it on
-    groups = [u for u in p_first_only.utterances if u.speaker == "customer"][:4]
-    for u in groups:  # the audio of every group is silenced either way
-        assert any(a <= u.start + 0.01 and b >= u.end - 0.4 for a, b in p_first_only.redactions)
+    for second_pass in (True, False):  # each group's text waits for the gate, as for its second pass
+        p = run(turns, second_pass=second_pass)
+        assert leaks(stored(p), CARD_1) == []
+        for u in [u for u in p.utterances if u.speaker == "customer"][:4]:  # and its audio is silenced
+            assert any(a <= u.start + 0.01 and b >= u.end - 0.4 for a, b in p.redactions)
+
+
+def test_a_group_waits_for_the_gate_only_so_long():
+    spans: list[tuple[float, float]] = []
+    g = PaymentGate(spans.append)
+    group = Utterance("customer", 1.0, 2.0, "4539", [Word("4539", 1.0, 1.5)])
+    g.said(group)
+    assert g.undecided(1.0, now=3.0) and not g.undecided(1.0, now=30.0)
+    g.said(Utterance("customer", 4.0, 7.0, "sorry I meant the reference on the letter", words("sorry I meant the reference")))
+    assert not g.undecided(1.0, now=3.0)  # another number was named: the group was not a card's
 
 
 def test_a_phone_number_read_in_groups_and_read_back_is_kept():
@@ -150,3 +158,17 @@ def test_a_re_decode_masks_what_the_first_pass_masked_there_and_what_it_finds():
     n = len(spans)
     later = g.redecoded("customer", 6.0, 8.0, [Word("4539", 6.0, 6.5), Word("1488", 6.6, 7.0)])
     assert later.kinds == [CARD] and len(spans) == n + 1  # new in the re-decode: silenced too
+
+
+def test_the_privacy_settings_persist_and_refuse_an_unknown_preset(tmp_path):
+    from coach.config import settings as settings_mod
+    from coach.core.errors import UserError
+
+    s = Settings()
+    settings_mod.override(s, "privacy.preset=banking")
+    settings_mod.override(s, "privacy.iban=true")
+    settings_mod.save(s, tmp_path / "settings.toml")
+    back = settings_mod.load(tmp_path / "settings.toml")
+    assert back.privacy.preset == "banking" and back.privacy.iban and categories(back.privacy) == categories(s.privacy)
+    with pytest.raises(UserError, match="privacy.preset"):
+        settings_mod.override(s, "privacy.preset=everything")

@@ -59,6 +59,7 @@ ACKS = frozenset("yes yeah yep okay ok right sure mhm mm-hmm uh-huh go on got it
 OFF_TOPIC_UTTERANCES = 3  # card talk ends after this many utterances of other talk ...
 OFF_TOPIC_WORDS = 15  # ... with at least this many words among them
 RUN_DIGITS = 14  # short groups without card words add up to a card: this many digits, or 13 passing Luhn
+RUN_WAIT_S = 8.0  # a group's text waits this long after the run's last group for the next (pipeline._advance_held)
 
 Span = tuple[float, float]
 Masked = tuple[float, float, str]  # (start, end, kind) of a masked stretch of words
@@ -123,6 +124,12 @@ class PaymentGate:
         red = _mask_spans(self._redact(raw, words, context, reading_out, first=False), masked)
         return Redaction(red.words, red.text, [(a, b) for a, b, _ in masked] + red.spans, [k for _, _, k in masked] + red.kinds)
 
+    def undecided(self, t: float, now: float) -> bool:
+        """Is the utterance that began at `t` a digit group of a run that may still add up to a card?
+        Its text waits (as for its second pass) until the run is decided, at most RUN_WAIT_S after
+        the run's last group: then a read-out known by its shape is masked back to its first group."""
+        return bool(self._run) and now < self._run[-1].end + RUN_WAIT_S and any(s.start == t for s in self._run)
+
     def card_talk_at(self, t: float) -> bool:
         """Is stream time `t` inside card talk (where any run of digits is card data)?"""
         return any(a <= t < b for a, b in self._talk)
@@ -186,6 +193,8 @@ class PaymentGate:
 
     def _redact(self, raw: Utterance, words: list[Word], context: str, reading_out: bool, first: bool = True) -> Redaction:
         red = redact(words, context, answer=raw.speaker == "customer", reading_out=reading_out, categories=self.categories)
+        if CARD in red.kinds and not reading_out:  # a card in it: its other digits are the read-out's too (a decoder loop)
+            red = redact(words, context, answer=raw.speaker == "customer", reading_out=True, categories=self.categories)
         if CARD in red.kinds or CARD_CONTEXT.search(" ".join(w.w for w in words)):
             # card talk is a state: the read-out goes on in the next utterances, of both speakers
             # from its card digits on, or after the words that asked for them ("the sixteen digit number")

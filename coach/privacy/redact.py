@@ -25,11 +25,11 @@ TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", 
 REPEAT = {"double": 2, "triple": 3}
 CARD_CONTEXT = re.compile(r"\b(card|cards|visa|mastercard|master card|amex|american express|debit|credit|security code|"
                           r"(?<!social )security number|cvv|cvc|csc|expir\w*|expiry|long number|card number|valid until|valid thru|"
-                          r"valid to|(sixteen|fifteen|16|15)[ -]digits?|(digits|numbers|number) (printed |written )?on the "
-                          r"(back|front)|the (three|3|four|4) (digits|numbers)|three[ -]digit|3[ -]digit|last (three|3)|"
+                          r"valid to|(sixteen|fifteen|16|15)[\s-]*digits?|(digits|numbers|number) (printed |written )?on the "
+                          r"(back|front)|the (three|3|four|4) (digits|numbers)|three[\s-]*digit|3[\s-]*digit|last (three|3)|"
                           r"card details|payment details|long card)\b", re.I)
 # the question whose answer is the security code, wherever in the reply the code comes
-CODE_QUESTION = re.compile(r"security code|(?<!social )security number|cvv|cvc|csc|on the back|three digit|3 digit|three numbers|"
+CODE_QUESTION = re.compile(r"security code|(?<!social )security number|cvv|cvc|csc|on the back|three[\s-]*digit|3[\s-]*digit|three numbers|"
                            r"3 numbers|three digits|last three|last 3")
 # joined into one run when digits follow: "4539 and 1488", "4539, um, 1488", "nine, er, one four", "4539 - 1488"
 FILLERS = frozenset(["and", "um", "umm", "uh", "uhm", "er", "erm", "ah", "eh", "hmm", "mm", "then", "dash", "space", ""])
