@@ -59,6 +59,7 @@ ACKS = frozenset("yes yeah yep okay ok right sure mhm mm-hmm uh-huh go on got it
 OFF_TOPIC_UTTERANCES = 3  # card talk ends after this many utterances of other talk ...
 OFF_TOPIC_WORDS = 15  # ... with at least this many words among them
 RUN_DIGITS = 14  # short groups without card words add up to a card: this many digits, or 13 passing Luhn
+ONSET_S = 0.3  # a masked word's audio is silenced from this long before Whisper says it starts
 RUN_WAIT_S = 8.0  # a group's text waits this long after the run's last group for the next (pipeline._advance_held)
 
 Span = tuple[float, float]
@@ -213,7 +214,9 @@ class PaymentGate:
             red = Redaction([Word(CARD, first_word.start, first_word.end, 1.0)], CARD, [(raw.start, raw.end)], [CARD])
         for (a, b), kind in zip(red.spans, red.kinds):
             # Whisper drops digits from a long read-out; what it missed is still card data,
-            # so the audio is silenced from the first masked digit to the end of the utterance
+            # so the audio is silenced from the first masked digit to the end of the utterance;
+            # and it places a word's start late (the onset of "five" was audible after "here we go")
+            a = a if a <= raw.start else max(raw.start, a - ONSET_S)
             self._silence((round(a, 3), round(max(b, raw.end) if kind == CARD else b, 3)))
         return red
 
