@@ -272,3 +272,22 @@ def test_a_long_answer_to_a_closed_question_is_not_a_problem_to_restate():
          utt("customer", "Sorry, I'm really got a car stuff. And yeah, and it's, it says 2019. And I'm saying, yeah, "
                          "I bought it from you all.", 95.6, 106.5))
     assert "reflect_back" in feed(r, reply)
+
+
+def test_confirm_resolution_reads_the_outcome_the_second_pass_heard():
+    """Issue #32: the first pass heard "your reservation is confirmed" as something else; the second
+    pass's text of the same line, read in time order before the closing, is the outcome."""
+    import dataclasses
+
+    def call(second_pass: bool) -> list[str]:
+        r = rules()
+        feed(r, GREETING, utt("customer", "I would like to change my booking please", 9, 12))
+        first = utt("agent", "So your legion is cone fared for Friday.", 30, 35)
+        r.on_decoded(first)
+        said = dataclasses.replace(first, text="So your reservation is confirmed for Friday.", decoded_by="second") \
+            if second_pass else first
+        r.on_said(said)
+        return feed(r, utt("agent", "Is there anything else I can help you with?", 36, 38))
+
+    assert "confirm_resolution" in call(second_pass=False)  # the misheard outcome is no outcome
+    assert "confirm_resolution" not in call(second_pass=True)

@@ -252,42 +252,61 @@ def test_vocabulary_makes_a_name_heard_as_written(tmp_path: Path):
     assert "Contoso" in texts["with"] and texts["with"].count("Fabrikam") == 2, texts["with"]
 
 
-def test_the_gap_hears_speech_and_silences_the_line_between(tmp_path: Path):
-    """speech_only: in the gap, faster-whisper's own VAD keeps the speech (a real voice) and silences
-    the line noise around it; outside the gap nothing is touched."""
-    from coach.core.pipeline import speech_only
+def test_the_gap_is_heard_as_its_speech_packed_back_to_back():
+    """pack_gap: in the gap, faster-whisper's own VAD keeps the speech (a real voice) and drops the
+    seconds of line noise around it (Whisper put "Thank you." in such silence and missed the word);
+    before and after the gap nothing is touched, and each piece says where it came from."""
+    from coach.speech.second_window import pack_gap
 
     src = FileSource(str(Path(__file__).parent / "data" / "jfk.flac"))  # resampled to 16 kHz as the app hears it
     voice = np.concatenate([next(iter(c.channels.values())) for c in src.chunks()])[: 3 * SAMPLE_RATE]
     noise = np.random.default_rng(0).normal(0, 0.003, 4 * SAMPLE_RATE).astype(np.float32)
-    audio = np.concatenate([noise, voice, noise])
-    out, keep = speech_only(audio, SAMPLE_RATE, len(audio) - SAMPLE_RATE)
+    audio = np.concatenate([noise, voice, noise])  # voice at 4-7 s
+    out, pieces = pack_gap(audio, SAMPLE_RATE, len(audio) - SAMPLE_RATE)
     assert np.array_equal(out[:SAMPLE_RATE], audio[:SAMPLE_RATE]) and np.array_equal(out[-SAMPLE_RATE:], audio[-SAMPLE_RATE:])
-    gap = slice(SAMPLE_RATE, len(audio) - SAMPLE_RATE)
-    said = np.arange(len(audio))[gap]
-    on_voice = (said >= 4 * SAMPLE_RATE + SAMPLE_RATE // 2) & (said < 7 * SAMPLE_RATE - SAMPLE_RATE // 2)
-    assert keep[on_voice].mean() > 0.9  # the voice is heard ...
-    quiet = (said < 3 * SAMPLE_RATE) | (said >= 8 * SAMPLE_RATE)
-    assert keep[quiet].mean() < 0.1 and np.abs(out[gap][quiet]).max() < np.abs(audio[gap][quiet]).max() / 10  # ... the line is not
+    assert len(out) < len(audio) - 4 * SAMPLE_RATE  # most of the 6 s of noise in the gap is gone
+    heard = pieces[1:-1]  # the voice, not the noise around it
+    assert heard and heard[0].src >= 3.8 * SAMPLE_RATE and heard[-1].src + heard[-1].n <= 7.2 * SAMPLE_RATE
+    assert sum(p.n for p in heard) >= 2 * SAMPLE_RATE
+    assert all(np.array_equal(out[p.at:p.at + p.n], audio[p.src:p.src + p.n]) for p in pieces)
 
 
-def test_only_the_turns_own_words_are_kept():
-    """turn_words: the earlier speech heard for the voice gives no words (a digit run Whisper carried
-    over the boundary keeps its digits after it); in the gap, a word lying on silence is Whisper's
-    stretch of the word before it, and goes."""
+def test_only_the_windows_own_words_are_kept_at_their_stream_times():
+    """own_words: the earlier speech heard for the voice gives no words (a digit run Whisper carried
+    over the boundary keeps its digits after it); words in packed gap speech and in the turn get
+    the stream times of the audio they were heard in."""
+    import dataclasses
+
     from coach.core.events import Word
-    from coach.core.pipeline import turn_words
+    from coach.speech.second_window import Piece, own_words, turn_offset
 
-    # audio: 2 s of earlier speech heard first, then a 3 s gap whose VAD kept 3.5-4.0 s, then the turn
-    keep = np.zeros(3 * SAMPLE_RATE, bool)
-    keep[int(1.5 * SAMPLE_RATE):int(2.0 * SAMPLE_RATE)] = True
-    offset = 100.0
-    words = [Word("past", 100.5, 101.0, 0.9), Word("one.", 101.6, 102.4, 0.9),  # earlier speech; "one" stretched into the gap
-             Word("checking", 103.55, 103.95, 0.8),  # on speech the gap's VAD kept
-             Word("-7572298.", 101.4, 102.8, 0.7),  # "757" said before the boundary, "2298" after
-             Word("My", 105.1, 105.3, 0.9), Word("phone", 105.3, 105.6, 0.9)]
-    kept = turn_words(words, offset, (2 * SAMPLE_RATE, 5 * SAMPLE_RATE), keep)
-    assert [w.w for w in kept] == ["checking", "2298", "My", "phone"]
-    assert kept[1].start == pytest.approx(102.0)
-    assert [w.w for w in turn_words(words, offset, (2 * SAMPLE_RATE, 2 * SAMPLE_RATE), None)] == \
-        ["one.", "checking", "2298", "My", "phone"]  # no gap: only the earlier speech's words go
+    sr = SAMPLE_RATE
+    # the window as cut: 2 s of earlier speech, a 6 s gap with speech at 4.0-4.5 s, the turn from 8 s;
+    # packed: earlier speech 0-2 s, the gap's speech 2-2.5 s, 0.2 s of silence, the turn from 2.7 s
+    pieces = [Piece(0, 0, 2 * sr), Piece(2 * sr, 4 * sr, sr // 2), Piece(int(2.7 * sr), 8 * sr, 3 * sr)]
+    packed = [Word("past", 0.5, 1.0, 0.9), Word("one.", 1.6, 1.9, 0.9),  # the earlier speech
+              Word("-7572298.", 1.6, 2.4, 0.7),  # "757" said before the boundary, "2298" after
+              Word("checking", 2.05, 2.45, 0.8),  # the gap's speech
+              Word("My", 2.8, 3.0, 0.9), Word("phone", 3.0, 3.3, 0.9)]  # the turn
+    shift = turn_offset(pieces, 100.0)
+    assert shift == pytest.approx(100.0 + 8 - 2.7)  # the turn's words come out at their stream times
+    words = [dataclasses.replace(w, start=w.start + shift, end=w.end + shift) for w in packed]  # as decoded at it
+    kept = own_words(words, pieces, 2 * sr, 100.0)
+    assert [w.w for w in kept] == ["2298", "checking", "My", "phone"]
+    assert kept[1].start == pytest.approx(104.05) and kept[1].end == pytest.approx(104.45)
+    assert kept[2].start == pytest.approx(108.1) and kept[3].end == pytest.approx(108.6)
+
+
+def test_a_thank_you_invented_in_the_trailing_silence_goes():
+    """Whisper adds "Thank you." after the last word of a window, in the silence (the real calls:
+    "Forest Ranch. Thank you." with "Thank" at p 0.005); a thank-you it is sure of stays."""
+    from coach.core.events import Word
+    from coach.speech.second_window import without_invented_end
+
+    said = [Word("Forest", 53.88, 54.18, 0.87), Word("Ranch.", 54.18, 54.66, 0.96)]
+    invented = [Word("Thank", 54.66, 54.72, 0.005), Word("you.", 54.72, 54.72, 0.99)]
+    assert without_invented_end(said + invented, 54.9) == said
+    real = [Word("Thank", 54.66, 54.72, 0.99), Word("you.", 54.72, 54.8, 0.99)]
+    assert without_invented_end(said + real, 54.9) == said + real
+    mid = [Word("um", 50.0, 50.2, 0.05)]  # a doubted word well before the end is not this
+    assert without_invented_end(mid + said, 54.9) == mid + said

@@ -48,6 +48,28 @@ def test_a_word_whisper_is_sure_of_is_committed_from_one_decode_an_unsure_one_wa
     assert [x.w for x in Agreement(0, 0.5, 0.3, 0.7).update(hyp, 1.9, heard_until=1.9)] == ["i", "want"]
 
 
+def test_a_small_word_a_decode_dropped_is_shown_when_the_next_decode_hears_it():
+    """Issue #32: "to" and "of" in long turns waited for the final decode (p99 4-13 s) when the decode
+    that committed the words around them had dropped them. The next decode that hears such a word
+    behind the committed ones, with enough speech after it, shows it in its place."""
+    ag = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    dropped = [Word("i", 0.0, 0.3, 0.9), Word("want", 0.3, 0.7, 0.9), Word("go", 1.0, 1.3, 0.9), Word("home", 1.3, 1.7, 0.9)]
+    assert [x.w for x in ag.update(dropped, 3.0, heard_until=3.0)] == ["i", "want", "go", "home"]
+    heard = [Word("want", 0.35, 0.7, 0.9), Word("to", 0.72, 0.95, 0.6), Word("go", 1.0, 1.3, 0.9), Word("home", 1.3, 1.7, 0.9),
+             Word("now", 1.8, 2.1, 0.9)]
+    new = ag.update(heard, 3.6, heard_until=3.6)
+    assert [x.w for x in new] == ["to", "now"] and all(x.t_ready == 3.6 for x in new)
+    assert [x.w for x in ag.committed] == ["i", "want", "to", "go", "home", "now"]
+    # a committed word heard again a little later, or beside itself, is not shown twice
+    again = [Word("i", 0.0, 0.3, 0.9), Word("want", 0.3, 0.7, 0.9), Word("to", 0.72, 0.95, 0.6), Word("go", 1.0, 1.3, 0.9),
+             Word("go", 1.32, 1.4, 0.5), Word("home", 1.4, 1.75, 0.9), Word("now", 1.8, 2.1, 0.9)]
+    assert ag.update(again, 4.2, heard_until=4.2) == []
+    # a word too close to the end of what was heard still waits for the decodes after it
+    late = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    late.update(dropped, 2.0, heard_until=2.0)
+    assert [x.w for x in late.update(heard[:4], 2.1, heard_until=1.5)] == []
+
+
 def test_words_the_final_hears_otherwise_keep_the_time_the_same_speech_was_shown():
     ag = Agreement(0)
     ag.update(w("this has happened not"), 1.0)

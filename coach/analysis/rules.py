@@ -158,6 +158,8 @@ class Rules:
                 self._customer, self._reply = [], []
             self._customer.append(u)
             return self._ask("said", u)
+        if u.decoded_by == "second":
+            self._restated(u)
         out = self._ask("said", u)
         if not self._customer:
             return out
@@ -167,6 +169,17 @@ class Rules:
         reply = Reply(self._customer, self._reply, self.state)
         self._customer, self._reply = [], []
         return out + self._ask("replied", reply)
+
+    def _restated(self, u: Utterance) -> None:
+        """The agent's line as the second pass heard it may state the outcome the first pass misheard
+        ("your reservation is confirmed", first heard as "your legion is cone fared"): the call's
+        context learns it before the closing is judged."""
+        st = self.state
+        summary = st.acts.summary(u.text)
+        if summary:
+            st.summaries.append(u.end)
+        if summary or find(tokens(u.text), st.phrases.outcome):
+            st.context.outcomes.append(u.end)
 
     def on_words(self, speaker: Speaker, start: float, words: list[Word]) -> list[Proposal]:
         """Committed words of speech still going on (partial decodes): the phrase cues that need

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,12 +47,14 @@ from coach.core.events import (
 from coach.privacy.payment_gate import PaymentGate, categories
 from coach.privacy.redact import Redaction
 from coach.speech.agreement import Agreement
+from coach.speech.second_window import own_words, pack_gap, turn_offset
 from coach.speech.silence import silence_check
 from coach.speech.stt import SecondPass, SpeechToText, Transcript, TwoPasses
 from coach.speech.vad import FRAME, FRAME_S, Endpointer, Segment, SileroStream
 
 PAD_BEFORE = int(0.2 * SAMPLE_RATE)  # VAD onsets are late by a frame or two: keep the first phoneme
 PAD_AFTER = int(0.15 * SAMPLE_RATE)
+SECOND_PAD_BEFORE = int(0.4 * SAMPLE_RATE)
 PARTIAL_TAIL_S = 2.5  # a partial decode hears at least the last 2.5 s ...
 PARTIAL_MAX_S = 10  # ... and at most the last 10 s of the open utterance
 PARTIAL_CONTEXT_S = 0.5  # ... starting this long before the end of the last committed word (4 s / 1 s: more CPU, same latency; docs/benchmark.md)
@@ -88,7 +89,7 @@ class Job:
     deadline: float = field(default=float("inf"), compare=False)  # stream time after which its text is no longer awaited
     heard_s: float = field(default=0.0, compare=False)  # second pass: audio before the turn's, the speaker's earlier speech
     # second pass: audio[a:b] is the stretch before the turn the first pass's VAD found no speech in;
-    # faster-whisper's own VAD decides what of it the recognizer hears (pipeline.speech_only)
+    # faster-whisper's own VAD picks out what of it the recognizer hears (coach/speech/second_window.py)
     gap: tuple[int, int] = field(default=(0, 0), compare=False)
 
 
@@ -289,7 +290,10 @@ class Pipeline:
         if not segs:
             return None
         m = self.settings.model
-        a, b = max(0, segs[0][1].start - PAD_BEFORE), segs[-1][1].end + PAD_AFTER
+        # a soft first word ("hi") is often under the live VAD's onset: the turn is heard from 0.4 s before
+        # it, as faster-whisper pads its speech, but not into the speaker's last window
+        a = max(0, segs[0][1].start - SECOND_PAD_BEFORE, min(self._second_from[s], segs[0][1].start - PAD_BEFORE))
+        b = segs[-1][1].end + PAD_AFTER
         start = segs[0][1].start / SAMPLE_RATE
         # the stretch since the speaker's last window in which the first pass's VAD heard nothing: a
         # short "checking" or a soft "hi" before the onset; faster-whisper's VAD picks its speech out
@@ -408,9 +412,10 @@ class Pipeline:
         if job.second:
             assert self.second is not None
             cpu = time.process_time()
-            audio, keep = speech_only(job.audio, *job.gap) if job.gap[1] > job.gap[0] else (job.audio, None)
-            tr = self.second.transcribe(audio, offset, job.speaker, context=job.context)
-            words = turn_words(tr.words, offset, job.gap, keep)
+            audio, pieces = pack_gap(job.audio, *job.gap)
+            start = job.audio_start / SAMPLE_RATE
+            tr = self.second.transcribe(audio, turn_offset(pieces, start), job.speaker, context=job.context)
+            words = own_words(tr.words, pieces, job.gap[0], start)
             tr = Transcript(" ".join(w.w for w in words), words)
             self.second_decode_s.append(time.perf_counter() - t)
             # the process's CPU over the decode: the second pass's own when nothing else runs (coach analyze)
@@ -676,40 +681,3 @@ def _first_shown(final: list[Word], shown: list[Word], now: float) -> list[Word]
 
 
 assert FRAME == 512  # feed() relies on both speakers' VADs sharing one frame grid
-
-
-def speech_only(audio: np.ndarray, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
-    """`audio` with what faster-whisper's VAD (Silero, its offline defaults) takes for no speech in
-    audio[a:b] silenced, and the mask of what it kept there: the second pass hears the speech the
-    first pass's VAD missed, not the line noise Whisper would put words on. Times stay as they were."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    out = audio.copy()
-    keep = np.zeros(b - a, bool)
-    for c in get_speech_timestamps(audio[a:b], VadOptions(min_silence_duration_ms=500, speech_pad_ms=200)):
-        keep[c["start"]:c["end"]] = True
-    out[a:b][~keep] = 0.0
-    return out, keep
-
-
-def turn_words(words: list[Word], offset: float, gap: tuple[int, int], keep: np.ndarray | None) -> list[Word]:
-    """A second-pass decode's own words. Not those of the speaker's earlier speech heard first
-    (audio[:gap[0]]): for their voice only; a digit string Whisper ran on across that boundary
-    ("-7572298" for "757", then "2298") keeps the digits after it. In the gap (audio[gap[0]:gap[1]]),
-    only words on what its VAD kept: Whisper stretches the last word before a silence into it."""
-    turn = offset + gap[0] / SAMPLE_RATE
-    out = []
-    for w in words:
-        digits = re.sub(r"\D", "", w.w)
-        if digits and w.start < turn - 0.05 < w.end:
-            n = round(len(digits) * (w.end - turn) / max(w.end - w.start, 1e-3))
-            if n > 0:
-                out.append(dataclasses.replace(w, w=digits[-n:], start=round(turn, 3)))
-            continue
-        if w.mid < turn - 0.05:
-            continue
-        i = int(round((w.mid - offset) * SAMPLE_RATE)) - gap[0]
-        if keep is not None and 0 <= i < len(keep) and not keep[i]:
-            continue
-        out.append(w)
-    return out

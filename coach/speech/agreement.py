@@ -29,6 +29,9 @@ def _norm(w: str) -> str:
     return re.sub(r"[^\w']", "", w.lower())
 
 
+HOLE_MARGIN_S = 0.05  # a word whose middle is this close to a committed word is that word
+
+
 class Agreement:
     def __init__(self, start: int, sure_p: float = 1.01, settle_s: float = 0.3, stale_s: float = float("inf")) -> None:
         self.start = start  # sample at which the utterance began: identifies it
@@ -78,9 +81,28 @@ class Agreement:
             sure += 1
         k = max(k, sure)
         self._prev = hyp
-        new = [dataclasses.replace(w, t_ready=round(now, 3)) for w in tail[:k]]
-        self.committed += new
+        new = [dataclasses.replace(w, t_ready=round(now, 3)) for w in [*self._holes(hyp, heard_until), *tail[:k]]]
+        self.committed = sorted([*self.committed, *new], key=lambda w: w.start)
         return new
+
+    def _holes(self, hyp: list[Word], heard_until: float) -> list[Word]:
+        """Words this decode heard behind the committed ones, where nothing was committed: the decode
+        that committed the words around them had dropped them (a "to" or "of" in a long turn, which
+        then waited for the final decode, seconds later). Heard again with `stale_s` of speech after
+        them, they are as settled as any stale word. Not a committed word again under other times."""
+        if not self.committed:
+            return []
+        cut = self.committed[-1].end
+        near = {_norm(c.w) for c in self.committed}
+        return [w for w in hyp if w.mid <= cut and w.end <= heard_until - self.stale_s and _norm(w.w)
+                and not any(c.start - HOLE_MARGIN_S <= w.mid <= c.end + HOLE_MARGIN_S for c in self.committed)
+                and not self._beside(w, near)]
+
+    def _beside(self, w: Word, near: set[str]) -> bool:
+        """Is the word the same as a committed neighbour (Whisper's times for a word drift)?"""
+        before = [c for c in self.committed if c.end <= w.mid][-1:]
+        after = [c for c in self.committed if c.start >= w.mid][:1]
+        return any(_norm(c.w) == _norm(w.w) for c in before + after) and _norm(w.w) in near
 
     def stamp(self, final: list[Word]) -> list[Word]:
         """The final decode's words, each word that was shown earlier keeping the time it was

@@ -2,16 +2,18 @@
 
 Only in a call with a problem to resolve (a complaint, a fault, a change asked for): when the caller
 asked for information, the answer is the outcome. Only before the goodbye: after it, nobody is
-listening. Both come from the call's context (coach/analysis/call_context.py)."""
+listening. Both come from the call's context (coach/analysis/call_context.py). Read on the stored
+text in time order (`said`: the second pass's when it is in), not the first fragment decoded: a
+misheard closing ("your religion is conferred") must not decide it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from coach.analysis.cues.base import CueRule, CueSpec, Proposal, quote
-from coach.analysis.cues.state import Heard
-from coach.analysis.phrases import find
+from coach.analysis.phrases import find, tokens
 from coach.config.fields import opt
+from coach.core.events import Utterance
 
 
 @dataclass
@@ -32,18 +34,18 @@ class ConfirmResolution(CueRule):
                    "Before closing: 'To confirm, next you will…'", "info", 9)
     settings = ConfirmResolutionSettings
 
-    def decoded(self, h: Heard) -> list[Proposal]:
-        if h.u.speaker != "agent":
+    def said(self, u: Utterance) -> list[Proposal]:
+        if u.speaker != "agent":
             return []
         cr, ctx = self.cfg, self.state.context
-        closing = find(h.toks, self.state.phrases.closing)
-        if not closing or h.u.end < cr.min_call_s:
+        closing = find(tokens(u.text), self.state.phrases.closing)
+        if not closing or u.end < cr.min_call_s:
             return []
         if cr.problem_only and ctx.problem is None:
             return []
-        if ctx.said_goodbye(h.u.end):  # this line's goodbye included: too late to help anyone
+        if ctx.said_goodbye(u.end):  # this line's goodbye included: too late to help anyone
             return []
-        if any(h.u.end - t <= cr.lookback_s for t in self.state.summaries) or ctx.outcome_within(h.u.end, cr.lookback_s):
+        if any(u.end - t <= cr.lookback_s for t in self.state.summaries) or ctx.outcome_within(u.end, cr.lookback_s):
             return []  # this utterance's own summary or outcome included
         why = f"closing ({quote(closing)}) with no summary of the outcome; the call had {ctx.problem or 'no problem heard'}"
-        return [Proposal(self.spec.id, "agent", why, h.u.end)]
+        return [Proposal(self.spec.id, "agent", why, u.end)]
