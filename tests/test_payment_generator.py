@@ -10,6 +10,7 @@ number said after the payment must survive: the gate is not allowed to win by ma
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass, field
 
@@ -177,7 +178,17 @@ def check(c: Call, second_pass: bool = True) -> None:
     assert " ".join(say(c.order, "words").split()) in kept, kept  # the order number after the payment stays
 
 
-FAST = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+# the same examples every run, so the fast tier never fails on a draw nobody can repeat;
+# PAYMENT_EXPLORE=N draws N fresh ones per test instead (how the fixes in the log were found)
+EXPLORE = int(os.environ.get("PAYMENT_EXPLORE", "0"))
+
+
+def tier(n: int) -> settings:
+    return settings(max_examples=EXPLORE or n, derandomize=not EXPLORE, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+FAST = tier(500)
 
 
 @FAST
@@ -192,13 +203,13 @@ def test_read_outs_after_a_request_without_a_card_word(c: Call):
     check(c)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@tier(300)
 @given(calls("card"))
 def test_read_outs_without_a_second_pass(c: Call):
     check(c, second_pass=False)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@tier(300)
 @given(calls("none"))
 def test_read_outs_known_only_by_their_shape(c: Call):
     """No card word, no request: the groups add up to a card; the second pass (on by default)

@@ -15,7 +15,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 from conftest import DATA, ROOT, render_one
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from privacy_scan import stored_text
+from test_payment_generator import Call, calls
 
 from coach.app import compose as app
 from coach.privacy.redact import _digits_of
@@ -123,3 +126,59 @@ def test_the_live_recorder_keeps_neither_text_nor_audio_of_the_read_out(tmp_path
     assert_silent(c.session.recorder.path, truth, sc)
     for clip in (data / "export").rglob("*.wav"):
         assert_silent(clip, truth, sc)
+
+
+def telephone(wav: Path) -> None:
+    """The call as a phone line carries it: 8 kHz, 300-3400 Hz, 8-bit mu-law."""
+    import soxr
+
+    x, sr = sf.read(wav, dtype="float32", always_2d=True)
+    y = soxr.resample(x, sr, 8000)
+    spec = np.fft.rfft(y, axis=0)
+    f = np.fft.rfftfreq(len(y), 1 / 8000)
+    spec[(f < 300) | (f > 3400)] = 0
+    y = np.fft.irfft(spec, n=len(y), axis=0)
+    mu = 255.0
+    q = np.round(np.sign(y) * np.log1p(mu * np.clip(np.abs(y), 0, 1)) / np.log1p(mu) * 127) / 127
+    y = np.sign(q) * np.expm1(np.abs(q) * np.log1p(mu)) / mu
+    sf.write(wav, np.clip(soxr.resample(y, 8000, sr), -1, 1)[: len(x)], sr, subtype="PCM_16")
+
+
+def spoken(text: str) -> str:
+    """Numerals as a caller says them, digit by digit (espeak would say "4539" as a thousands number)."""
+    return " ".join(" ".join(ONES[int(d)] for d in w.strip(".,")) + ("." if w.endswith(".") else "")
+                    if w.strip(".,").isdigit() else w for w in text.split())
+
+
+RENDER = importlib.util.spec_from_file_location("render_calls", ROOT / "tools" / "render_calls.py")
+
+
+@settings(max_examples=30, derandomize=True, deadline=None, database=None, phases=[Phase.generate],
+          suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(["card", "request", "none"]).flatmap(calls), st.integers(0, 2))
+def test_generated_read_outs_spoken_through_the_real_recognizer(tmp_path_factory: pytest.TempPathFactory, c: Call, line: int):
+    """30 read-outs of the generator (tests/test_payment_generator.py), spoken by espeak-ng in two
+    customer voices, a third of them through a telephone line, through `analyze --save`."""
+    render = importlib.util.module_from_spec(RENDER)  # type: ignore[arg-type]
+    RENDER.loader.exec_module(render)  # type: ignore[union-attr]
+    out = tmp_path_factory.mktemp("generated")
+    sc = {"name": "call", "voices": {"agent": {"voice": "en-us+f3", "wpm": 150, "pitch": 55},
+                                     "customer": {"voice": ("en-gb+m3", "en-us+m1", "en-gb+m3")[line], "wpm": 140, "pitch": 45}},
+          "turns": [{"who": who, "text": spoken(text), "gap": round(gap, 2)} for who, text, gap in c.turns],
+          "secret_turns": [i for i, secret in enumerate(c.secret) if secret],
+          "secrets": [g for g in c.secrets if len(g) >= 4]}
+    wav = render.render(sc, out)
+    if line == 2:
+        telephone(wav)
+    truth = json.loads((out / "call.truth.json").read_text())
+    engines.unload()
+    data, result = out / "data", out / "out.json"
+    doc = app.analyze(str(wav), str(result), app.Options(data_dir=str(data)), progress=False, save=True)
+    assert_read_outs_unheard(doc, truth, sc)
+    assert_nothing_stored([result, *(f for f in data.rglob("*") if f.is_file() and f.suffix != ".wav")], sc)
+    from coach.session.exports import audio_array
+
+    played = audio_array(doc)
+    assert played is not None
+    sf.write(out / "played.wav", played[0], SR)
+    assert_silent(out / "played.wav", truth, sc)

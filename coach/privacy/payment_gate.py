@@ -55,6 +55,7 @@ OTHER_NUMBER = re.compile(r"\b(order|reference|confirmation|case|booking|trackin
 SEARCHING = re.compile(r"\b(hold on|hang on|one (sec|second|moment)|just a (sec|second|moment)|bear with|take your time|"
                        r"find|finding|looking|look for|wallet|purse|bag|here (it is|we go)|got it|ready|go ahead|"
                        r"no (rush|problem|worries)|sorry|wait)\b", re.I)
+CORRECTION = re.compile(r"\b(sorry|again|that was|i mean|no)\b", re.I)
 ACKS = frozenset("yes yeah yep okay ok right sure mhm mm-hmm uh-huh go on got it thanks thank you".split())
 OFF_TOPIC_UTTERANCES = 3  # card talk ends after this many utterances of other talk ...
 OFF_TOPIC_WORDS = 15  # ... with at least this many words among them
@@ -174,7 +175,10 @@ class PaymentGate:
             return red
         if self._named:
             return red  # the groups of a number just named: a phone number read in threes
-        if not _repeats(digits, self._run_digits):  # a read-back or a repeat adds nothing
+        # a read-back (the other speaker) or a correction adds nothing; the same group twice in a
+        # row from the caller is two groups of the card ("5129. Yes. 5129.")
+        again = self._run and (seen.speaker != self._run[-1].speaker or CORRECTION.search(text))
+        if not (again and _repeats(digits, self._run_digits)):
             self._run_digits += digits
         self._run.append(seen)
         n = len(self._run_digits)

@@ -205,8 +205,8 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
     if reading_out and 0 < len(out) <= 8 and any(w.w not in MASKS for w in out) and set(kinds) <= {CARD, CODE, EXPIRY} \
             and not any(c in said for c in LAST_FOUR):
         numberish = [w for w in out if _digits_of(w.w) is not None and not re.search(r"[:$£€]|\d\.\d", w.w)]  # not 10:30
-        rest = [w for w in out if w.w not in MASKS]
-        if (any(re.search(r"\d", w.w) for w in numberish) or len(numberish) >= 2) and len(numberish) * 2 >= len(rest) \
+        # mostly number words (what is masked already counts): "I'm 4, I'm [card number]" yes, "I have 2 cards, the other is fine" no
+        if (any(re.search(r"\d", w.w) for w in numberish) or len(numberish) >= 2) and (len(numberish) + len(kinds)) * 2 >= len(out) \
                 or kinds and len(out) <= 3:
             spans.append((out[0].start, out[-1].end))
             kinds.append(CARD)
