@@ -61,7 +61,8 @@ OFF_TOPIC_UTTERANCES = 3  # card talk ends after this many utterances of other t
 OFF_TOPIC_WORDS = 15  # ... with at least this many words among them
 RUN_DIGITS = 14  # short groups without card words add up to a card: this many digits, or 13 passing Luhn
 ONSET_S = 0.3  # a masked word's audio is silenced from this long before Whisper says it starts
-RUN_WAIT_S = 8.0  # a group's text waits this long after the run's last group for the next (pipeline._advance_held)
+RUN_WAIT_S = 20.0  # a group's text waits at most this long after the run's last group for the next: the next group
+# may take seconds to say and decode (6 s for a repeated group with a correction, tiny.en on 2 cores)
 
 Span = tuple[float, float]
 Masked = tuple[float, float, str]  # (start, end, kind) of a masked stretch of words

@@ -25,7 +25,7 @@ TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", 
 REPEAT = {"double": 2, "triple": 3}
 CARD_CONTEXT = re.compile(r"\b(card|cards|visa|mastercard|master card|amex|american express|debit|credit|security code|"
                           r"(?<!social )security number|cvv|cvc|csc|expir\w*|expiry|long number|card number|valid until|valid thru|"
-                          r"valid to|(sixteen|fifteen|16|15)[\s-]*digits?|(digits|numbers|number) (printed |written )?on the "
+                          r"valid to|(sixteen|fifteen|16|15)[\s-]*(digits?|figures?)|(digits|numbers|number) (printed |written )?on the "
                           r"(back|front)|the (three|3|four|4) (digits|numbers)|three[\s-]*digit|3[\s-]*digit|last (three|3)|"
                           r"card details|payment details|long card)\b", re.I)
 # the question whose answer is the security code, wherever in the reply the code comes
@@ -211,6 +211,13 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
             spans.append((out[0].start, out[-1].end))
             kinds.append(CARD)
             out = [Word(CARD, out[0].start, out[-1].end, 1.0)]
+    # a digit left alone beside card data it is part of ("three. Hang on, it's [card number]")
+    if reading_out and kinds and set(kinds) <= {CARD, CODE, EXPIRY}:
+        for k, w in enumerate(out):
+            if is_plain_digit(w.w) and w.w not in MASKS:
+                spans.append((w.start, w.end))
+                kinds.append(CARD)
+                out[k] = Word(CARD, w.start, w.end, 1.0)
     # even when ASR mis-hears the digits ("sanven three sanven"): a short reply right after
     # the question is masked whole
     if code_reply and 0 < len(out) <= 6 and not kinds:
