@@ -164,8 +164,8 @@ class PaymentGate:
 
     def _shape(self, seen: _Seen, red: Redaction, text: str) -> Redaction:
         """Outside card talk: short groups of digits in a row, from either speaker, that add up
-        to a card (Luhn checked across them) are a read-out; the groups before are masked too
-        (their audio silenced; their text where it can still be revised: see `redecoded`)."""
+        to a card (Luhn checked across them) are a read-out; the groups before are masked too:
+        their audio, and their text, which waited for this (`undecided`) and goes through `redecoded`."""
         digits = _group(seen.words)
         if OTHER_NUMBER.search(text):
             self._run, self._run_digits, self._named = [], "", True
@@ -178,7 +178,7 @@ class PaymentGate:
             return red  # the groups of a number just named: a phone number read in threes
         # a read-back (the other speaker) or a correction adds nothing; the same group twice in a
         # row from the caller is two groups of the card ("5129. Yes. 5129.")
-        again = self._run and (seen.speaker != self._run[-1].speaker or CORRECTION.search(text))
+        again = bool(self._run) and (seen.speaker != self._run[-1].speaker or CORRECTION.search(text) is not None)
         if not (again and _repeats(digits, self._run_digits)):
             self._run_digits += digits
         self._run.append(seen)

@@ -211,10 +211,12 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
             spans.append((out[0].start, out[-1].end))
             kinds.append(CARD)
             out = [Word(CARD, out[0].start, out[-1].end, 1.0)]
-    # a digit left alone beside card data it is part of ("three. Hang on, it's [card number]")
+    # a digit left alone beside card data it is part of ("three. Hang on, it's [card number]"), and
+    # a word next to it that may be a digit misheard ("back for [card number]": forty)
     if reading_out and kinds and set(kinds) <= {CARD, CODE, EXPIRY}:
         for k, w in enumerate(out):
-            if is_plain_digit(w.w) and w.w not in MASKS:
+            beside = any(0 <= n < len(out) and out[n].w in MASKS for n in (k - 1, k + 1))
+            if w.w not in MASKS and (is_plain_digit(w.w) or beside and _digits_of(w.w) is not None):
                 spans.append((w.start, w.end))
                 kinds.append(CARD)
                 out[k] = Word(CARD, w.start, w.end, 1.0)
