@@ -36,6 +36,7 @@ from coach.privacy.redact import (
     _digits_of,
     _number_run,
     _plain,
+    absorb,
     luhn_ok,
     redact,
 )
@@ -125,7 +126,11 @@ class PaymentGate:
         reading_out = any(s.reading_out for s in seen) or self.card_talk_at(start)
         raw = Utterance(speaker, start, end, " ".join(w.w for w in words), words)
         red = _mask_spans(self._redact(raw, words, context, reading_out, first=False), masked)
-        return Redaction(red.words, red.text, [(a, b) for a, b, _ in masked] + red.spans, [k for _, _, k in masked] + red.kinds)
+        spans, kinds = [(a, b) for a, b, _ in masked] + red.spans, [k for _, _, k in masked] + red.kinds
+        out = red.words
+        if reading_out and kinds:  # what the first pass masked may sit beside a digit this pass heard as a word
+            out = absorb(out, spans, kinds)
+        return Redaction(out, " ".join(w.w for w in out), spans, kinds)
 
     def undecided(self, t: float, now: float) -> bool:
         """Is the utterance that began at `t` a digit group of a run that may still add up to a card?

@@ -211,15 +211,8 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
             spans.append((out[0].start, out[-1].end))
             kinds.append(CARD)
             out = [Word(CARD, out[0].start, out[-1].end, 1.0)]
-    # a digit left alone beside card data it is part of ("three. Hang on, it's [card number]"), and
-    # a word next to it that may be a digit misheard ("back for [card number]": forty)
     if reading_out and kinds and set(kinds) <= {CARD, CODE, EXPIRY}:
-        for k, w in enumerate(out):
-            beside = any(0 <= n < len(out) and out[n].w in MASKS for n in (k - 1, k + 1))
-            if w.w not in MASKS and (is_plain_digit(w.w) or beside and _digits_of(w.w) is not None):
-                spans.append((w.start, w.end))
-                kinds.append(CARD)
-                out[k] = Word(CARD, w.start, w.end, 1.0)
+        out = absorb(out, spans, kinds)
     # even when ASR mis-hears the digits ("sanven three sanven"): a short reply right after
     # the question is masked whole
     if code_reply and 0 < len(out) <= 6 and not kinds:
@@ -239,6 +232,20 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
         kinds.append(kind)
         out[k] = Word(kind, w.start, w.end, 1.0)
     return Redaction(out, " ".join(w.w for w in out), spans, kinds)
+
+
+def absorb(words: list[Word], spans: list[tuple[float, float]], kinds: list[str]) -> list[Word]:
+    """In a read-out with card data masked: a digit left alone beside it ("three. Hang on, it's
+    [card number]"), and a word next to a mask that may be a digit misheard ("back for [card
+    number]": forty), are card data too. Appends their spans and kinds; returns the words."""
+    out = list(words)
+    for k, w in enumerate(out):
+        beside = any(0 <= n < len(out) and out[n].w in MASKS for n in (k - 1, k + 1))
+        if w.w not in MASKS and (is_plain_digit(w.w) or beside and _digits_of(w.w) is not None):
+            spans.append((w.start, w.end))
+            kinds.append(CARD)
+            out[k] = Word(CARD, w.start, w.end, 1.0)
+    return out
 
 
 def _price_or_time(words: list[Word], i: int, j: int) -> bool:
