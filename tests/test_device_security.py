@@ -322,13 +322,13 @@ def test_logs_written_before_masking_are_masked_once(tmp_path: Path):
 
 
 def test_a_secret_handed_over_goes_to_an_owner_only_file(tmp_path: Path):
-    from coach.app import logs
+    from coach.config import paths
 
     (tmp_path / "first-admin.txt").write_text("an older one, readable by all")
     os.chmod(tmp_path / "first-admin.txt", 0o644)
     old = os.umask(0)
     try:
-        path = logs.private_file(tmp_path, "first-admin.txt", "name admin-x\npassword pw\n")
+        path = paths.private_file(tmp_path, "first-admin.txt", "name admin-x\npassword pw\n")
     finally:
         os.umask(old)
     assert path.read_text() == "name admin-x\npassword pw\n"

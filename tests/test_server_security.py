@@ -85,7 +85,7 @@ def test_a_burst_of_logins_keeps_memory_bounded_and_the_server_answering(pg, tmp
             health_s = time.monotonic() - t0
             codes = [f.result()[0] for f in logins]
         peak = rss_kb(pid, "VmHWM")
-        assert health == 200 and health_s < 2.0, health_s
+        assert health == 200 and health_s < 3.0, health_s  # was 9-19 s
         assert set(codes) <= {401, 503} and codes.count(503) > 0, codes  # beyond the bound: refused at once
         assert (peak - before) / 1024 < 400, (before, peak)  # was +1.1 GB (60 Argon2 hashes at 64 MiB each)
     finally:

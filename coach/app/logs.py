@@ -6,7 +6,7 @@ Our own records (start, exit, drops, recoveries, tracebacks of faults) are kept 
 No secret is written: passwords in URLs and connection strings are masked in every record, and the
 command line is logged with its secrets and its search words masked (a log outlives the session it
 searched). A secret that must be handed over (the first admin's password) goes to a file only its
-owner can read (`private_file`), never to the log or the terminal."""
+owner can read (`coach.config.paths.private_file`), never to the log or the terminal."""
 
 from __future__ import annotations
 
@@ -75,20 +75,6 @@ class _Masked(logging.Filter):
         if masked != text:
             record.msg, record.args = masked, None
         return True
-
-
-def private_file(folder: Path, name: str, text: str) -> Path:
-    """Write text to folder/name readable by its owner only (0600, whatever the umask), replacing
-    any earlier one in one rename; for a secret handed over once, instead of printing it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    tmp = folder / f".{name}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(tmp, 0o600)  # in case it existed with wider rights
-    os.replace(tmp, path)
-    return path
 
 
 class _Ours(logging.Filter):

@@ -48,3 +48,17 @@ def sample_call() -> Path:
 
 def store_path(data: Path) -> Path:
     return data / "sessions.db"
+
+
+def private_file(folder: Path, name: str, text: str) -> Path:
+    """Write text to folder/name readable by its owner only (0600, whatever the umask), replacing
+    any earlier one in one rename; for a secret handed over once, instead of printing it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    tmp = folder / f".{name}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)  # in case it existed with wider rights
+    os.replace(tmp, path)
+    return path

@@ -553,8 +553,9 @@ class Pipeline:
         while self._held:
             h = self._held[0]
             got = self._second.get(h.job_id, NO_SECOND)
-            if got == WAITING and self.clock() < h.raw.end + self.settings.model.second_keep_s:
-                break
+            if got == WAITING and self.clock() < h.raw.end + self.settings.model.second_keep_s \
+                    or self._gate.undecided(h.raw.start, self.clock()):
+                break  # its second pass is coming, or the gate does not know yet whether its digits are a card's
             self._held.popleft()
             self._finalised(h.job_id)
             self._second.pop(h.job_id, None)

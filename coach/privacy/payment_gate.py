@@ -50,7 +50,7 @@ PAID = re.compile(r"(gone|went|go) through|payment (is |was |has been )?(success
 # another number is named: what follows is not the card ("your order number is ...")
 OTHER_NUMBER = re.compile(r"\b(order|reference|confirmation|case|booking|tracking|ticket|phone|mobile|cell|telephone|"
                           r"policy|membership|customer|invoice|account|member) (number|no|id|code)\b|\b(postcode|post code|"
-                          r"zip code|date of birth|birthday|extension|address)\b", re.I)
+                          r"zip code|date of birth|birthday|extension|address|reference|meter reading)\b", re.I)
 # looking for the card: the read-out is still coming
 SEARCHING = re.compile(r"\b(hold on|hang on|one (sec|second|moment)|just a (sec|second|moment)|bear with|take your time|"
                        r"find|finding|looking|look for|wallet|purse|bag|here (it is|we go)|got it|ready|go ahead|"
@@ -59,6 +59,8 @@ ACKS = frozenset("yes yeah yep okay ok right sure mhm mm-hmm uh-huh go on got it
 OFF_TOPIC_UTTERANCES = 3  # card talk ends after this many utterances of other talk ...
 OFF_TOPIC_WORDS = 15  # ... with at least this many words among them
 RUN_DIGITS = 14  # short groups without card words add up to a card: this many digits, or 13 passing Luhn
+ONSET_S = 0.3  # a masked word's audio is silenced from this long before Whisper says it starts
+RUN_WAIT_S = 8.0  # a group's text waits this long after the run's last group for the next (pipeline._advance_held)
 
 Span = tuple[float, float]
 Masked = tuple[float, float, str]  # (start, end, kind) of a masked stretch of words
@@ -92,10 +94,10 @@ class PaymentGate:
 
     def said(self, raw: Utterance) -> Redaction:
         """The first pass's utterance, in stream-time order: its redaction (what may be shown and stored)."""
-        context = " ".join(self._texts[-4:])
         text = raw.text or " ".join(w.w for w in raw.words)
         if self._open() and OTHER_NUMBER.search(text) and not CARD_CONTEXT.search(text):
             self._close(raw.start)  # "and your order number is ...": not the card any more
+        context = " ".join(self._texts[-4:])
         reading_out = self.card_talk_at(raw.start)
         red = self._redact(raw, raw.words, context, reading_out)
         seen = _Seen(raw.speaker, raw.start, raw.end, context, reading_out,
@@ -123,9 +125,15 @@ class PaymentGate:
         red = _mask_spans(self._redact(raw, words, context, reading_out, first=False), masked)
         return Redaction(red.words, red.text, [(a, b) for a, b, _ in masked] + red.spans, [k for _, _, k in masked] + red.kinds)
 
+    def undecided(self, t: float, now: float) -> bool:
+        """Is the utterance that began at `t` a digit group of a run that may still add up to a card?
+        Its text waits (as for its second pass) until the run is decided, at most RUN_WAIT_S after
+        the run's last group: then a read-out known by its shape is masked back to its first group."""
+        return bool(self._run) and now < self._run[-1].end + RUN_WAIT_S and any(s.start == t for s in self._run)
+
     def card_talk_at(self, t: float) -> bool:
         """Is stream time `t` inside card talk (where any run of digits is card data)?"""
-        return any(a <= t <= b for a, b in self._talk)
+        return any(a <= t < b for a, b in self._talk)
 
     def _open(self) -> bool:
         return bool(self._talk) and self._talk[-1][1] == float("inf")
@@ -138,6 +146,7 @@ class PaymentGate:
     def _close(self, t: float) -> None:
         if self._open():
             self._talk[-1][1] = t
+            self._texts = []  # the card talk before is no context for what comes next
 
     def _moves_on(self, raw: Utterance, text: str, red: Redaction) -> None:
         """Card talk ends when the payment is confirmed, or after a few utterances of other talk
@@ -165,7 +174,7 @@ class PaymentGate:
             return red
         if self._named:
             return red  # the groups of a number just named: a phone number read in threes
-        if not (len(digits) >= 3 and digits in self._run_digits):  # a read-back or a repeat adds nothing
+        if not _repeats(digits, self._run_digits):  # a read-back or a repeat adds nothing
             self._run_digits += digits
         self._run.append(seen)
         n = len(self._run_digits)
@@ -185,12 +194,16 @@ class PaymentGate:
 
     def _redact(self, raw: Utterance, words: list[Word], context: str, reading_out: bool, first: bool = True) -> Redaction:
         red = redact(words, context, answer=raw.speaker == "customer", reading_out=reading_out, categories=self.categories)
+        if CARD in red.kinds and not reading_out:  # a card in it: its other digits are the read-out's too (a decoder loop)
+            red = redact(words, context, answer=raw.speaker == "customer", reading_out=True, categories=self.categories)
         if CARD in red.kinds or CARD_CONTEXT.search(" ".join(w.w for w in words)):
             # card talk is a state: the read-out goes on in the next utterances, of both speakers
+            # from its card digits on, or after the words that asked for them ("the sixteen digit number")
+            t = raw.start if CARD in red.kinds else raw.end
             if first:
-                self._begin(raw.start)
+                self._begin(t)
             elif self._open():
-                self._talk[-1][0] = min(self._talk[-1][0], raw.start)  # the re-decode heard it began earlier
+                self._talk[-1][0] = min(self._talk[-1][0], t)  # the re-decode heard it begin earlier
             elif not self.card_talk_at(raw.start):
                 self._talk.append([raw.start, raw.end])  # only the re-decode heard it: that utterance
         talk = self.card_talk_at(raw.start) or CARD_CONTEXT.search(context)
@@ -201,7 +214,9 @@ class PaymentGate:
             red = Redaction([Word(CARD, first_word.start, first_word.end, 1.0)], CARD, [(raw.start, raw.end)], [CARD])
         for (a, b), kind in zip(red.spans, red.kinds):
             # Whisper drops digits from a long read-out; what it missed is still card data,
-            # so the audio is silenced from the first masked digit to the end of the utterance
+            # so the audio is silenced from the first masked digit to the end of the utterance;
+            # and it places a word's start late (the onset of "five" was audible after "here we go")
+            a = a if a <= raw.start else max(raw.start, a - ONSET_S)
             self._silence((round(a, 3), round(max(b, raw.end) if kind == CARD else b, 3)))
         return red
 
@@ -237,8 +252,9 @@ def _digits_in(words: list[Word]) -> bool:
 
 
 def _group(words: list[Word]) -> str | None:
-    """The digits of a bare group ("Five four two five.", "Okay, here we go. 4539.", "1488, um, 0343"):
-    two or more digits that are at least half of the utterance's words (fillers aside), no price."""
+    """The digits of a bare group ("Five four two five.", "Okay, here we go. 4539.", "1488, um, 0343",
+    "No, sorry, 4177."): two or more digits in a short utterance, or that are at least half of its
+    words (fillers aside), and no price."""
     said = [w for w in words if _plain(w.w) not in FILLERS]
     digits, i, numbered = "", 0, 0
     while i < len(said):
@@ -251,7 +267,7 @@ def _group(words: list[Word]) -> str | None:
             i = j
         else:
             i += 1
-    return digits if len(digits) >= 2 and numbered * 2 >= len(said) else None
+    return digits if len(digits) >= 2 and (numbered * 2 >= len(said) or len(said) <= 6) else None
 
 
 def _substantive(words: list[Word]) -> bool:
@@ -265,3 +281,14 @@ def categories(p: PrivacySettings) -> frozenset[str]:
     banking = p.preset == "banking"
     chosen = ((p.national_id, NATIONAL_ID), (p.bank_account, ACCOUNT), (p.sort_code, SORT_CODE), (p.iban, IBAN))
     return frozenset(kind for on, kind in chosen if on or banking)
+
+
+def _repeats(digits: str, before: str) -> bool:
+    """Were these digits said already in the run (a read-back, a repeat)? Every four in a row of
+    them was, give or take a digit heard differently ("0 4 5 7 2 and 1 1 3 9 8" after "04572",
+    "one 1 1 3 9 8")."""
+    if len(digits) < 3:
+        return False
+    if len(digits) < 5:
+        return digits in before
+    return all(digits[k:k + 4] in before for k in range(len(digits) - 3))

@@ -24,16 +24,19 @@ TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourtee
 TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7", "eighty": "8", "ninety": "9"}
 REPEAT = {"double": 2, "triple": 3}
 CARD_CONTEXT = re.compile(r"\b(card|cards|visa|mastercard|master card|amex|american express|debit|credit|security code|"
-                          r"security number|cvv|cvc|csc|expir\w*|expiry|long number|card number|valid until|valid thru|"
-                          r"valid to|(sixteen|fifteen|16|15)[ -]digits?|(digits|numbers|number) (printed |written )?on the "
-                          r"(back|front)|the (three|3|four|4) (digits|numbers)|three[ -]digit|3[ -]digit|last (three|3)|"
+                          r"(?<!social )security number|cvv|cvc|csc|expir\w*|expiry|long number|card number|valid until|valid thru|"
+                          r"valid to|(sixteen|fifteen|16|15)[\s-]*digits?|(digits|numbers|number) (printed |written )?on the "
+                          r"(back|front)|the (three|3|four|4) (digits|numbers)|three[\s-]*digit|3[\s-]*digit|last (three|3)|"
                           r"card details|payment details|long card)\b", re.I)
 # the question whose answer is the security code, wherever in the reply the code comes
-CODE_QUESTION = re.compile(r"security code|security number|cvv|cvc|csc|on the back|three digit|3 digit|three numbers|"
+CODE_QUESTION = re.compile(r"security code|(?<!social )security number|cvv|cvc|csc|on the back|three[\s-]*digit|3[\s-]*digit|three numbers|"
                            r"3 numbers|three digits|last three|last 3")
 # joined into one run when digits follow: "4539 and 1488", "4539, um, 1488", "nine, er, one four", "4539 - 1488"
 FILLERS = frozenset(["and", "um", "umm", "uh", "uhm", "er", "erm", "ah", "eh", "hmm", "mm", "then", "dash", "space", ""])
 CURRENCY = frozenset("pounds pound dollars dollar euros euro cents cent pence p quid bucks".split())
+# a number followed by one of these counts something: "three to five business days", "ten thirty am"
+UNITS = frozenset("am pm oclock o'clock days day weeks week hours hour minutes minute seconds second sec moment times "
+                  "items percent years months month business working".split())
 EXPIRY_WORDS = ("expir", "expiry", "valid", "until")
 CODE_WORDS = ("code", "cvv", "cvc", "back", "security")
 SSN_WORDS = ("social security", "social", "ssn", "national insurance", "national id")
@@ -42,6 +45,7 @@ BANK_WORDS = ("account number", "account no", "bank account", "checking account"
 # numbers that are not the card, named so: a long run beside these is kept unless it passes Luhn
 NAMED_NUMBERS = BANK_WORDS + ("reference", "order", "tracking", "confirmation", "case", "booking", "policy", "invoice",
                               "phone", "ticket", "membership", "serial")
+LAST_FOUR = ("ending", "ends in", "ends with", "last four", "last 4")
 CARD = "[card number]"
 CODE = "[security code]"
 EXPIRY = "[expiry date]"
@@ -161,8 +165,8 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
         run, j = _number_run(out, i)
         if j > i:
             kind = None
-            if _price_or_time(out, i, j):
-                pass  # "forty nine ninety nine dollars", "10:30": never said of a card
+            if _price_or_time(out, i, j) or len(run) == 4 and _near(out, i, i, LAST_FOUR, reach=3):
+                pass  # "forty nine ninety nine dollars", "10:30", "the one ending 6467" (may be shown: PCI DSS 3.4.1)
             elif 13 <= len(run) <= 19 and luhn_ok(run) or len(run) >= 14 and not _near(out, i, j, NAMED_NUMBERS, before):
                 # 14 or more digits in one breath, unless named as another number ("my reference is"):
                 # no phone number or date is that long, and a misheard card fails Luhn
@@ -171,8 +175,9 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
                 kind = CODE
             elif (extra := _category(run, out, i, j, before, categories)) is not None:
                 kind = extra
-            elif reading_out and len(run) >= 2 and not _near(out, i, j, EXPIRY_WORDS + CODE_WORDS, before):
-                kind = CARD
+            elif reading_out and (len(run) >= 2 or is_plain_digit(out[i].w) and len(words) <= 4 and j == len(out)) \
+                    and not _near(out, i, j, EXPIRY_WORDS + CODE_WORDS, before):
+                kind = CARD  # in a read-out even one digit said alone is the card's ("No, sorry, five.": the last group)
             elif card_talk and (len(run) >= 7 or (len(run) == 6 and not _near(out, i, j, EXPIRY_WORDS, before))):
                 # part of a card number (ASR drops digits) is still card data, and so is a misheard
                 # one that fails Luhn, even beside the expiry question: no date has 7 digits
@@ -196,9 +201,13 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
     # during a read-out, tiny.en turns a group of digits into near-words ("I'm for I'm for" for
     # "five four five four"): a short utterance with a numeral, or two number-like words, is
     # card data whole ("thank you for that" has one ambiguous word and stays)
-    if reading_out and 0 < len(out) <= 8 and any(w.w not in MASKS for w in out):
-        numberish = [w for w in out if _digits_of(w.w) is not None]
-        if any(re.search(r"\d", w.w) for w in numberish) or len(numberish) >= 2:
+    said = " ".join(w.w.lower() for w in out)
+    if reading_out and 0 < len(out) <= 8 and any(w.w not in MASKS for w in out) and set(kinds) <= {CARD, CODE, EXPIRY} \
+            and not any(c in said for c in LAST_FOUR):
+        numberish = [w for w in out if _digits_of(w.w) is not None and not re.search(r"[:$£€]|\d\.\d", w.w)]  # not 10:30
+        rest = [w for w in out if w.w not in MASKS]
+        if (any(re.search(r"\d", w.w) for w in numberish) or len(numberish) >= 2) and len(numberish) * 2 >= len(rest) \
+                or kinds and len(out) <= 3:
             spans.append((out[0].start, out[-1].end))
             kinds.append(CARD)
             out = [Word(CARD, out[0].start, out[-1].end, 1.0)]
@@ -224,11 +233,14 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
 
 
 def _price_or_time(words: list[Word], i: int, j: int) -> bool:
-    """A price or a clock time: a currency word or sign beside the digits, or "10:30"."""
+    """A price, a time or a count: a currency word or sign or a unit beside the digits ("10:30",
+    "ten thirty a m", "three to five business days"), never said of a card."""
     said = [w.w for w in words[i:j]]
     after = _plain(words[j].w) if j < len(words) else ""
+    then = _plain(words[j + 1].w) if j + 1 < len(words) else ""
     before = words[i - 1].w if i > 0 else ""
-    return (after in CURRENCY or any(c in x for x in said for c in "$£€:") or before in ("$", "£", "€")
+    return (after in CURRENCY or after in UNITS or (after in ("a", "p") and then == "m")
+            or any(c in x for x in said for c in "$£€:") or before in ("$", "£", "€")
             or re.fullmatch(r"\d+\.\d\d[.,]?", said[0]) is not None)
 
 

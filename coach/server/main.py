@@ -141,7 +141,7 @@ def _run(url: str, host: str, port: int, certfile: str | None, keyfile: str | No
     scheme = "https" if tls else "http"
     print(f"team server on {scheme}://{host}:{port}/ (API under /api/, schema at /openapi.json); Ctrl-C stops", flush=True)
     if admin:  # not on stdout, which journald and container logs keep: in a file only this user can read
-        from coach.app.logs import private_file
+        from coach.config.paths import private_file
 
         note = private_file(data, "first-admin.txt", f"name: {admin[0]}\npassword: {admin[1]}\n")
         print(f"first admin login: written to {note} (readable by you only; delete it once read, and change the "

@@ -1,0 +1,62 @@
+"""Scripted calls through the pipeline's text path: each turn becomes an utterance with evenly
+spread word times and goes through Pipeline._said in time order, as the conversation would
+release it; what the pipeline keeps (p.utterances) is what every store writes (session JSON,
+sessions.db rows and FTS, exports, team uploads). No audio and no model: thousands a minute.
+
+With `second_pass` (the default setting) each utterance waits for its second decode, as live
+and `coach analyze` do, so a read-out recognised late still revises the groups before it;
+without, each is final as soon as it is said.
+"""
+
+from __future__ import annotations
+
+from coach.config.settings import Settings
+from coach.core.events import Utterance, Word
+from coach.core.pipeline import NO_SECOND, WAITING, Pipeline
+from coach.privacy.redact import _number_run
+
+Turn = tuple[str, str, float]  # speaker, text, pause before it (s)
+WORD_S = 0.35
+
+
+def utterances(turns: list[Turn]) -> list[Utterance]:
+    out, t = [], 0.0
+    for speaker, text, gap in turns:
+        t += gap
+        toks = text.split()
+        words = [Word(w, round(t + i * WORD_S, 3), round(t + i * WORD_S + 0.3, 3)) for i, w in enumerate(toks)]
+        end = round(t + max(len(toks), 1) * WORD_S, 3)
+        out.append(Utterance(speaker, round(t, 3), end, text, words, t_ready=end))  # type: ignore[arg-type]
+        t = end
+    return out
+
+
+def run(turns: list[Turn], settings: Settings | None = None, second_pass: bool = True) -> Pipeline:
+    """The pipeline after the scripted call: p.utterances is what is stored, p.redactions what is silenced."""
+    p = Pipeline(settings or Settings(), None, ["agent", "customer"], lambda: 0.0)  # type: ignore[arg-type]
+    for k, u in enumerate(utterances(turns)):
+        # the pipeline's own bookkeeping of a decode whose second pass is coming (Pipeline.complete)
+        p._job_of[id(u)] = k
+        p._second[k] = WAITING if second_pass else NO_SECOND
+        p._said(u)
+        p._release()
+    p.drain()
+    return p
+
+
+def stored(p: Pipeline) -> str:
+    return "\n".join(u.text for u in p.utterances)
+
+
+def number_runs(text: str) -> list[str]:
+    """Every run of digits in a text, however it is written ("4539", "four five", "forty five", "oh")."""
+    words = [Word(w, 0.0, 0.0) for w in text.split()]
+    runs, i = [], 0
+    while i < len(words):
+        run, j = _number_run(words, i)
+        if j > i:
+            runs.append(run)
+            i = j
+        else:
+            i += 1
+    return runs

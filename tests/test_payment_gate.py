@@ -1,0 +1,174 @@
+"""The payment gate (issue #27): read-outs without a card word, after a long search, joined by
+fillers, or known only by their shape; card talk that ends when the conversation moves on; the
+opt-in banking categories; a second decode of the same speech masked at least as the first."""
+
+from __future__ import annotations
+
+import pytest
+from payment_script import number_runs, run, stored
+
+from coach.config.settings import PrivacySettings, Settings
+from coach.core.events import Utterance, Word
+from coach.privacy.payment_gate import PaymentGate, categories
+from coach.privacy.redact import ACCOUNT, CARD, IBAN, NATIONAL_ID, SORT_CODE, redact
+
+
+def words(text: str) -> list[Word]:
+    return [Word(w, i * 0.4, i * 0.4 + 0.3) for i, w in enumerate(text.split())]
+
+
+def leaks(text: str, secrets: tuple[str, ...]) -> list[str]:
+    """The secrets (digit strings) any run of digits in the stored text still holds."""
+    runs = number_runs(text)
+    return [s for s in secrets if any(s in r for r in runs)]
+
+
+CARD_1 = ("4539", "1488", "0343", "6467")
+
+
+@pytest.mark.parametrize("second_pass", [True, False])
+def test_no_card_word_sixteen_digits_then_the_three_numbers_on_the_back(second_pass: bool):
+    p = run([("agent", "To pay today, can I take the sixteen digit number please?", 0.5),
+             ("customer", "Four five three nine.", 0.8), ("customer", "One four eight eight.", 1.3),
+             ("customer", "Zero three four three.", 1.3), ("customer", "Six four six seven.", 1.3),
+             ("agent", "And the three numbers printed on the back?", 0.6), ("customer", "Eight two nine.", 0.7),
+             ("agent", "Thank you, that payment has gone through.", 0.6)], second_pass=second_pass)
+    text = stored(p)
+    assert leaks(text, (*CARD_1, "829")) == []
+    assert text.count(CARD) == 4 and "[security code]" in text
+    for u in p.utterances[1:5] + p.utterances[6:7]:  # every group's audio is silenced
+        assert any(a <= u.start + 0.01 and b >= u.end - 0.4 for a, b in p.redactions), (u.text, p.redactions)
+
+
+def test_card_talk_outlasts_a_long_search_for_the_card():
+    p = run([("agent", "Can I take your card number?", 0.5),
+             ("customer", "Sure, hold on, I need to find my card, it is in my bag somewhere.", 0.6),
+             ("customer", "Okay, here we go. Five four two five.", 24.0), ("customer", "Five four two five.", 1.2),
+             ("customer", "Five four two five.", 1.2), ("customer", "Five four two five.", 1.2)], second_pass=False)
+    assert leaks(stored(p), ("5425",)) == []
+    assert "here we go" in stored(p).lower()  # only the digits are masked
+
+
+@pytest.mark.parametrize("said", [
+    "My Visa number is four five three nine and one four eight eight and zero three four three and six four six seven.",
+    "My Visa number is 4539 and 14880 and 03433 and 6467",  # as tiny.en wrote it
+    "it's 4539, um, 1488, er, 0343 - 6467",
+])
+def test_groups_joined_by_fillers_are_one_run(said: str):
+    p = run([("customer", said, 0.5)], second_pass=False)
+    assert leaks(stored(p), ("4539", "1488", "0343", "6467")) == [] and CARD in stored(p)
+
+
+@pytest.mark.parametrize("said", ["4539, um, 1488", "nine, er, one four", "4539 - 1488"])
+def test_fillers_inside_a_read_out_do_not_split_it(said: str):
+    r = redact(words(said), reading_out=True)
+    assert number_runs(r.text) == [] and r.kinds == [CARD]
+
+
+def test_a_read_out_by_its_shape_alone_is_masked_back_to_its_first_group():
+    """No card word, no request: four bare groups of four from the customer, read back by the agent."""
+    turns = [("agent", "Go ahead whenever you are ready.", 0.5)]
+    turns += [("customer", g, 1.3) for g in ("4539", "1488", "0343", "6467")]
+    turns += [("agent", "4539 1488 0343 6467", 0.6), ("customer", "Yes.", 0.4)]
+    for second_pass in (True, False):  # each group's text waits for the gate, as for its second pass
+        p = run(turns, second_pass=second_pass)
+        assert leaks(stored(p), CARD_1) == []
+        for u in [u for u in p.utterances if u.speaker == "customer"][:4]:  # and its audio is silenced
+            assert any(a <= u.start + 0.01 and b >= u.end - 0.4 for a, b in p.redactions)
+
+
+def test_a_group_waits_for_the_gate_only_so_long():
+    spans: list[tuple[float, float]] = []
+    g = PaymentGate(spans.append)
+    group = Utterance("customer", 1.0, 2.0, "4539", [Word("4539", 1.0, 1.5)])
+    g.said(group)
+    assert g.undecided(1.0, now=3.0) and not g.undecided(1.0, now=30.0)
+    g.said(Utterance("customer", 4.0, 7.0, "sorry I meant the reference on the letter", words("sorry I meant the reference")))
+    assert not g.undecided(1.0, now=3.0)  # another number was named: the group was not a card's
+
+
+def test_a_phone_number_read_in_groups_and_read_back_is_kept():
+    p = run([("customer", "my phone number is five eight eight", 0.5), ("customer", "seven five seven", 0.8),
+             ("customer", "two two nine eight", 0.8), ("agent", "five eight eight", 0.6),
+             ("agent", "seven five seven two two nine eight", 0.3)])
+    assert p.redactions == [] and "two two nine eight" in stored(p)
+
+
+def test_card_talk_ends_when_the_payment_goes_through_or_the_talk_moves_on():
+    p = run([("agent", "Can I take the long number please?", 0.5), ("customer", "4539 1488 0343 6467", 0.8),
+             ("agent", "Thank you, that payment has gone through.", 0.6),
+             ("agent", "The delivery comes in 2 parts, the second on the 14th.", 0.5)])
+    assert "2 parts" in stored(p) and "14th" in stored(p)
+    p = run([("agent", "Can I take your card number?", 0.5), ("customer", "4539 1488 0343 6467", 0.8),
+             ("agent", "Lovely. Now about the delivery, when would suit you best?", 0.6),
+             ("customer", "Mornings are better for me because I work late most days.", 0.6),
+             ("agent", "Okay, I will book a morning slot for you then, that is fine.", 0.6),
+             ("customer", "Flat 12 please, the buzzer is broken.", 0.6)])
+    assert "Flat 12" in stored(p)
+    p = run([("agent", "Can I take your card number?", 0.5), ("customer", "4539 1488 0343 6467", 0.8),
+             ("agent", "Thanks. And your order number is 7 3 1 5 2.", 0.6)])
+    assert "7 3 1 5 2" in stored(p)
+
+
+def test_prices_and_times_beside_card_talk_are_kept():
+    p = run([("agent", "That comes to forty nine ninety nine pounds, can I take the card number?", 0.5),
+             ("customer", "Sure, it's 4539 1488 0343 6467.", 0.6), ("agent", "Your engineer comes at 10:30 tomorrow.", 0.5)])
+    assert "forty nine ninety nine pounds" in stored(p) and "10:30" in stored(p) and leaks(stored(p), CARD_1) == []
+
+
+def _banking() -> Settings:
+    s = Settings()
+    s.privacy.preset = "banking"
+    return s
+
+
+@pytest.mark.parametrize("turns, kind, secret", [
+    ([("agent", "Can I take your social security number?", 0.5), ("customer", "It's 123 45 6789.", 0.6)], NATIONAL_ID, "6789"),
+    ([("customer", "My SSN is 123-45-6789", 0.5)], NATIONAL_ID, "6789"),
+    ([("agent", "What is the account number?", 0.5), ("customer", "three one nine two six six eight four", 0.6)], ACCOUNT, "31926684"),
+    ([("agent", "And the sort code?", 0.5), ("customer", "forty, forty seven, eighty four", 0.6)], SORT_CODE, "404784"),
+    ([("customer", "My sort code is 40-47-84", 0.5)], SORT_CODE, "4047"),
+    ([("customer", "The IBAN is GB29 NWBK 6016 1331 9268 19", 0.5)], IBAN, "6016"),
+])
+def test_banking_categories_are_masked_in_the_banking_preset_and_kept_by_default(turns: list, kind: str, secret: str):
+    masked = stored(run(turns, _banking()))
+    assert kind in masked and secret not in masked.replace("-", "").replace(" ", "")
+    plain = stored(run(turns))
+    assert kind not in plain
+
+
+def test_categories_follow_the_settings():
+    assert categories(PrivacySettings()) == frozenset()
+    assert categories(PrivacySettings(preset="banking")) == {NATIONAL_ID, ACCOUNT, SORT_CODE, IBAN}
+    assert categories(PrivacySettings(sort_code=True)) == {SORT_CODE}
+
+
+def test_a_re_decode_masks_what_the_first_pass_masked_there_and_what_it_finds():
+    spans: list[tuple[float, float]] = []
+    g = PaymentGate(spans.append)
+    ask = Utterance("agent", 0.0, 2.0, "Can I take the long number?", words("Can I take the long number?"))
+    g.said(ask)
+    first = Utterance("customer", 3.0, 5.0, "I'm for I'm for", [Word(w, 3.0 + i * 0.4, 3.3 + i * 0.4) for i, w in
+                                                              enumerate("I'm for I'm for".split())])
+    assert g.said(first).text == CARD
+    again = [Word("five", 3.0, 3.3), Word("four", 3.4, 3.7), Word("five", 3.8, 4.1), Word("four", 4.2, 4.5),
+             Word("thanks", 4.6, 4.9)]
+    red = g.redecoded("customer", 3.0, 5.0, again)
+    assert number_runs(red.text) == [] and CARD in red.text
+    n = len(spans)
+    later = g.redecoded("customer", 6.0, 8.0, [Word("4539", 6.0, 6.5), Word("1488", 6.6, 7.0)])
+    assert later.kinds == [CARD] and len(spans) == n + 1  # new in the re-decode: silenced too
+
+
+def test_the_privacy_settings_persist_and_refuse_an_unknown_preset(tmp_path):
+    from coach.config import settings as settings_mod
+    from coach.core.errors import UserError
+
+    s = Settings()
+    settings_mod.override(s, "privacy.preset=banking")
+    settings_mod.override(s, "privacy.iban=true")
+    settings_mod.save(s, tmp_path / "settings.toml")
+    back = settings_mod.load(tmp_path / "settings.toml")
+    assert back.privacy.preset == "banking" and back.privacy.iban and categories(back.privacy) == categories(s.privacy)
+    with pytest.raises(UserError, match="privacy.preset"):
+        settings_mod.override(s, "privacy.preset=everything")
