@@ -173,7 +173,7 @@ def main() -> None:
         res = json.loads(r.stdout.strip().splitlines()[-1])
         cells = " ".join(f"{res['wer'][c]:>8.3f}" if c in res["wer"] else f"{'-':>8}" for c in CONDS)
         print(f"{label:24} {cells} {res['cpu']:>8.3f} {res['cpu2']:>8.3f} {res['decode_p50']:>8.2f} {res['rss']:>7.0f}", flush=True)
-    print(f"\nWER: words normalised alike for every row (lower case, no punctuation, numbers as words, fillers dropped);"
+    print(f"\nWER: words normalised alike for every row (lower case, no punctuation, every number as its digits, fillers dropped);"
           f" clean/phone/jfk/real* pool both speakers ({len(CALLS) if '--quick' not in sys.argv else 2} scripted calls;"
           " jfk one speech); phone = 300-3400 Hz, G.711 mu-law, noise at 30 dB SNR.")
     print("real* = the real 8 kHz stereo call against a MACHINE CONSENSUS of five decodes (tools/consensus_reference.py),"

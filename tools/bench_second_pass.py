@@ -11,7 +11,7 @@ re-decodes of the same audio by the same code (coach/speech/transcriber.py, chan
   turn b5 +prompt  the same with the previous turns' words as prompt (what the second pass does)
 and, for the target, each channel decoded whole offline by faster-whisper with its own VAD, beam 5
 (no coach code). WER per speaker against the human transcripts, words normalised alike for all
-(lower case, no punctuation, numbers as words, fillers dropped). CPU = process CPU seconds of the
+(lower case, no punctuation, every number as its digits, fillers dropped). CPU = process CPU seconds of the
 decodes per second of call (both speakers), one decoder thread.
 
 Usage: bench_second_pass.py [--models tiny.en,base] [--calls N] [--variants 'turn b5,whole'] [--resampler VHQ|LQ|linear]
