@@ -160,6 +160,24 @@ def test_a_re_decode_masks_what_the_first_pass_masked_there_and_what_it_finds():
     assert later.kinds == [CARD] and len(spans) == n + 1  # new in the re-decode: silenced too
 
 
+def test_a_code_said_last_is_silenced_to_the_end_of_the_answer():
+    """Whisper ends the last word early: the audio of "six one five" went on past the end it gave
+    (CI, another CPU). A code or expiry at the end of the answer is silenced to the answer's end;
+    one with talk after it only over its own words."""
+    spans: list[tuple[float, float]] = []
+    g = PaymentGate(spans.append)
+    g.said(Utterance("agent", 0.0, 2.0, "And the last three on the back?", words("And the last three on the back?")))
+    code = [Word("six", 3.0, 3.2), Word("one", 3.3, 3.5), Word("five.", 3.6, 3.8)]
+    assert g.said(Utterance("customer", 3.0, 4.3, "six one five.", code)).text == "[security code]"
+    assert any(a <= 3.0 and b >= 4.3 for a, b in spans), spans
+    spans.clear()
+    g.said(Utterance("agent", 5.0, 7.0, "And the three digits on the back?", words("And the three digits on the back?")))
+    said = [Word("eight", 8.0, 8.2), Word("two", 8.3, 8.5), Word("nine,", 8.6, 8.8), Word("and", 9.0, 9.1),
+            Word("that's", 9.2, 9.4), Word("it.", 9.5, 9.7)]
+    g.said(Utterance("customer", 8.0, 10.0, "eight two nine, and that's it.", said))
+    assert spans and max(b for _, b in spans) < 9.0, spans
+
+
 def test_the_privacy_settings_persist_and_refuse_an_unknown_preset(tmp_path):
     from coach.config import settings as settings_mod
     from coach.core.errors import UserError

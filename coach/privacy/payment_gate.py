@@ -27,7 +27,9 @@ from coach.privacy.redact import (
     ACCOUNT,
     CARD,
     CARD_CONTEXT,
+    CODE,
     CURRENCY,
+    EXPIRY,
     FILLERS,
     IBAN,
     NATIONAL_ID,
@@ -222,12 +224,15 @@ class PaymentGate:
             # speech ("Yes. It is..." for a read-out): what it could not hear is kept from disk too
             first_word = words[0] if words else Word(CARD, raw.start, raw.end)
             red = Redaction([Word(CARD, first_word.start, first_word.end, 1.0)], CARD, [(raw.start, raw.end)], [CARD])
+        last = max((w.end for w in words), default=raw.end)
         for (a, b), kind in zip(red.spans, red.kinds):
             # Whisper drops digits from a long read-out; what it missed is still card data,
             # so the audio is silenced from the first masked digit to the end of the utterance;
             # and it places a word's start late (the onset of "five" was audible after "here we go")
+            # and the last word's end early (the "five" of a code "six one five" went on 0.3 s past it)
             a = a if a <= raw.start else max(raw.start, a - ONSET_S)
-            self._silence((round(a, 3), round(max(b, raw.end) if kind == CARD else b, 3)))
+            to_end = kind == CARD or kind in (CODE, EXPIRY) and b >= last - 0.01
+            self._silence((round(a, 3), round(max(b, raw.end) if to_end else b, 3)))
         return red
 
     def _silence(self, span: Span) -> None:
