@@ -57,6 +57,18 @@ def test_a_summary_in_other_words_keeps_confirm_resolution_quiet(meaning: Meanin
     assert "confirm_resolution" in feed(with_meaning(meaning), fault, utt("agent", "can i have your postcode please", 50, 53), closing)
 
 
+def test_a_bare_it_is_done_is_not_a_summary(meaning: Meaning):
+    """"Yes, that is done now" reads as a summary to the intent model (p 0.47) but names nothing the
+    caller could check: the closing after it still asks for one (scripted call c6)."""
+    fault = utt("customer", "hi my card was declined at the shop this morning", 0, 3)
+    done = utt("agent", "Yes, that is done now.", 18, 20)
+    closing = utt("agent", "Is there anything else I can help you with today?", 22, 25)
+    assert meaning.intents(done.text)["summary"] >= CueSettings().confirm_resolution.meaning_p  # the model alone would count it
+    assert "confirm_resolution" in feed(with_meaning(meaning), fault, done, closing)
+    named = utt("agent", "Alright, the block is off and your card will work at the shop from now on.", 18, 22)
+    assert "confirm_resolution" not in feed(with_meaning(meaning), fault, named, closing)
+
+
 def test_an_acknowledgement_in_other_words_counts(meaning: Meaning):
     angry = utt("customer", "i am really frustrated my order arrived broken and it was a gift", 0, 5)
     reply = utt("agent", "oh no, that is really not how it should have gone for you, let me put it right", 6, 10)

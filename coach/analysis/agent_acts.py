@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from coach.config.settings import CueSettings, PhraseSettings
 
 MIN_WORDS = 4  # "okay", "oh, it did", "no problem": too little to mean anything by itself
+# A summary names what was done: "yes, that is done now" reads as one to the intent model (p 0.47)
+# but names nothing the caller could check, so a sentence needs two content words to be scored.
+SUMMARY_CONTENT_WORDS = 2
 
 
 def sentences(text: str) -> list[str]:
@@ -34,17 +37,18 @@ class AgentActs:
         self.ph = phrases
         self.meaning = meaning
 
-    def _intent(self, text: str, intent: str, p: float) -> str | None:
+    def _intent(self, text: str, intent: str, p: float, min_content: int = 0) -> str | None:
         if self.meaning is None:
             return None
-        got = max((self.meaning.intents(s)[intent] for s in sentences(text)), default=0.0)
+        scored = [s for s in sentences(text) if len(content_words(s)) >= min_content]
+        got = max((self.meaning.intents(s)[intent] for s in scored), default=0.0)
         return f"{intent} by meaning (p {got:.2f})" if got >= p else None
 
     def summary(self, text: str) -> str | None:
         said = find(tokens(text), self.ph.summary)
         if said:
             return f"said {said[0]!r}"
-        return self._intent(text, "summary", self.s.confirm_resolution.meaning_p)
+        return self._intent(text, "summary", self.s.confirm_resolution.meaning_p, SUMMARY_CONTENT_WORDS)
 
     def acknowledgement(self, text: str) -> str | None:
         said = find(tokens(text), self.ph.acknowledgement)
