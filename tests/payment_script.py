@@ -31,16 +31,32 @@ def utterances(turns: list[Turn]) -> list[Utterance]:
     return out
 
 
-def run(turns: list[Turn], settings: Settings | None = None, second_pass: bool = True) -> Pipeline:
-    """The pipeline after the scripted call: p.utterances is what is stored, p.redactions what is silenced."""
-    p = Pipeline(settings or Settings(), None, ["agent", "customer"], lambda: 0.0)  # type: ignore[arg-type]
+class Scripted(Pipeline):
+    """The pipeline with `ever`: every utterance text it held at any moment (what the overlay showed
+    and a periodic save or a crash could have left on disk), not only the final ones."""
+
+    ever: set[str]
+
+
+def run(turns: list[Turn], settings: Settings | None = None, second_pass: bool = True) -> Scripted:
+    """The pipeline after the scripted call: p.utterances is what is stored, p.redactions what is
+    silenced, p.ever every text it held on the way. Its clock is stream time, each utterance said
+    when its speech ends: what waits for a later group waits as long as it would live."""
+    now = [0.0]
+    p = Scripted(settings or Settings(), None, ["agent", "customer"], lambda: now[0])  # type: ignore[arg-type]
+    p.ever = set()
     for k, u in enumerate(utterances(turns)):
+        now[0] = u.end
+        p._release()  # what was waiting for this long is decided before the next is said
+        p.ever |= {x.text for x in p.utterances}
         # the pipeline's own bookkeeping of a decode whose second pass is coming (Pipeline.complete)
         p._job_of[id(u)] = k
         p._second[k] = WAITING if second_pass else NO_SECOND
         p._said(u)
         p._release()
+        p.ever |= {x.text for x in p.utterances}
     p.drain()
+    p.ever |= {x.text for x in p.utterances}
     return p
 
 

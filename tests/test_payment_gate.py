@@ -82,7 +82,9 @@ def test_a_group_waits_for_the_gate_only_so_long():
     g = PaymentGate(spans.append)
     group = Utterance("customer", 1.0, 2.0, "4539", [Word("4539", 1.0, 1.5)])
     g.said(group)
-    assert g.undecided(1.0, now=3.0) and not g.undecided(1.0, now=30.0)
+    assert g.undecided(1.0, now=3.0) and g.undecided(1.0, now=30.0) and not g.undecided(1.0, now=40.0)
+    # meanwhile it is shown and stored as a number, not as its digits
+    assert g.pending(redact(group.words)).text == "[number]"
     g.said(Utterance("customer", 4.0, 7.0, "sorry I meant the reference on the letter", words("sorry I meant the reference")))
     assert not g.undecided(1.0, now=3.0)  # another number was named: the group was not a card's
 

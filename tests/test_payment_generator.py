@@ -166,11 +166,16 @@ def check(c: Call, second_pass: bool = True) -> None:
     p = run(c.turns, second_pass=second_pass)
     kept = stored(p)
     allowed = [r for (_, text, _), secret in zip(c.turns, c.secret) if not secret for r in number_runs(text)]
+    allowed_ever = set(allowed)
     # every run of digits kept is one a turn without card data said ("sixteen digits", the order
     # number), so no digit group of the card, the code or the expiry is kept, in any spelling
     for r in number_runs(kept):
         assert r in allowed, f"{r!r} kept from {[t[1] for t in c.turns]}:\n{kept}"
         allowed.remove(r)
+    # ... nor was any shown or held on the way (a crash, a periodic save of the session file)
+    for text in p.ever:
+        for r in number_runs(text):
+            assert r in allowed_ever, f"{r!r} shown on the way from {[t[1] for t in c.turns]}:\n{text}"
     for u, secret in zip(utterances(c.turns), c.secret):
         if secret:  # the audio of every turn with card data is silenced, from its first digit on
             last = u.words[-1]

@@ -102,18 +102,24 @@ def test_analyze_save_stores_no_digit_of_the_read_out(tmp_path_factory: pytest.T
     assert_silent(tmp_path / "played.wav", truth, sc)
 
 
+def live_recorder(wav: Path, data_dir: Path):
+    """The call played through the live recorder (real time, 4x), recording and storing: (Coaching, data folder)."""
+    opts = app.Options(data_dir=str(data_dir))
+    s, data = app.load_settings(opts)
+    src = app.open_source(str(wav), s, opts, realtime=True, speed=4.0)
+    c = app.coaching_session(s, data, src, list(src.info.speakers), app.Console(), record=True, store=True)
+    c.load()
+    c.run()
+    return c, data
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_the_live_recorder_keeps_neither_text_nor_audio_of_the_read_out(tmp_path_factory: pytest.TempPathFactory,
                                                                         tmp_path: Path, name: str):
     wav, truth_path = render_one(tmp_path_factory, SCRIPT, name)
     truth, sc = json.loads(truth_path.read_text()), scenario(name)
     engines.unload()
-    opts = app.Options(data_dir=str(tmp_path))
-    s, data = app.load_settings(opts)
-    src = app.open_source(str(wav), s, opts, realtime=True, speed=4.0)
-    c = app.coaching_session(s, data, src, list(src.info.speakers), app.Console(), record=True, store=True)
-    c.load()
-    c.run()
+    c, data = live_recorder(wav, tmp_path)
     doc = json.loads(c.session.json_path.read_text())
     assert_read_outs_unheard(doc, truth, sc)
     from coach.session.exports import export_segment
@@ -158,7 +164,8 @@ RENDER = importlib.util.spec_from_file_location("render_calls", ROOT / "tools" /
 @given(st.sampled_from(["card", "request", "none"]).flatmap(calls), st.integers(0, 2))
 def test_generated_read_outs_spoken_through_the_real_recognizer(tmp_path_factory: pytest.TempPathFactory, c: Call, line: int):
     """30 read-outs of the generator (tests/test_payment_generator.py), spoken by espeak-ng in two
-    customer voices, a third of them through a telephone line, through `analyze --save`."""
+    customer voices, a third of them through a telephone line, through `analyze --save`; a third
+    (the en-us voice) through the live recorder instead."""
     render = importlib.util.module_from_spec(RENDER)  # type: ignore[arg-type]
     RENDER.loader.exec_module(render)  # type: ignore[union-attr]
     out = tmp_path_factory.mktemp("generated")
@@ -172,6 +179,12 @@ def test_generated_read_outs_spoken_through_the_real_recognizer(tmp_path_factory
         telephone(wav)
     truth = json.loads((out / "call.truth.json").read_text())
     engines.unload()
+    if line == 1:
+        c, data = live_recorder(wav, out / "data")
+        assert_read_outs_unheard(json.loads(c.session.json_path.read_text()), truth, sc)
+        assert_nothing_stored([f for f in data.rglob("*") if f.is_file() and f.suffix != ".wav"], sc)
+        assert_silent(c.session.recorder.path, truth, sc)
+        return
     data, result = out / "data", out / "out.json"
     doc = app.analyze(str(wav), str(result), app.Options(data_dir=str(data)), progress=False, save=True)
     assert_read_outs_unheard(doc, truth, sc)

@@ -108,6 +108,7 @@ class _Held:
     context: str  # the redacted conversation before it, as its redaction saw it
     reading_out: bool
     spans: list[tuple[float, float, str]]  # what the first pass's redaction masked
+    pending: bool = False  # shown with its digits as [number]: a digit group the payment gate had not decided
 
 
 class Pipeline:
@@ -532,11 +533,13 @@ class Pipeline:
         context = " ".join(u.text for u in self.utterances[-4:])
         reading_out = self._gate.card_talk_at(raw.start)
         red = self._gate.said(raw)
+        pending = self._gate.undecided(raw.start, self.clock())
+        shown = self._gate.pending(red) if pending else red
         self.shown_word_lat += [max(0.0, (w.t_ready if w.t_ready is not None else raw.t_ready) - w.end) for w in raw.words]
-        u = dataclasses.replace(raw, text=red.text, words=red.words)
+        u = dataclasses.replace(raw, text=shown.text, words=shown.words)
         self.utterances.append(u)
         self._held.append(_Held(jid, len(self.utterances) - 1, raw, context, reading_out,
-                                [(a, b, k) for (a, b), k in zip(red.spans, red.kinds)]))
+                                [(a, b, k) for (a, b), k in zip(red.spans, red.kinds)], pending))
         self._unread.append(len(self.utterances) - 1)
         self.on_event(u)  # shown now; revised when its second pass is in
 
@@ -569,8 +572,9 @@ class Pipeline:
                 if h.raw.speaker == "customer":
                     u.sentiment = round(sentiment(red.text), 3)
                 self.second_revised += 1
-            elif reading_out and not h.reading_out:
-                # the second pass of an earlier utterance heard card talk the first pass missed
+            elif reading_out and not h.reading_out or h.pending:
+                # the second pass of an earlier utterance heard card talk the first pass missed, or
+                # the gate decided what a digit group shown as [number] is
                 red = self._mask(h.raw, h.raw.words, h.context, reading_out, also=h.spans)
                 u = dataclasses.replace(u, text=red.text, words=red.words)
             if u is not self.utterances[h.index]:

@@ -64,8 +64,10 @@ OFF_TOPIC_UTTERANCES = 3  # card talk ends after this many utterances of other t
 OFF_TOPIC_WORDS = 15  # ... with at least this many words among them
 RUN_DIGITS = 14  # short groups without card words add up to a card: this many digits, or 13 passing Luhn
 ONSET_S = 0.3  # a masked word's audio is silenced from this long before Whisper says it starts
-RUN_WAIT_S = 20.0  # a group's text waits at most this long after the run's last group for the next: the next group
-# may take seconds to say and decode (6 s for a repeated group with a correction, tiny.en on 2 cores)
+RUN_WAIT_S = 35.0  # a group's text waits at most this long after the run's last group for the next: a caller may
+# pause half a minute between groups (the generated read-outs go up to 30 s), and the next group takes seconds to
+# say and decode (6 s for a repeated group with a correction, tiny.en on 2 cores)
+PENDING = "[number]"  # a digit group shown and stored in its place while the gate does not know whether it is a card's
 
 Span = tuple[float, float]
 Masked = tuple[float, float, str]  # (start, end, kind) of a masked stretch of words
@@ -139,6 +141,18 @@ class PaymentGate:
         Its text waits (as for its second pass) until the run is decided, at most RUN_WAIT_S after
         the run's last group: then a read-out known by its shape is masked back to its first group."""
         return bool(self._run) and now < self._run[-1].end + RUN_WAIT_S and any(s.start == t for s in self._run)
+
+    def pending(self, red: Redaction) -> Redaction:
+        """An undecided group's redaction as it may be shown and stored meanwhile: its digits as
+        PENDING, so no byte of what may be a card reaches the screen, the session file or the
+        store before the run is decided. Its audio waits anyway (the recorder's watermark)."""
+        out, i = list(red.words), 0
+        while i < len(out):
+            _, j = _number_run(out, i)
+            if j > i:
+                out[i:j] = [Word(PENDING, out[i].start, out[j - 1].end, 1.0)]
+            i += 1
+        return Redaction(out, " ".join(w.w for w in out), red.spans, red.kinds)
 
     def card_talk_at(self, t: float) -> bool:
         """Is stream time `t` inside card talk (where any run of digits is card data)?"""
