@@ -192,3 +192,14 @@ def test_the_privacy_settings_persist_and_refuse_an_unknown_preset(tmp_path):
     assert back.privacy.preset == "banking" and back.privacy.iban and categories(back.privacy) == categories(s.privacy)
     with pytest.raises(UserError, match="privacy.preset"):
         settings_mod.override(s, "privacy.preset=everything")
+
+
+def test_an_undecided_group_is_shown_as_a_number_and_the_rules_still_read_its_digits():
+    """A bare group outside card talk may be the start of a card: shown and stored as [number] until
+    the gate knows, then as said. The exchange rules read the digits meanwhile (in memory only):
+    "read the number back" needs them."""
+    p = run([("agent", "what is the number on the letter we sent you?", 0.5), ("customer", "four five three nine one", 1.0),
+             ("agent", "thank you, your checkbook is on the way", 1.0),
+             ("agent", "it should arrive in five to seven business days", 1.0)])
+    assert "[number]" in p.ever and "four five three nine one" in stored(p)
+    assert [c.id for c in p.cues] == ["reflect_back"]

@@ -176,6 +176,7 @@ class Pipeline:
         self._pending_second: list[Job] = []  # turns closed while a job was made, handed out with it
         self._second: dict[int, list[Word] | str] = {}
         self._held: deque[_Held] = deque()
+        self._pending_red: dict[int, Redaction] = {}  # utterances shown with [number]: their redaction as decided so far
         self._unread: deque[int] = deque()  # utterances (by index) the exchange rules have not read yet
         self._job_of: dict[int, int] = {}  # id(utterance) -> its first-pass job
         self._empty: set[int] = set()  # first-pass jobs that heard nothing
@@ -540,6 +541,8 @@ class Pipeline:
         self.utterances.append(u)
         self._held.append(_Held(jid, len(self.utterances) - 1, raw, context, reading_out,
                                 [(a, b, k) for (a, b), k in zip(red.spans, red.kinds)], pending))
+        if pending:  # the rules read its digits meanwhile ("read the account number back"): in memory only
+            self._pending_red[len(self.utterances) - 1] = red
         self._unread.append(len(self.utterances) - 1)
         self.on_event(u)  # shown now; revised when its second pass is in
 
@@ -560,6 +563,7 @@ class Pipeline:
                     or self._gate.undecided(h.raw.start, self.clock()):
                 break  # its second pass is coming, or the gate does not know yet whether its digits are a card's
             self._held.popleft()
+            self._pending_red.pop(h.index, None)
             self._finalised(h.job_id)
             self._second.pop(h.job_id, None)
             u = self.utterances[h.index]
@@ -588,7 +592,10 @@ class Pipeline:
             if i in waiting and self.clock() < waiting[i] + self.settings.model.second_wait_s:
                 break
             self._unread.popleft()
-            self._exchange(self.utterances[i])
+            u, red = self.utterances[i], self._pending_red.get(i)
+            if red is not None and not self._gate.card_talk_at(u.start):  # not a card's, as far as the gate knows now
+                u = dataclasses.replace(u, text=red.text, words=red.words)
+            self._exchange(u)
 
     def _exchange(self, u: Utterance) -> None:
         """The time-ordered exchange rules (acknowledge, reflect, harsh words to an upset customer), on
