@@ -301,6 +301,13 @@ def test_only_the_windows_own_words_are_kept_at_their_stream_times():
     assert [w.w for w in kept] == ["2298", "checking", "My", "phone"]
     assert kept[1].start == pytest.approx(104.05) and kept[1].end == pytest.approx(104.45)
     assert kept[2].start == pytest.approx(108.1) and kept[3].end == pytest.approx(108.6)
+    # no word spans a separator: Whisper stretched the turn's first digit back over the gap's speech
+    # ("6," from 0.6 to 4.6 s in a generated read-out, and the gate silenced the other speaker's line
+    # there); it is placed in the piece that holds more of it
+    stretched = [Word("6,", 2.1, 3.2, 0.9), Word("oh", 2.1, 2.8, 0.9)]
+    got = own_words([dataclasses.replace(w, start=w.start + shift, end=w.end + shift) for w in stretched], pieces, 2 * sr, 100.0)
+    assert got[0].start == pytest.approx(108.0) and got[0].end == pytest.approx(108.5)
+    assert got[1].start == pytest.approx(104.1) and got[1].end == pytest.approx(104.5)
 
 
 def test_a_thank_you_invented_in_the_trailing_silence_goes():

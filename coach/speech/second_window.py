@@ -48,13 +48,18 @@ def pack_gap(audio: np.ndarray, a: int, b: int) -> tuple[np.ndarray, list[Piece]
     return np.concatenate(parts), pieces
 
 
-def _source(t: float, pieces: list[Piece]) -> float:
-    """A packed time (s) as a time in the window as cut (s); in a separator, the next piece's start."""
+def _where(t: float, pieces: list[Piece]) -> tuple[int, float]:
+    """A packed time (s): the piece it falls in, and its time in the window as cut (s); in a
+    separator, the next piece's start."""
     x = t * SAMPLE_RATE
-    for p in pieces:
-        if x < p.at + p.n or p is pieces[-1]:
-            return (p.src + min(max(x - p.at, 0.0), p.n)) / SAMPLE_RATE
-    return 0.0  # unreachable: the last piece takes the rest
+    for k, p in enumerate(pieces):
+        if x < p.at + p.n or k == len(pieces) - 1:
+            return k, (p.src + min(max(x - p.at, 0.0), p.n)) / SAMPLE_RATE
+    return 0, 0.0  # unreachable: the last piece takes the rest
+
+
+def _source(t: float, pieces: list[Piece]) -> float:
+    return _where(t, pieces)[1]
 
 
 def turn_offset(pieces: list[Piece], start: float) -> float:
@@ -83,8 +88,14 @@ def own_words(words: list[Word], pieces: list[Piece], heard: int, start: float) 
             continue
         if (a + b) / 2 < turn:
             continue
-        t0 = _source(a, pieces)
-        out.append(dataclasses.replace(w, start=round(start + t0, 3), end=round(start + max(t0, _source(b, pieces)), 3)))
+        (ka, t0), (kb, t1) = _where(a, pieces), _where(b, pieces)
+        if kb > ka:  # no word spans a separator ("6," from 0.6 to 4.6 s): it is in the piece holding more of it
+            pa, pb = pieces[ka], pieces[kb]
+            if b * SAMPLE_RATE - pb.at >= pa.at + pa.n - a * SAMPLE_RATE:
+                t0 = pb.src / SAMPLE_RATE
+            else:
+                t1 = (pa.src + pa.n) / SAMPLE_RATE
+        out.append(dataclasses.replace(w, start=round(start + t0, 3), end=round(start + max(t0, t1), 3)))
     return without_invented_end(out, start + (pieces[-1].src + pieces[-1].n) / SAMPLE_RATE)
 
 
