@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-fast test-asr-variants bench bench-server server lint eval install clean package package-test
+.PHONY: demo test test-fast test-payment-explore test-asr-variants bench bench-server server lint eval install clean package package-test
 
 # As the app does (coach/__init__.py): numpy's BLAS threads spin after each small product,
 # so scripts that import numpy before coach get the same single BLAS thread.
@@ -25,7 +25,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m "slow and not explore"
+
+# 30 generated card read-outs spoken and heard by the real recognizer: every one that leaks a digit
+# is listed (issue #27: the gate does not hold for all of them yet, so this is not in `make test`)
+test-payment-explore: $(STAMP)
+	rm -f payment-leaks.txt
+	PAYMENT_RENDERED_REPORT=$(CURDIR)/payment-leaks.txt $(BIN)/python -m pytest -q -m explore
+	@if [ -s payment-leaks.txt ]; then cat payment-leaks.txt; echo "$$(grep -c ^LEAK payment-leaks.txt) of 30 leaked"; else echo "0 of 30 leaked"; fi
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
@@ -33,8 +40,8 @@ test-fast: $(STAMP)
 # The recognizer hears other words on other CPUs (int8 kernels differ): the whole-call tests
 # must pass whatever the exact transcript, so run them with other kernels too.
 test-asr-variants: $(STAMP)
-	COACH_SET='model.compute_type="float32"' $(BIN)/python -m pytest -q -m slow
-	COACH_SET='model.compute_type="int8_float32"' $(BIN)/python -m pytest -q -m slow
+	COACH_SET='model.compute_type="float32"' $(BIN)/python -m pytest -q -m "slow and not explore"
+	COACH_SET='model.compute_type="int8_float32"' $(BIN)/python -m pytest -q -m "slow and not explore"
 
 # scripted calls (every expected cue, none forbidden), then the judged real calls (precision per cue and severity)
 eval: $(STAMP)

