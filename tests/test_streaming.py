@@ -70,6 +70,25 @@ def test_a_small_word_a_decode_dropped_is_shown_when_the_next_decode_hears_it():
     assert [x.w for x in late.update(heard[:4], 2.1, heard_until=1.5)] == []
 
 
+def test_a_word_only_an_earlier_decode_heard_is_shown_once_the_words_after_it_are():
+    """Issue #32, the real call: "Sorry," began a 10.8 s turn; the first partial decode heard it
+    unsure at its end, the next ones dropped it, agreed on the words after it, and then no longer
+    heard that far back: it waited 11.7 s for the final decode. A word one of the last few decodes
+    heard where nothing is committed, with enough speech after it, is shown with the words after it."""
+    ag = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    assert ag.update([Word("Sorry,", 0.1, 0.5, 0.3), Word("I", 0.6, 0.8, 0.3)], 1.0, heard_until=1.0) == []
+    later = [Word("I", 0.6, 0.8, 0.4), Word("was", 0.8, 1.0, 0.4), Word("calling", 1.0, 1.5, 0.4)]
+    assert ag.update(later, 1.4, heard_until=1.4) == []
+    new = ag.update([*later, Word("about", 1.6, 1.9, 0.4)], 2.0, heard_until=2.0)
+    assert [x.w for x in new] == ["Sorry,", "I", "was", "calling"] and all(x.t_ready == 2.0 for x in new)
+    # the newest decode's word wins where two decodes heard the same stretch otherwise
+    ag = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    ag.update([Word("So", 0.1, 0.4, 0.3), Word("I'm", 0.5, 0.8, 0.3)], 1.0, heard_until=1.0)
+    ag.update([Word("Sorry,", 0.1, 0.5, 0.3), Word("I", 0.6, 0.8, 0.4), Word("was", 0.8, 1.0, 0.4)], 1.05, heard_until=1.05)
+    ag.update([Word("I", 0.6, 0.8, 0.4), Word("was", 0.8, 1.0, 0.4), Word("calling", 1.0, 1.5, 0.4)], 2.4, heard_until=2.4)
+    assert [x.w for x in ag.committed] == ["Sorry,", "I", "was", "calling"]
+
+
 def test_words_the_final_hears_otherwise_keep_the_time_the_same_speech_was_shown():
     ag = Agreement(0)
     ag.update(w("this has happened not"), 1.0)

@@ -30,6 +30,7 @@ def _norm(w: str) -> str:
 
 
 HOLE_MARGIN_S = 0.05  # a word whose middle is this close to a committed word is that word
+HEARD_KEPT = 4  # hypotheses kept for holes: a word one of them heard that the later ones dropped
 
 
 class Agreement:
@@ -40,6 +41,7 @@ class Agreement:
         self.stale_s = stale_s  # any word heard with this much speech after it
         self.committed: list[Word] = []
         self._prev: list[Word] = []
+        self._heard: list[list[Word]] = []  # the last HEARD_KEPT hypotheses, newest first
 
     def hand_over(self, at: float) -> list[Word]:
         """The committed words from stream time `at` on, taken away: a long turn was cut at a
@@ -81,22 +83,31 @@ class Agreement:
             sure += 1
         k = max(k, sure)
         self._prev = hyp
-        new = [dataclasses.replace(w, t_ready=round(now, 3)) for w in [*self._holes(hyp, heard_until), *tail[:k]]]
+        self._heard = [hyp, *self._heard[:HEARD_KEPT - 1]]
+        new = [dataclasses.replace(w, t_ready=round(now, 3)) for w in tail[:k]]
         self.committed = sorted([*self.committed, *new], key=lambda w: w.start)
-        return new
+        holes = [dataclasses.replace(w, t_ready=round(now, 3)) for w in self._holes(heard_until)]
+        self.committed = sorted([*self.committed, *holes], key=lambda w: w.start)
+        return sorted([*holes, *new], key=lambda w: w.start)
 
-    def _holes(self, hyp: list[Word], heard_until: float) -> list[Word]:
-        """Words this decode heard behind the committed ones, where nothing was committed: the decode
-        that committed the words around them had dropped them (a "to" or "of" in a long turn, which
-        then waited for the final decode, seconds later). Heard again with `stale_s` of speech after
-        them, they are as settled as any stale word. Not a committed word again under other times."""
+    def _holes(self, heard_until: float) -> list[Word]:
+        """Words a decode heard behind the committed ones, where nothing was committed: the decodes
+        that committed the words around them had dropped them (a "to" or "of" in a long turn, the
+        "Sorry," that began it), and the decodes after them no longer hear that far back, so they
+        waited for the final decode, seconds later. A word one of the last few decodes heard there
+        with `stale_s` of speech after it is as settled as any stale word; the newest decode's
+        word wins where two overlap. Not a committed word again under other times."""
         if not self.committed:
             return []
         cut = self.committed[-1].end
         near = {_norm(c.w) for c in self.committed}
-        return [w for w in hyp if w.mid <= cut and w.end <= heard_until - self.stale_s and _norm(w.w)
-                and not any(c.start - HOLE_MARGIN_S <= w.mid <= c.end + HOLE_MARGIN_S for c in self.committed)
-                and not self._beside(w, near)]
+        found: list[Word] = []
+        for hyp in self._heard:
+            found += [w for w in hyp if w.mid <= cut and w.end <= heard_until - self.stale_s and _norm(w.w)
+                      and not any(c.start - HOLE_MARGIN_S <= w.mid <= c.end + HOLE_MARGIN_S for c in self.committed)
+                      and not any(f.start < w.end and w.start < f.end for f in found)
+                      and not self._beside(w, near)]
+        return found
 
     def _beside(self, w: Word, near: set[str]) -> bool:
         """Is the word the same as a committed neighbour (Whisper's times for a word drift)?"""
