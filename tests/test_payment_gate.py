@@ -174,10 +174,31 @@ def test_a_code_said_last_is_silenced_to_the_end_of_the_answer():
     assert any(a <= 3.0 and b >= 4.3 for a, b in spans), spans
     spans.clear()
     g.said(Utterance("agent", 5.0, 7.0, "And the three digits on the back?", words("And the three digits on the back?")))
-    said = [Word("eight", 8.0, 8.2), Word("two", 8.3, 8.5), Word("nine,", 8.6, 8.8), Word("and", 9.0, 9.1),
-            Word("that's", 9.2, 9.4), Word("it.", 9.5, 9.7)]
-    g.said(Utterance("customer", 8.0, 10.0, "eight two nine, and that's it.", said))
+    said = [Word(x, 8.0 + 0.25 * i, 8.2 + 0.25 * i) for i, x in enumerate("eight two nine, and could you hurry up with it please?".split())]
+    g.said(Utterance("customer", 8.0, 11.0, "eight two nine, and could you hurry up with it please?", said))
     assert spans and max(b for _, b in spans) < 9.0, spans
+
+
+def test_a_short_answer_to_the_expiry_or_code_question_is_masked_whole():
+    """The recognizer heard "oh nine thirty one" as "So now 9 31" (a generated read-out): the words
+    left beside the masked digits are digits misheard, and the audio under them is silenced too."""
+    spans: list[tuple[float, float]] = []
+    g = PaymentGate(spans.append)
+    g.said(Utterance("agent", 0.0, 2.0, "Can I take your card number?", words("Can I take your card number?")))
+    g.said(Utterance("agent", 3.0, 4.0, "And the expiry date?", words("And the expiry date?")))
+    heard = [Word("So", 4.6, 4.8), Word("now", 4.8, 5.0), Word("9", 5.1, 5.3), Word("31.", 5.4, 5.8)]
+    red = g.said(Utterance("customer", 4.5, 6.0, "So now 9 31.", heard))
+    assert red.text in ("[expiry date]", "[card number]") and any(a <= 4.6 and b >= 6.0 for a, b in spans), (red.text, spans)
+    # as in the generated call: the code said just before, the expiry asked, the answer misheard
+    spans.clear()
+    g = PaymentGate(spans.append)
+    g.said(Utterance("agent", 0.0, 2.0, "Can I take your card number?", words("Can I take your card number?")))
+    said = "And the code on the Mac is 1292."
+    g.said(Utterance("customer", 3.0, 5.0, said, [Word(x, 3.0 + 0.2 * i, 3.2 + 0.2 * i) for i, x in enumerate(said.split())]))
+    g.said(Utterance("agent", 6.0, 7.0, "and make a library date.", words("and make a library date.")))  # "and the expiry date?"
+    heard = [Word("So", 7.6, 7.8), Word("now", 7.8, 8.0), Word("in", 8.1, 8.3), Word("31.", 8.4, 8.8)]
+    red = g.said(Utterance("customer", 7.5, 9.0, "So now in 31.", heard))
+    assert len(red.words) == 1 and any(a <= 7.6 and b >= 9.0 for a, b in spans), (red.text, spans)
 
 
 def test_the_privacy_settings_persist_and_refuse_an_unknown_preset(tmp_path):

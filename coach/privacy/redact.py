@@ -31,6 +31,8 @@ CARD_CONTEXT = re.compile(r"\b(card|cards|visa|mastercard|master card|amex|ameri
 # the question whose answer is the security code, wherever in the reply the code comes
 CODE_QUESTION = re.compile(r"security code|(?<!social )security number|cvv|cvc|csc|on the back|three[\s-]*digit|3[\s-]*digit|three numbers|"
                            r"3 numbers|three digits|last three|last 3")
+# the question whose answer is the expiry date
+EXPIRY_QUESTION = re.compile(r"expir\w*|valid (until|thru|through|to)")
 # joined into one run when digits follow: "4539 and 1488", "4539, um, 1488", "nine, er, one four", "4539 - 1488"
 FILLERS = frozenset(["and", "um", "umm", "uh", "uhm", "er", "erm", "ah", "eh", "hmm", "mm", "then", "dash", "space", ""])
 CURRENCY = frozenset("pounds pound dollars dollar euros euro cents cent pence p quid bucks".split())
@@ -158,6 +160,7 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
     card_talk = reading_out or bool(CARD_CONTEXT.search(text_all))
     # the answer to "what's the security code?" is the security code, wherever in the reply it comes
     code_reply = answer and CODE_QUESTION.search(before) is not None
+    expiry_reply = answer and not code_reply and EXPIRY_QUESTION.search(before) is not None
     if IBAN in categories:
         out, spans, kinds = _ibans(out, spans, kinds, before)
     i = 0
@@ -215,10 +218,14 @@ def redact(words: list[Word], context_before: str = "", answer: bool = False, re
         out = absorb(out, spans, kinds)
     # even when ASR mis-hears the digits ("sanven three sanven"): a short reply right after
     # the question is masked whole
-    if code_reply and 0 < len(out) <= 6 and not kinds:
+    # the same for an answer to the expiry question, and for one with some of its digits heard:
+    # the words left beside them are digits misheard ("So now [expiry date]" for "oh nine thirty one")
+    asked = CODE if code_reply else EXPIRY if expiry_reply else None
+    if asked and 0 < len(out) <= 6 and set(kinds) <= {CODE, EXPIRY} and any(w.w not in MASKS for w in out):
+        kind = kinds[0] if kinds else asked
         spans.append((out[0].start, out[-1].end))
-        kinds.append(CODE)
-        out = [Word(CODE, out[0].start, out[-1].end, 1.0)]
+        kinds.append(kind)
+        out = [Word(kind, out[0].start, out[-1].end, 1.0)]
     for k, w in enumerate(out):
         if card_talk and re.fullmatch(r"\d{1,2}/\d{2,4}[.,]?", w.w):  # "04/27" style expiry in one token
             kind = EXPIRY
