@@ -112,6 +112,86 @@ def test_card_talk_ends_when_the_payment_goes_through_or_the_talk_moves_on():
     assert "7 3 1 5 2" in stored(p)
 
 
+def test_a_code_said_before_another_topic_in_one_breath_is_masked():
+    """The answer goes on to another number's name ("address"): the code before it is still the answer."""
+    p = run([("agent", "Can I take your card number?", 0.5), ("customer", "4539 1488 0343 6467", 0.8),
+             ("agent", "And the three numbers on the back?", 0.6),
+             ("customer", "829, and can you also change my address?", 0.6),
+             ("agent", "Of course. Your order number is 7 3 1 5 2.", 0.6)])
+    assert "829" not in stored(p) and "[security code]" in stored(p) and "change my address" in stored(p)
+    assert "7 3 1 5 2" in stored(p)  # card talk still ends there
+
+
+def test_a_read_back_in_one_breath_confirms_the_groups_before_it():
+    """Groups short of a card's length by the time the agent reads them back whole: the read-back
+    is a card number, and the groups it repeats were its read-out (tiny.en heard "4. I made 7." for
+    "four five eight seven", so the groups alone came to 12 digits)."""
+    p = run([("agent", "Go ahead whenever you are ready.", 0.5), ("customer", "3 4 1", 0.8), ("customer", "9 .5 .9 .2 .8.", 2.0),
+             ("customer", "54.", 1.0), ("customer", "4. I made 7.", 29.0),
+             ("agent", "Let me read that back 3 4 1 9 5 9 2 8 54 4 5 8 7", 0.6), ("customer", "Yes, that's right.", 0.4)])
+    assert leaks(stored(p), ("341", "95928")) == [] and "3 4 1" not in stored(p) and "54" not in stored(p)
+    for u in p.utterances[1:4]:
+        assert any(a <= u.start + 0.01 and b >= u.end - 0.01 for a, b in p.redactions), (u.text, p.redactions)
+    assert "Yes, that's right." in stored(p)
+
+
+def test_a_group_heard_half_as_words_is_part_of_the_read_out():
+    """No card word; the first group heard as "three -pampered wallet" on a phone line: it neither
+    ends the run nor stays when the run adds up to a card."""
+    p = run([("agent", "Okay, I'm listening.", 0.5), ("customer", "three -pampered wallet.", 0.8), ("customer", "4840.", 11.0),
+             ("customer", "0 3 6 2 0.", 25.0), ("agent", "Okay.", 0.4), ("customer", "8 6 8 1.", 20.0)])
+    assert "three" not in stored(p) and "wallet" not in stored(p)
+    u = p.utterances[1]
+    assert any(a <= u.start + 0.01 and b >= u.end - 0.01 for a, b in p.redactions), p.redactions
+    assert "Okay, I'm listening." in stored(p)
+
+
+def test_groups_then_a_card_in_one_breath_from_the_same_caller_are_one_read_out():
+    """No card word, a phone line: two groups, lines heard as words between them ("So, time went big."
+    for "oh seven six" does not end the run), then a card number in one breath from the same caller
+    (a decoder loop on the code): the groups were the read-out, and everything from the first group on
+    is silenced, the groups the VAD never heard included."""
+    p = run([("agent", "Go ahead whenever you are ready.", 0.5), ("customer", "3 -4, Android.", 0.8), ("customer", "4400.", 1.9),
+             ("customer", "So, time went big.", 1.8), ("customer", "No.", 0.5), ("customer", "So, plant one is big.", 0.5),
+             ("customer", "the code on the market 6 0 0 0 0 0 0 0 0 0 0 0 0 0 0", 9.0),
+             ("agent", "Thank you, that payment has gone through.", 0.6)])
+    text = stored(p)
+    assert "4400" not in text and "3 -4" not in text and "Go ahead whenever you are ready." in text
+    first, card = p.utterances[1], p.utterances[6]
+    assert any(a <= first.start + 0.01 and b >= card.start - 0.01 for a, b in p.redactions), p.redactions
+
+
+def test_card_talk_heard_only_by_the_second_pass_masks_what_follows():
+    """The first pass heard "the long -colored hum, Bert?" for "the long card number?"; its re-decode heard
+    "card": the groups after it are a card's, whatever either pass makes of them."""
+    gate = PaymentGate()
+    ask = Utterance("agent", 1.5, 3.8, "Could you leave me the long -colored hum, Bert?", words("Could you leave me the long -colored hum, Bert?"))
+    assert gate.said(ask).spans == []
+    gate.redecoded("agent", 1.5, 3.8, words("Could you read me the long card, Humber?"))
+    group = [Word("3,", 4.9, 5.2), Word("10,", 5.3, 5.5), Word("I,", 5.6, 5.8)]
+    red = gate.said(Utterance("customer", 4.9, 5.9, "3, 10, I,", group))
+    assert red.text == CARD and red.spans
+
+
+def test_groups_heard_as_other_words_in_card_talk_are_silenced():
+    """On a phone line tiny.en hears groups as words ("Free", "time time time"): in card talk a short
+    line of the customer's that is no acknowledgement or search is silenced, its number-like words
+    masked; that talk does not end card talk either, so a digit said 20 s later is still the card's."""
+    p = run([("agent", "Could you read me the long card number?", 0.5), ("customer", "Sure, hold on, I am looking for it.", 0.6),
+             ("customer", "Free", 15.0), ("customer", "So, for", 1.0), ("customer", "time time time", 1.0),
+             ("customer", "I did freeze here, I don't think.", 1.0), ("customer", "8.", 20.0),
+             ("agent", "Thank you, that payment has gone through.", 0.6), ("agent", "Your order number is 7 3 1 5 2.", 0.5)])
+    text = stored(p)
+    assert "Free" not in text and "So, for" not in text and "8." not in text  # words that may be digits
+    for u in p.utterances[2:7]:
+        assert any(a <= u.start + 0.01 and b >= u.end - 0.01 for a, b in p.redactions), (u.text, p.redactions)
+    # and where no one was heard in card talk (the VAD can miss a group said alone on a phone line)
+    for before, after in zip(p.utterances[1:6], p.utterances[2:7]):
+        assert any(a <= before.end + 0.01 and b >= after.start - 0.01 for a, b in p.redactions), (before.text, after.text)
+    assert not any(a < p.utterances[1].end and b > p.utterances[1].start for a, b in p.redactions)  # the search is kept
+    assert "Sure, hold on, I am looking for it." in text and "7 3 1 5 2" in text and "payment has gone through" in text
+
+
 def test_prices_and_times_beside_card_talk_are_kept():
     p = run([("agent", "That comes to forty nine ninety nine pounds, can I take the card number?", 0.5),
              ("customer", "Sure, it's 4539 1488 0343 6467.", 0.6), ("agent", "Your engineer comes at 10:30 tomorrow.", 0.5)])

@@ -179,7 +179,19 @@ def test_generated_read_outs_spoken_through_the_real_recognizer(tmp_path_factory
         _generated(tmp_path_factory, c, line)
     except AssertionError as e:
         with open(REPORT, "a") as f:
-            f.write(f"LEAK line={line} {c.turns!r}\n    {str(e).splitlines()[0][:240]}\n")
+            f.write(f"LEAK line={line} {c.turns!r}\n    {str(e).splitlines()[0][:240]}\n{_SEEN.get('why', '')}")
+
+
+_SEEN: dict[str, str] = {}  # what the last generated call was heard as, for the report
+
+
+def _heard(truth: dict, doc: dict) -> str:
+    """Each turn said and each utterance kept, in time order, and the silenced spans: why a leak leaked."""
+    rows = [(t["start"], f"      said {t['who'][0]} {t['start']:6.2f}-{t['end']:6.2f} {t['text']}") for t in truth["turns"]]
+    rows += [(u["start"], f"      kept {u['speaker'][0]} {u['start']:6.2f}-{u['end']:6.2f} ({u.get('text_from')}) {u['text']}")
+             for u in doc["utterances"]]
+    spans = " ".join(f"{a:.2f}-{b:.2f}" for a, b in doc.get("redactions", []))
+    return "\n".join(r for _, r in sorted(rows)) + f"\n      silenced {spans}\n"
 
 
 def _generated(tmp_path_factory: pytest.TempPathFactory, c: Call, line: int) -> None:
@@ -198,12 +210,14 @@ def _generated(tmp_path_factory: pytest.TempPathFactory, c: Call, line: int) -> 
     engines.unload()
     if line == 1:
         c, data = live_recorder(wav, out / "data")
+        _SEEN["why"] = _heard(truth, json.loads(c.session.json_path.read_text()))
         assert_read_outs_unheard(json.loads(c.session.json_path.read_text()), truth, sc)
         assert_nothing_stored([f for f in data.rglob("*") if f.is_file() and f.suffix != ".wav"], sc)
         assert_silent(c.session.recorder.path, truth, sc)
         return
     data, result = out / "data", out / "out.json"
     doc = app.analyze(str(wav), str(result), app.Options(data_dir=str(data)), progress=False, save=True)
+    _SEEN["why"] = _heard(truth, doc)
     assert_read_outs_unheard(doc, truth, sc)
     assert_nothing_stored([result, *(f for f in data.rglob("*") if f.is_file() and f.suffix != ".wav")], sc)
     from coach.session.exports import audio_array

@@ -99,6 +99,23 @@ def loss(calls: list[list[tuple]], settings: Settings | None = None) -> tuple[in
     return lost, said, examples
 
 
+def silenced_lines(calls: list[list[tuple]], settings: Settings | None = None) -> tuple[int, int, list[str]]:
+    """(lines without a number whose audio was silenced, lines without a number, which): card talk
+    silences a short line of the customer's that may be a group misheard ("How did it do?")."""
+    lines = hit = 0
+    examples = []
+    for call in calls:
+        p = run([(t[0], t[1], 0.6) for t in call], settings)
+        for t, u in zip(call, p.utterances):
+            if len(t) > 2 or number_runs(t[1]):
+                continue
+            lines += 1
+            if any(a < u.end and b > u.start for a, b in p.redactions):
+                hit += 1
+                examples.append(f"{t[0]}: {t[1]!r}")
+    return hit, lines, examples
+
+
 def banking() -> Settings:
     s = Settings()
     s.privacy.preset = "banking"
@@ -130,6 +147,10 @@ def main() -> None:
             print(f"{name}, preset {preset}: {lost} of {said} non-payment numbers lost ({100 * lost / said:.1f} %)")
             for w in what:
                 print("   ", w)
+        hit, lines, which = silenced_lines(calls)
+        print(f"{name}: {hit} of {lines} lines without a number silenced in the recording")
+        for w in which:
+            print("   ", w)
 
 
 if __name__ == "__main__":

@@ -505,7 +505,8 @@ class Pipeline:
         # audio before this has been transcribed and redacted by both passes (its spans silenced): the
         # recorder may write it. Words can start in the 0.2 s padding before a VAD onset.
         held = self._held[0].raw.start if self._held else float("inf")
-        mark = float("inf") if final else min(self.conversation.watermark(), held, self._second_frontier()) - CHECK_MARGIN_S
+        mark = float("inf") if final else min(self.conversation.watermark(), held, self._second_frontier(),
+                                              self._gate.hold_until()) - CHECK_MARGIN_S
         self.checked_until = max(self.checked_until, mark)
 
     def _finalised(self, job_id: int) -> None:

@@ -28,17 +28,22 @@ from coach.privacy.redact import (
     CARD,
     CARD_CONTEXT,
     CODE,
+    CODE_QUESTION,
     CURRENCY,
     EXPIRY,
+    EXPIRY_QUESTION,
     FILLERS,
     IBAN,
+    LAST_FOUR,
     NATIONAL_ID,
     SORT_CODE,
+    UNITS,
     Redaction,
     _digits_of,
     _number_run,
     _plain,
     absorb,
+    is_plain_digit,
     luhn_ok,
     redact,
 )
@@ -58,10 +63,21 @@ OTHER_NUMBER = re.compile(r"\b(order|reference|confirmation|case|booking|trackin
 SEARCHING = re.compile(r"\b(hold on|hang on|one (sec|second|moment)|just a (sec|second|moment)|bear with|take your time|"
                        r"find|finding|looking|look for|wallet|purse|bag|here (it is|we go)|got it|ready|go ahead|"
                        r"no (rush|problem|worries)|sorry|wait)\b", re.I)
+ASKING = re.compile(f"{CODE_QUESTION.pattern}|{EXPIRY_QUESTION.pattern}", re.I)  # for the code or the expiry date
 CORRECTION = re.compile(r"\b(sorry|again|that was|i mean|no)\b", re.I)
+FAREWELLS = frozenset("bye goodbye bye-bye cheers".split())
+# a line of its own in card talk that is no group misheard: a check the line is there, the end of the business
+OWN_LINE = re.compile(r"\b(still there|you there|hear me|that('s| is| will be| would be) (all|it|everything)|"
+                      r"anything else)\b|^\W*[\[(]", re.I)
 ACKS = frozenset("yes yeah yep okay ok right sure mhm mm-hmm uh-huh go on got it thanks thank you".split())
+# a line of these alone is no group misheard: "Yes, that's right.", "No, thanks.", "Great."
+CONFIRMS = ACKS | frozenset("no nope great lovely perfect fine alright cool brilliant excellent correct exactly thats that is "
+                            "it its".split())  # as _plain spells them
 OFF_TOPIC_UTTERANCES = 3  # card talk ends after this many utterances of other talk ...
-OFF_TOPIC_WORDS = 15  # ... with at least this many words among them
+OFF_TOPIC_WORDS = 15  # ... with at least this many words among them, each at least this long:
+OFF_TOPIC_S = 2.0  # a group of digits takes a second or two to say, and on a phone line tiny.en may hear it as
+# words ("time time time", "I did freeze here" for "nine three zero six"): that is no other talk
+UNHEARD_S = 3.0  # in card talk, a line this short that is no acknowledgement may be a group heard as other words
 RUN_DIGITS = 14  # short groups without card words add up to a card: this many digits, or 13 passing Luhn
 ONSET_S = 0.3  # a masked word's audio is silenced from this long before Whisper says it starts
 RUN_WAIT_S = 35.0  # a group's text waits at most this long after the run's last group for the next: a caller may
@@ -98,11 +114,20 @@ class PaymentGate:
         self._named = False  # the groups in a row follow another number's name ("my phone number is")
         self._texts: list[str] = []  # redacted first-pass texts: the context of the next utterance
         self._seen: list[_Seen] = []
+        self._heard_until = 0.0  # the end of the last utterance of either speaker
 
     def said(self, raw: Utterance) -> Redaction:
         """The first pass's utterance, in stream-time order: its redaction (what may be shown and stored)."""
         text = raw.text or " ".join(w.w for w in raw.words)
-        if self._open() and OTHER_NUMBER.search(text) and not CARD_CONTEXT.search(text):
+        if self.card_talk_at(raw.start) and raw.start > self._heard_until:
+            # no one was heard since the last utterance: on a phone line the VAD can miss a group said
+            # alone ("four four"), and silence where nothing was heard costs the recording nothing
+            began = max(a for a, b in self._talk if a <= raw.start < b)
+            self._silence((round(max(self._heard_until, began), 3), round(raw.start, 3)))
+        self._heard_until = max(self._heard_until, raw.end)
+        other = OTHER_NUMBER.search(text) if self._open() and not CARD_CONTEXT.search(text) else None
+        answered = other is not None and any(is_plain_digit(t) for t in text[:other.start()].split())
+        if other and not answered:
             self._close(raw.start)  # "and your order number is ...": not the card any more
         context = " ".join(self._texts[-4:])
         reading_out = self.card_talk_at(raw.start)
@@ -111,11 +136,15 @@ class PaymentGate:
                      [(a, b, k) for (a, b), k in zip(red.spans, red.kinds)], raw.words)
         self._seen.append(seen)
         if not reading_out and self._open():
+            if CARD in red.kinds:
+                self._confirmed(raw.speaker, raw.start, raw.words)
             self._run, self._run_digits = [], ""  # card words or digits in this utterance began card talk
         elif not reading_out:
             red = self._shape(seen, red, text)
         if self._open():
             self._moves_on(raw, text, red)
+        if answered:
+            self._close(raw.end)  # "829, and can you also change my address?": the code was the answer, then talk moved on
         self._texts = [*self._texts[-3:], red.text]
         return red
 
@@ -154,6 +183,11 @@ class PaymentGate:
             i += 1
         return Redaction(out, " ".join(w.w for w in out), red.spans, red.kinds)
 
+    def hold_until(self) -> float:
+        """Stream time the recording may not be written past yet: while card talk goes on, the
+        stretch since the last utterance is silenced if the next one is in card talk too."""
+        return self._heard_until if self._open() else float("inf")
+
     def card_talk_at(self, t: float) -> bool:
         """Is stream time `t` inside card talk (where any run of digits is card data)?"""
         return any(a <= t < b for a, b in self._talk)
@@ -178,7 +212,7 @@ class PaymentGate:
             self._close(raw.end)
         elif red.spans or CARD_CONTEXT.search(text) or SEARCHING.search(text) or _digits_in(raw.words):
             self._off = [0, 0]
-        elif len(raw.words) >= 3:
+        elif len(raw.words) >= 3 and raw.end - raw.start >= OFF_TOPIC_S:
             self._off = [self._off[0] + 1, self._off[1] + len(raw.words)]
             if self._off[0] >= OFF_TOPIC_UTTERANCES and self._off[1] >= OFF_TOPIC_WORDS:
                 self._close(raw.end)
@@ -187,12 +221,12 @@ class PaymentGate:
         """Outside card talk: short groups of digits in a row, from either speaker, that add up
         to a card (Luhn checked across them) are a read-out; the groups before are masked too:
         their audio, and their text, which waited for this (`undecided`) and goes through `redecoded`."""
-        digits = _group(seen.words)
+        digits = _group(seen.words) or _half_heard(seen)
         if OTHER_NUMBER.search(text):
             self._run, self._run_digits, self._named = [], "", True
             return red
         if digits is None:
-            if _substantive(seen.words):
+            if _substantive(seen):
                 self._run, self._run_digits, self._named = [], "", False
             return red
         if self._named:
@@ -207,16 +241,35 @@ class PaymentGate:
         if not (n >= RUN_DIGITS or 13 <= n <= 19 and luhn_ok(self._run_digits)):
             return red
         self._begin(self._run[0].start)
-        for s in self._run[:-1]:
-            if not any(k == CARD for _, _, k in s.masked):
-                s.masked.append((s.start, s.end, CARD))
-                s.reading_out = True
-                self._silence((round(s.start, 3), round(s.end, 3)))
+        self._mask_run(self._run[:-1], seen.start)
         self._run, self._run_digits = [], ""
         red = self._redact(Utterance(seen.speaker, seen.start, seen.end, text, seen.words), seen.words, seen.context, True)
         seen.masked[:] = [(a, b, k) for (a, b), k in zip(red.spans, red.kinds)]
         seen.reading_out = True
         return red
+
+    def _confirmed(self, speaker: Speaker, start: float, words: list[Word]) -> None:
+        """A card number said in one breath ("Let me read that back, 3 4 1 9 5 ...") after groups not
+        yet known as a card's: if most of those groups are in it, or the same speaker said them
+        (the read-out went on in one breath), they were its read-out."""
+        said, i = "", 0
+        while i < len(words):
+            run, j = _number_run(words, i)
+            said, i = said + run, max(j, i + 1)
+        groups = [g for g in (_group(s.words) for s in self._run) if g]
+        if groups and (sum(g in said for g in groups) * 2 > len(groups) or self._run[-1].speaker == speaker):
+            self._mask_run(self._run, start)
+
+    def _mask_run(self, run: list[_Seen], until: float) -> None:
+        """The groups of a read-out, and what was between them up to `until` (where the read-out became
+        clear): lines the recognizer heard as words, groups the VAD missed."""
+        if run:
+            self._silence((round(run[0].start, 3), round(until, 3)))
+        for s in run:
+            if not any(k == CARD for _, _, k in s.masked):
+                s.masked.append((s.start, s.end, CARD))
+                s.reading_out = True
+                self._silence((round(s.start, 3), round(s.end, 3)))
 
     def _redact(self, raw: Utterance, words: list[Word], context: str, reading_out: bool, first: bool = True) -> Redaction:
         red = redact(words, context, answer=raw.speaker == "customer", reading_out=reading_out, categories=self.categories)
@@ -231,20 +284,36 @@ class PaymentGate:
             elif self._open():
                 self._talk[-1][0] = min(self._talk[-1][0], t)  # the re-decode heard it begin earlier
             elif not self.card_talk_at(raw.start):
-                self._talk.append([raw.start, raw.end])  # only the re-decode heard it: that utterance
+                # only the re-decode heard it ("Could you read me the long card number?" heard as "... the
+                # long hard number" first): card talk from there, as if the first pass had heard it, up to
+                # card talk the first pass found later. Utterances whose text waits for their own second
+                # pass are masked with it (`card_talk_at`); those to come, by `said`.
+                later = [a for a, _ in self._talk if a > t]
+                self._talk = sorted([*self._talk, [t, min(later, default=float("inf"))]])
+                if not later:
+                    self._off = [0, 0]
         talk = self.card_talk_at(raw.start) or CARD_CONTEXT.search(context)
         if raw.speaker == "customer" and talk and not red.spans and _dropped_words(raw, words):
             # the customer answered card talk and the recognizer heard almost nothing in seconds of
             # speech ("Yes. It is..." for a read-out): what it could not hear is kept from disk too
             first_word = words[0] if words else Word(CARD, raw.start, raw.end)
             red = Redaction([Word(CARD, first_word.start, first_word.end, 1.0)], CARD, [(raw.start, raw.end)], [CARD])
+        elif raw.speaker == "customer" and reading_out and not red.spans and _misheard_group(raw, words):
+            # a group heard as other words ("Free" for "three seven", "I'm on it, it's good" for "Hang on, it's
+            # two two seven two"): its audio is silenced, and where words that may be digits are half of it
+            # ("So, for") they are masked ("Oh, okay. Can you remove it?" keeps its "Oh")
+            numberish = [w for w in words if _digits_of(w.w) is not None]
+            out = [Word(CARD, w.start, w.end, 1.0) if w in numberish and len(numberish) * 2 >= len(words) else w for w in words]
+            red = Redaction(out, " ".join(w.w for w in out), [(raw.start, raw.end)], [CARD])
         last = max((w.end for w in words), default=raw.end)
         for (a, b), kind in zip(red.spans, red.kinds):
             # Whisper drops digits from a long read-out; what it missed is still card data,
             # so the audio is silenced from the first masked digit to the end of the utterance;
             # and it places a word's start late (the onset of "five" was audible after "here we go")
             # and the last word's end early (the "five" of a code "six one five" went on 0.3 s past it)
-            a = a if a <= raw.start else max(raw.start, a - ONSET_S)
+            # in card talk a card's digits are silenced from the start of the line: on a phone line the
+            # VAD begins it late and Whisper hears the first digits as words ("I don't" for "three four")
+            a = raw.start if reading_out and kind == CARD else a if a <= raw.start else max(raw.start, a - ONSET_S)
             to_end = kind == CARD or kind in (CODE, EXPIRY) and b >= last - 0.01
             self._silence((round(a, 3), round(max(b, raw.end) if to_end else b, 3)))
         return red
@@ -268,6 +337,17 @@ def _mask_spans(red: Redaction, spans: list[Masked]) -> Redaction:
         else:
             out.append(Word(hit, w.start, w.end, 1.0))
     return Redaction(out, " ".join(w.w for w in out), red.spans, red.kinds)
+
+
+def _misheard_group(u: Utterance, words: list[Word]) -> bool:
+    """A short line in card talk that says nothing else: not an acknowledgement, a search for the
+    card, a correction, a question about the card or the payment, another number's name."""
+    text = " ".join(w.w for w in words)
+    said = [_plain(w.w) for w in words if _plain(w.w) not in FILLERS]
+    return (bool(said) and u.end - u.start <= UNHEARD_S and not all(w in CONFIRMS for w in said)
+            and not any(c in text for c in ":$£€") and not any(w in CURRENCY for w in said)  # a time, a price
+            and not any(w in FAREWELLS for w in said) and not any(c in text.lower() for c in LAST_FOUR)
+            and not any(r.search(text) for r in (SEARCHING, CARD_CONTEXT, ASKING, PAID, OTHER_NUMBER, OWN_LINE)))
 
 
 def _dropped_words(u: Utterance, words: list[Word]) -> bool:
@@ -299,10 +379,23 @@ def _group(words: list[Word]) -> str | None:
     return digits if len(digits) >= 2 and (numbered * 2 >= len(said) or len(said) <= 6) else None
 
 
-def _substantive(words: list[Word]) -> bool:
-    """Talk that ends a run of digit groups: not an acknowledgement ("okay", "yes", "go on")."""
-    said = [_plain(w.w) for w in words if _plain(w.w) not in FILLERS]
-    return len([w for w in said if w not in ACKS]) >= 3
+def _half_heard(s: _Seen) -> str | None:
+    """A group heard half as words ("three -pampered wallet" for "three seven one" on a phone line): a
+    line of a few words, at most UNHEARD_S long, that begins with a digit said plainly. Its digits,
+    or None."""
+    said = [w for w in s.words if _plain(w.w) not in FILLERS]
+    if not said or len(said) > 4 or s.end - s.start > UNHEARD_S or not is_plain_digit(said[0].w):
+        return None
+    run, j = _number_run(said, 0)
+    return run if j == len(said) or _plain(said[j].w) not in CURRENCY | UNITS else None
+
+
+def _substantive(s: _Seen) -> bool:
+    """Talk that ends a run of digit groups: not an acknowledgement ("okay", "yes", "go on"), nor a
+    short line that may be a group heard as words ("So, time went big." for "oh seven six")."""
+    said = [_plain(w.w) for w in s.words if _plain(w.w) not in FILLERS]
+    other = len([w for w in said if w not in ACKS])
+    return other >= 3 and (s.end - s.start > UNHEARD_S or other >= 6)
 
 
 def categories(p: PrivacySettings) -> frozenset[str]:
