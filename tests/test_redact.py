@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,7 +103,8 @@ def test_a_read_out_card_never_reaches_disk(payment_call: tuple[Path, dict], tmp
     c = app.coaching_session(s, data, src, list(src.info.speakers), app.Console(), record=True)
     c.load()
     c.run()
-    text = (c.session.json_path).read_text()
+    # every byte but the measured figures (a timing of 52.8737 s is not the code 737)
+    text = re.sub(r"(?<=[\s\[:,])-?\d+\.\d+(?=[,\s\]])", "", c.session.json_path.read_text())
     assert "[card number]" in text and "[security code]" in text
     for secret in ("4111", "1111", "737", "7 3 7", "one one one one"):
         assert secret not in text.lower()
