@@ -161,6 +161,33 @@ def test_groups_then_a_card_in_one_breath_from_the_same_caller_are_one_read_out(
     assert any(a <= first.start + 0.01 and b >= card.start - 0.01 for a, b in p.redactions), p.redactions
 
 
+def test_a_re_decode_of_the_payment_and_the_order_number_in_one_keeps_the_order_number():
+    """The second pass decodes "... gone through." and "Your order number is ..." as one stretch:
+    the order number came after card talk ended, as the first pass had it, and stays."""
+    gate = PaymentGate()
+    said = [("agent", 1.0, "Can I take your card number?"), ("customer", 3.0, "4539 1488 0343 6467"),
+            ("agent", 6.0, "Thank you, that payment has gone through."), ("agent", 9.0, "Your order number is 1 4 4 1 7.")]
+    for who, t, text in said:
+        ws = [Word(w, t + i * 0.3, t + i * 0.3 + 0.25) for i, w in enumerate(text.split())]
+        gate.said(Utterance(who, t, ws[-1].end, text, ws))
+    merged = "And you, as payment has gone through. Your order number 1 4 4 1 7."
+    ws = [Word(w, 6.0 + i * 0.3, 6.0 + i * 0.3 + 0.25) for i, w in enumerate(merged.split()[:7])]
+    ws += [Word(w, 9.0 + i * 0.3, 9.0 + i * 0.3 + 0.25) for i, w in enumerate(merged.split()[7:])]
+    red = gate.redecoded("agent", 6.0, ws[-1].end, ws)
+    assert "1 4 4 1 7." in red.text and "payment has gone through" in red.text
+
+    # and a group in card talk re-decoded with the caller's line before card talk is still masked
+    gate = PaymentGate()
+    for who, t, text in [("customer", 0.5, "Hi there, I want to pay my bill."), ("agent", 3.0, "Can I take your card number?"),
+                         ("customer", 5.0, "5425.")]:
+        ws = [Word(w, t + i * 0.3, t + i * 0.3 + 0.25) for i, w in enumerate(text.split())]
+        gate.said(Utterance(who, t, ws[-1].end, text, ws))
+    ws = [Word(w, 0.5 + i * 0.3, 0.75 + i * 0.3) for i, w in enumerate("Hi there, I want to pay my bill.".split())]
+    ws += [Word("5425.", 5.0, 5.25)]
+    red = gate.redecoded("customer", 0.5, 5.25, ws)
+    assert "5425" not in red.text and "Hi there, I want to pay my bill." in red.text
+
+
 def test_card_talk_heard_only_by_the_second_pass_masks_what_follows():
     """The first pass heard "the long -colored hum, Bert?" for "the long card number?"; its re-decode heard
     "card": the groups after it are a card's, whatever either pass makes of them."""

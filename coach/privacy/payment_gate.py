@@ -158,11 +158,25 @@ class PaymentGate:
         context = seen[0].context if seen else " ".join(self._texts[-4:])
         reading_out = any(s.reading_out for s in seen) or self.card_talk_at(start)
         raw = Utterance(speaker, start, end, " ".join(w.w for w in words), words)
-        red = _mask_spans(self._redact(raw, words, context, reading_out, first=False), masked)
+        parts = _by_state(seen, words)
+        if len(parts) > 1:
+            # one decode of lines the first pass took apart, in card talk and after it ("... that's gone
+            # through. Your order number is 1 4 4 1 7."): each stretch as the first pass had it
+            reds = [self._redact(Utterance(speaker, ws[0].start, ws[-1].end, " ".join(w.w for w in ws), ws), ws, s.context,
+                                 s.reading_out, first=False) for s, ws in parts]
+            red = Redaction([w for r in reds for w in r.words], "", [x for r in reds for x in r.spans], [k for r in reds for k in r.kinds])
+        else:
+            red = self._redact(raw, words, context, reading_out, first=False)
+            parts = [(seen[0], words)] if seen else []
+        red = _mask_spans(red, masked)
         spans, kinds = [(a, b) for a, b, _ in masked] + red.spans, [k for _, _, k in masked] + red.kinds
         out = red.words
         if reading_out and kinds:  # what the first pass masked may sit beside a digit this pass heard as a word
-            out = absorb(out, spans, kinds)
+            talk = [(ws[0].start, ws[-1].end) for s, ws in parts if s.reading_out] if len(parts) > 1 else [(float("-inf"), float("inf"))]
+            mine = [w for w in out if any(a <= w.mid <= b for a, b in talk)]
+            kept = absorb(mine, spans, kinds)
+            swap = {id(w): k for w, k in zip(mine, kept)}
+            out = [swap.get(id(w), w) for w in out]
         return Redaction(out, " ".join(w.w for w in out), spans, kinds)
 
     def undecided(self, t: float, now: float) -> bool:
@@ -322,6 +336,22 @@ class PaymentGate:
         if span not in self.spans:
             self.spans.append(span)
             self.silence(span)
+
+
+def _by_state(seen: list[_Seen], words: list[Word]) -> list[tuple[_Seen, list[Word]]]:
+    """A re-decode's words in stretches of the first pass's lines that were in card talk and that
+    were not: each word goes with the line it lies in (or the last one before it)."""
+    parts: list[tuple[_Seen, list[Word]]] = []
+    for w in words:
+        at = [s for s in seen if s.start <= w.mid] or seen[:1]
+        if not at:
+            return []
+        line = at[-1]
+        if parts and parts[-1][0].reading_out == line.reading_out:
+            parts[-1][1].append(w)
+        else:
+            parts.append((line, [w]))
+    return parts
 
 
 def _mask_spans(red: Redaction, spans: list[Masked]) -> Redaction:
