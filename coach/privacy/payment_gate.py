@@ -327,7 +327,7 @@ class PaymentGate:
             # and the last word's end early (the "five" of a code "six one five" went on 0.3 s past it)
             # in card talk a card's digits are silenced from the start of the line: on a phone line the
             # VAD begins it late and Whisper hears the first digits as words ("I don't" for "three four")
-            a = raw.start if reading_out and kind == CARD else a if a <= raw.start else max(raw.start, a - ONSET_S)
+            a = min(a, raw.start) if reading_out and kind == CARD else a if a <= raw.start else max(raw.start, a - ONSET_S)
             to_end = kind == CARD or kind in (CODE, EXPIRY) and b >= last - 0.01
             self._silence((round(a, 3), round(max(b, raw.end) if to_end else b, 3)))
         return red
