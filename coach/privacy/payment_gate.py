@@ -167,7 +167,6 @@ class PaymentGate:
             red = Redaction([w for r in reds for w in r.words], "", [x for r in reds for x in r.spans], [k for r in reds for k in r.kinds])
         else:
             red = self._redact(raw, words, context, reading_out, first=False)
-            parts = [(seen[0], words)] if seen else []
         red = _mask_spans(red, masked)
         spans, kinds = [(a, b) for a, b, _ in masked] + red.spans, [k for _, _, k in masked] + red.kinds
         out = red.words
