@@ -29,15 +29,19 @@ class ScriptedTranscriber:
         self.spend = spend  # how a decode takes its time: really, or on a simulated clock
         self.fail_on = fail_on  # raise on the Nth decode (1-based), like a recognizer that crashes
         self.calls: list[tuple[str, float]] = []
+        self.openings: list[tuple[str, float, bool]] = []  # each partial decode: speaker, offset, from the utterance's start?
         self._lock = threading.Lock()
 
     @classmethod
     def from_truth(cls, path: Path, **kw: object) -> ScriptedTranscriber:
         return cls(json.loads(Path(path).read_text())["turns"], **kw)  # type: ignore[arg-type]
 
-    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False) -> Transcript:
+    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False,
+                   opening: bool = False) -> Transcript:
         with self._lock:
             self.calls.append((speaker or "", offset))
+            if partial:
+                self.openings.append((speaker or "", offset, opening))
             n = len(self.calls)
         if self.fail_on is not None and n == self.fail_on:
             raise RuntimeError(f"recognizer failed on decode {n}")

@@ -97,6 +97,60 @@ def test_words_the_final_hears_otherwise_keep_the_time_the_same_speech_was_shown
     assert [x.t_ready for x in ag.stamp(final)] == [2.0, 2.0, 2.0, None]
 
 
+def test_a_word_the_final_hears_in_place_of_shown_words_keeps_their_time():
+    """Issue #32, the real call: the partial decodes showed "Hi, Mary. Hi, My name" and the final heard
+    "Hi, Terry. My name": "Terry." replaced shown words between two agreed ones, but Whisper timed it
+    0.02 s long, past them, so it counted as first shown with the final, 14 s after it was said."""
+    ag = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    hyp = [Word("Hi,", 0.0, 0.5, 0.9), Word("Mary.", 0.7, 0.85, 0.9), Word("Hi,", 0.99, 0.99, 0.9), Word("My", 1.15, 1.45, 0.9),
+           Word("name", 1.45, 1.65, 0.9), Word("is", 1.65, 1.9, 0.9)]
+    assert len(ag.update(hyp, 2.5, heard_until=2.5)) == 6
+    final = [Word("Hi,", 0.0, 0.5), Word("Terry.", 0.87, 0.89), Word("My", 1.39, 1.47), Word("name", 1.47, 1.65), Word("is", 1.65, 1.9),
+             Word("Suzanne.", 2.0, 2.4)]
+    assert [x.t_ready for x in ag.stamp(final)] == [2.5, 2.5, 2.5, 2.5, 2.5, None]
+    # more words than were shown there: the extra ones were not on screen
+    more = [Word("Hi,", 0.0, 0.5), Word("Terry", 0.87, 0.89), Word("and", 0.89, 0.9), Word("Jo", 0.9, 0.92), Word("and", 0.92, 0.93),
+            Word("My", 1.39, 1.47)]
+    assert [x.t_ready for x in ag.stamp(more)][:5] == [2.5, None, None, None, None]
+
+
+def test_a_word_shown_a_moment_away_from_where_the_final_puts_it_was_shown():
+    """Whisper's times for one word drift between decodes: "they" was shown at 57.79-58.49, before
+    "but" (58.22), and the final heard "but they". The same word, that close, is the word shown."""
+    ag = Agreement(0)
+    ag.committed = [Word("drive,", 0.0, 0.3, t_ready=1.0), Word("they", 0.29, 0.99, t_ready=1.5), Word("but", 0.72, 0.78, t_ready=2.0),
+                    Word("probably", 0.99, 1.37, t_ready=2.0)]
+    final = [Word("drive,", 0.0, 0.3), Word("but", 0.74, 0.8), Word("they", 0.8, 1.44), Word("probably", 1.44, 1.5),
+             Word("they", 3.0, 3.2)]
+    assert [x.t_ready for x in ag.stamp(final)] == [1.0, 2.0, 1.5, 2.0, None]  # the last "they" is far from any shown
+
+
+def test_newly_committed_words_come_after_the_committed_ones():
+    """A decode's first word takes in the audio before it: "that" timed 66.07-66.63 after "get" was shown
+    at 66.11-66.19. Sorted by start, the overlay read "let's that get fixed"."""
+    ag = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    ag.update([Word("let's", 0.0, 0.3, 0.9), Word("get", 0.34, 0.42, 0.9), Word("it", 0.5, 1.5, 0.2)], 1.8, heard_until=1.8)
+    assert [x.w for x in ag.committed] == ["let's", "get"]
+    ag.update([Word("that", 0.3, 0.86, 0.9), Word("fixed", 0.86, 1.2, 0.9), Word("for", 1.2, 1.5, 0.9)], 2.4, heard_until=2.4)
+    assert [x.w for x in ag.committed] == ["let's", "get", "that", "fixed", "for"]
+
+
+def test_partial_decodes_from_the_start_of_an_utterance_are_marked_opening(long_turn: tuple[Path, Path]):
+    """The recognizer gives a partial decode that begins where the utterance began a final's encoder
+    window (tiny.en dropped a turn's first words in the small one): the pipeline says which they are."""
+    call, truth = long_turn
+    src, clock = FileSource(str(call)), CostClock()
+    stt = ScriptedTranscriber.from_truth(truth, delay_s={"agent": 0.1, "customer": 0.1}, spend=clock.spend)
+    p = Pipeline(Settings(), stt, list(src.info.speakers), clock)
+    SimulatedRunner(p, clock).run(src.chunks())
+    starts = [u.start for u in p.utterances]
+    opening = [o for _, o, flag in stt.openings if flag]
+    later = [o for _, o, flag in stt.openings if not flag]
+    assert opening and later
+    assert all(any(abs(o - (s - 0.2)) < 0.05 or o == 0 for s in starts) for o in opening)  # from an utterance's start
+    assert not any(any(abs(o - (s - 0.2)) < 0.05 for s in starts) for o in later)
+
+
 def test_a_second_hand_over_at_a_cut_keeps_the_words_shown_first():
     """The previous part's last partial decode, still running at the cut, hands over a second batch of
     words after the first: the stretch keeps the words (and times) first shown, nothing is lost."""

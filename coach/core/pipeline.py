@@ -423,7 +423,10 @@ class Pipeline:
             # the process's CPU over the decode: the second pass's own when nothing else runs (coach analyze)
             self.second_cpu_s += time.process_time() - cpu
             return tr
-        tr = self.transcriber.transcribe(job.audio, offset, job.speaker, partial=job.partial)
+        if job.partial and job.audio_start <= max(0, job.segment.start - PAD_BEFORE):  # an opening decode
+            tr = self.transcriber.transcribe(job.audio, offset, job.speaker, partial=True, opening=True)
+        else:
+            tr = self.transcriber.transcribe(job.audio, offset, job.speaker, partial=job.partial)
         (self.partial_decode_s if job.partial else self.decode_s).append(time.perf_counter() - t)
         return tr
 

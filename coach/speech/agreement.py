@@ -30,6 +30,7 @@ def _norm(w: str) -> str:
 
 
 HOLE_MARGIN_S = 0.05  # a word whose middle is this close to a committed word is that word
+SAME_WORD_S = 0.5  # a final word this close to a shown word of the same text is that word
 HEARD_KEPT = 4  # hypotheses kept for holes: a word one of them heard that the later ones dropped
 
 
@@ -84,7 +85,10 @@ class Agreement:
         k = max(k, sure)
         self._prev = hyp
         self._heard = [hyp, *self._heard[:HEARD_KEPT - 1]]
-        new = [dataclasses.replace(w, t_ready=round(now, 3)) for w in tail[:k]]
+        # a decode's first word takes in the audio before it ("that" 66.07-66.63 after "get" 66.11-66.19):
+        # a new word starts after the committed ones, or sorting would show "let's that get"
+        cut = self.committed[-1].end if self.committed else float("-inf")
+        new = [dataclasses.replace(w, start=max(w.start, cut), t_ready=round(now, 3)) for w in tail[:k]]
         self.committed = sorted([*self.committed, *new], key=lambda w: w.start)
         holes = [dataclasses.replace(w, t_ready=round(now, 3)) for w in self._holes(heard_until)]
         self.committed = sorted([*self.committed, *holes], key=lambda w: w.start)
@@ -127,8 +131,20 @@ class Agreement:
                 for i, j in zip(range(i1, i2), range(j1, j2)):
                     out[i] = dataclasses.replace(final[i], t_ready=self.committed[j].t_ready)
             elif tag == "replace":
+                shown = [c.t_ready for c in self.committed[j1:j2]]
                 for i in range(i1, i2):
                     over = [c.t_ready for c in self.committed[j1:j2] if c.start < final[i].end and c.end > final[i].start]
                     if over and all(t is not None for t in over):
                         out[i] = dataclasses.replace(final[i], t_ready=max(over))
+                    elif i2 - i1 < j2 - j1 and all(t is not None for t in shown):
+                        # fewer words than were shown between the same two agreed words ("was," for "a just",
+                        # "Terry." for "Mary. Hi,"): each has a shown word in its place, timed or not
+                        out[i] = dataclasses.replace(final[i], t_ready=max(shown))  # type: ignore[type-var]
+        for i, w in enumerate(out):
+            if w.t_ready is None:
+                # the same word shown a moment away, out of the alignment (Whisper's times for it drifted)
+                same = [c.t_ready for c in self.committed if _norm(c.w) == _norm(w.w) and abs(c.mid - w.mid) <= SAME_WORD_S
+                        and c.t_ready is not None]
+                if same:
+                    out[i] = dataclasses.replace(w, t_ready=min(same))
         return out

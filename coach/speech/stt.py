@@ -23,10 +23,12 @@ class Transcript:
 
 
 class SpeechToText(Protocol):
-    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False) -> Transcript:
+    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False,
+                   opening: bool = False) -> Transcript:
         """Words of `audio` (16 kHz mono) with stream times; `offset` is the stream time of audio[0];
-        `partial`: the speech is still going on (a quick hypothesis will do). A recognizer that
-        serves the second pass also takes `context=` (what was said before, as a prompt)."""
+        `partial`: the speech is still going on (a quick hypothesis will do); `opening`: a partial
+        decode that begins where the utterance began (its first words are heard only by such decodes).
+        A recognizer that serves the second pass also takes `context=` (what was said before, as a prompt)."""
         ...
 
 
@@ -58,5 +60,6 @@ class TwoPasses:
     first: SpeechToText
     second: SecondPass | None = None
 
-    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False) -> Transcript:
-        return self.first.transcribe(audio, offset, speaker, partial)
+    def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False,
+                   opening: bool = False) -> Transcript:
+        return self.first.transcribe(audio, offset, speaker, partial, opening=opening)

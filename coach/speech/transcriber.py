@@ -68,7 +68,7 @@ class Transcriber:
     """Adapter around faster_whisper.WhisperModel; consumes its lazy generator here."""
 
     def __init__(self, model_path: str, compute_type: str = "int8", threads: int = 1, window: str = "auto",
-                 beam_size: int = 1, prompt: str = "", vocabulary: tuple[str, ...] = ()) -> None:
+                 beam_size: int = 1, prompt: str = "", vocabulary: tuple[str, ...] = (), fallback: bool = True) -> None:
         from faster_whisper import WhisperModel
 
         class _Windowed(WhisperModel):
@@ -85,6 +85,7 @@ class Transcriber:
         self.names = names + "." if names else ""
         self.prompt = " ".join(x for x in (prompt.strip(), self.names) if x) or None
         self.beam_size = beam_size
+        self.fallback = fallback  # Whisper's temperature fallback on final decodes (off: greedy, like a partial)
         self._model = _Windowed(model_path, device="cpu", compute_type=compute_type, cpu_threads=threads)
         self.multilingual = self._model.model.is_multilingual
 
@@ -93,14 +94,17 @@ class Transcriber:
         return min(223, len(self._model.hf_tokenizer.encode(" " + prompt).ids)) + 4 if prompt else 0
 
     def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False,
-                   context: str = "") -> Transcript:
+                   opening: bool = False, context: str = "") -> Transcript:
         """Words with stream times (offset = stream time of audio[0]); the speaker does not change how it listens.
         A partial decode (speech still going on) is greedy only: Whisper's temperature fallback re-decodes a
         hypothesis it dislikes up to five times (seconds, on a read-out of digits), and the next partial or
         the final decode will have another go anyway. `context`: what was said just before (the second
-        pass's previous turns), after the vocabulary in the prompt; Whisper keeps the prompt's last 223 tokens."""
+        pass's previous turns), after the vocabulary in the prompt; Whisper keeps the prompt's last 223 tokens.
+        An `opening` partial decode (from where the utterance began) gets a final's window: in the partial's
+        small one, tiny.en drops a turn's first words ("Got it." before "You just got it serviced", "Sorry,")
+        that no later partial decode hears again (docs/benchmark.md)."""
         prompt = (self.names or None) if partial else " ".join(x for x in (self.prompt, context.strip()) if x) or None
-        self._model.frames = window_frames(len(audio), self.window, partial)
+        self._model.frames = window_frames(len(audio), self.window, partial and not opening)
         # Whisper's temperature fallback samples. CTranslate2 seeds each worker thread's generator once,
         # at its first draw, so this seed makes a process's first fallback reproducible and each later
         # one depend on the fallbacks before it: the same audio, decoded after other decodes, can come
@@ -119,7 +123,7 @@ class Transcriber:
             without_timestamps=False,  # with word times, off is slower and worse (docs/facts.md)
             # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
             max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS - self._tokens(prompt)),
-            temperature=0.0 if partial else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if self.fallback and not partial else 0.0,
         )
         words: list[Word] = []
         for seg in segments:
