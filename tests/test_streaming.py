@@ -89,6 +89,26 @@ def test_a_word_only_an_earlier_decode_heard_is_shown_once_the_words_after_it_ar
     assert [x.w for x in ag.committed] == ["Sorry,", "I", "was", "calling"]
 
 
+def test_a_word_a_decode_heard_between_two_shown_words_is_shown_there_whatever_its_times():
+    """Issue #32, the real call: "all day. just forget" was shown and the final heard "all day, they just
+    forget" 7.5 s later. A partial decode had heard "They" there, but timed so that it overlapped the
+    shown "just": found by text, between two words both have, it is shown once it has speech after it."""
+    ag = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    shown = [Word("all", 0.0, 0.2, 0.9), Word("day.", 0.2, 0.6, 0.9), Word("just", 0.45, 1.1, 0.9), Word("forget", 1.1, 1.4, 0.9)]
+    assert len(ag.update(shown, 2.0, heard_until=2.0)) == 4
+    heard = [Word("all", 0.0, 0.2, 0.9), Word("day,", 0.2, 0.6, 0.9), Word("They", 0.9, 0.9, 0.6), Word("just", 0.9, 1.1, 0.9),
+             Word("forget", 1.1, 1.4, 0.9), Word("to", 1.5, 2.0, 0.9)]
+    assert [x.w for x in ag.update(heard, 2.1, heard_until=2.1)] == ["They"]
+    assert [x.w for x in ag.committed] == ["all", "day.", "They", "just", "forget"]
+    # not at the edge of what both heard, nor a word beside itself, nor one with too little speech after it
+    ag = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    ag.update(shown, 2.0, heard_until=2.0)
+    assert ag.update([Word("Oh", 0.0, 0.1, 0.9), *shown[:2], Word("day", 0.6, 0.7, 0.9), *shown[2:]], 2.1, heard_until=2.1) == []
+    ag = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    ag.update(shown, 2.0, heard_until=2.0)
+    assert ag.update(heard, 1.5, heard_until=1.5) == []
+
+
 def test_words_the_final_hears_otherwise_keep_the_time_the_same_speech_was_shown():
     ag = Agreement(0)
     ag.update(w("this has happened not"), 1.0)

@@ -14,6 +14,10 @@ as often as words two decodes agree on (95 % vs 92 %, docs/design.md), while uns
 only half the time and still wait for agreement — or until the decoder has heard
 `stale_s` of speech after them and still puts them there: one unsure word ("uh", a name)
 would otherwise hold back every word after it until the final decode.
+
+A word the decodes that committed its neighbours dropped is shown once a later decode hears it
+between them with speech after it (`_holes` by time, `_inserted` by text): else it waited for
+the final decode, the p99 of issue #32's word latency (docs/benchmark.md).
 """
 
 from __future__ import annotations
@@ -92,7 +96,9 @@ class Agreement:
         self.committed = sorted([*self.committed, *new], key=lambda w: w.start)
         holes = [dataclasses.replace(w, t_ready=round(now, 3)) for w in self._holes(heard_until)]
         self.committed = sorted([*self.committed, *holes], key=lambda w: w.start)
-        return sorted([*holes, *new], key=lambda w: w.start)
+        inserted = [dataclasses.replace(w, t_ready=round(now, 3)) for w in self._inserted(heard_until)]
+        self.committed = sorted([*self.committed, *inserted], key=lambda w: (w.start, w.end))
+        return sorted([*holes, *inserted, *new], key=lambda w: (w.start, w.end))
 
     def _holes(self, heard_until: float) -> list[Word]:
         """Words a decode heard behind the committed ones, where nothing was committed: the decodes
@@ -111,6 +117,34 @@ class Agreement:
                       and not any(c.start - HOLE_MARGIN_S <= w.mid <= c.end + HOLE_MARGIN_S for c in self.committed)
                       and not any(f.start < w.end and w.start < f.end for f in found)
                       and not self._beside(w, near)]
+        return found
+
+    def _inserted(self, heard_until: float) -> list[Word]:
+        """Words a decode heard between two committed words it also heard, where nothing is committed
+        ("all day, they just forget" against the shown "all day. just forget"), matched by text: the
+        times Whisper gives a word drift by a word's length between decodes, so a dropped "they" or
+        "of" overlaps the shown words beside it and `_holes` cannot tell it from them. The newest
+        decode's words win where two heard the same gap otherwise."""
+        if len(self.committed) < 2:
+            return []
+        norm = [_norm(c.w) for c in self.committed]
+        found: list[Word] = []
+        gaps: set[int] = set()
+        for hyp in self._heard:
+            heard = [w for w in hyp if _norm(w.w)]
+            ops = difflib.SequenceMatcher(None, norm, [_norm(w.w) for w in heard], autojunk=False).get_opcodes()
+            for k, (tag, i1, _, j1, j2) in enumerate(ops):
+                # between two runs of words both have: the decode heard more there than was shown
+                if tag != "insert" or i1 in gaps or not 0 < k < len(ops) - 1 or ops[k - 1][0] != "equal" or ops[k + 1][0] != "equal":
+                    continue
+                before, after = self.committed[i1 - 1], self.committed[i1]
+                words = [w for w in heard[j1:j2] if _norm(w.w) not in (_norm(before.w), _norm(after.w))]
+                if not words or words[-1].end > heard_until - self.stale_s:
+                    continue  # (a word beside itself is the word shown)
+                gaps.add(i1)
+                for w in words:
+                    start = min(max(w.start, before.end), after.start)
+                    found.append(dataclasses.replace(w, start=start, end=max(start, min(w.end, after.start))))
         return found
 
     def _beside(self, w: Word, near: set[str]) -> bool:
