@@ -325,6 +325,7 @@ def test_a_thank_you_invented_in_the_trailing_silence_goes():
     assert without_invented_end(mid + said, 54.9) == mid + said
 
 
+@pytest.mark.slow  # loads the speech model
 def test_the_first_pass_leaves_the_temperature_fallback_to_the_pass_after_it(data_dir: Path):
     """Whisper's temperature fallback re-decoded a short first-pass line ("Bye bye.") up to five times:
     its words waited 1.2 s for text the second pass decodes again anyway. The first pass decodes
