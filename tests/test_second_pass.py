@@ -324,17 +324,3 @@ def test_a_thank_you_invented_in_the_trailing_silence_goes():
     mid = [Word("um", 50.0, 50.2, 0.05)]  # a doubted word well before the end is not this
     assert without_invented_end(mid + said, 54.9) == mid + said
 
-
-@pytest.mark.slow  # loads the speech model
-def test_the_first_pass_leaves_the_temperature_fallback_to_the_pass_after_it(data_dir: Path):
-    """Whisper's temperature fallback re-decoded a short first-pass line ("Bye bye.") up to five times:
-    its words waited 1.2 s for text the second pass decodes again anyway. The first pass decodes
-    greedily when a second pass follows it; the last pass keeps the fallback."""
-    from coach.speech import engines
-
-    s = Settings()
-    both, _ = engines.load_model(s, data_dir)
-    assert both.first.fallback is False and both.second is not None and both.second.ready().fallback is True
-    s.model.second_pass = ""
-    alone, _ = engines.load_model(s, data_dir)
-    assert alone.first.fallback is True and alone.second is None

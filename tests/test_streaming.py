@@ -100,13 +100,26 @@ def test_a_word_a_decode_heard_between_two_shown_words_is_shown_there_whatever_i
              Word("forget", 1.1, 1.4, 0.9), Word("to", 1.5, 2.0, 0.9)]
     assert [x.w for x in ag.update(heard, 2.1, heard_until=2.1)] == ["They"]
     assert [x.w for x in ag.committed] == ["all", "day.", "They", "just", "forget"]
-    # not at the edge of what both heard, nor a word beside itself, nor one with too little speech after it
-    ag = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
+    # not at the edge of what both heard (in an utterance that began before it), nor a word beside
+    # itself, nor one with too little speech after it
+    ag = Agreement(-3 * 16000, sure_p=0.5, settle_s=0.3, stale_s=0.7)
     ag.update(shown, 2.0, heard_until=2.0)
     assert ag.update([Word("Oh", 0.0, 0.1, 0.9), *shown[:2], Word("day", 0.6, 0.7, 0.9), *shown[2:]], 2.1, heard_until=2.1) == []
     ag = Agreement(0, sure_p=0.5, settle_s=0.3, stale_s=0.7)
     ag.update(shown, 2.0, heard_until=2.0)
     assert ag.update(heard, 1.5, heard_until=1.5) == []
+
+
+def test_a_turns_first_word_an_opening_decode_heard_is_shown_before_the_words_after_it():
+    """The scripted call: the opening decode heard "Hi, I was..." (unsure of "Hi,"); the next one heard
+    "I was charged", with "I" timed from the utterance's start. "Hi," waited 6.8 s for the final. A
+    decode that heard the utterance from its start has its first words right: they go before the
+    first word shown."""
+    ag = Agreement(16000, sure_p=0.5, settle_s=0.3, stale_s=0.7)  # the utterance began at 1.0 s
+    assert ag.update([Word("Hi,", 0.8, 1.6, 0.31), Word("I", 1.8, 2.0, 0.76), Word("was", 2.0, 2.2, 0.4)], 2.5, heard_until=2.3) == []
+    new = ag.update([Word("I", 0.8, 1.86, 0.25), Word("was", 1.86, 2.24, 0.73), Word("charged", 2.24, 2.8, 0.8)], 3.2, heard_until=3.0)
+    assert [x.w for x in new] == ["Hi,", "I", "was"]
+    assert [x.w for x in ag.committed] == ["Hi,", "I", "was"]
 
 
 def test_words_the_final_hears_otherwise_keep_the_time_the_same_speech_was_shown():

@@ -107,31 +107,3 @@ def test_beam_search_and_a_long_prompt_fit_the_decoder(model_path: str):
     assert "ask not what your country can do for you" in tr.transcribe(soxr.resample(x.mean(axis=1), sr, 16000), 0.0).text.lower()
     t = np.arange(40 * 16000) / 16000
     assert isinstance(tr.transcribe((0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 0.0).text, str)
-
-
-def test_without_the_fallback_a_line_with_numbers_is_decoded_again_with_it(model_path: str, monkeypatch: pytest.MonkeyPatch):
-    """A first pass followed by a second decodes its finals greedily (the fallback made "Bye bye." wait
-    1.2 s), but a line with numbers in it is decoded again with the fallback, as the payment gate was
-    measured with. "to" and "for" are not numbers here: every line would be decoded twice."""
-    from coach.speech.transcriber import Transcriber, says_a_number
-
-    t = Transcriber(model_path, fallback=False)
-    calls: list[bool] = []
-    heard = {"text": "Bye bye."}
-
-    def decode(audio, offset, prompt, partial, fallback):  # noqa: ANN001, ANN202 - the seam under test
-        calls.append(fallback)
-        return [Word(x, 0.0, 0.1) for x in heard["text"].split()]
-
-    monkeypatch.setattr(t, "_decode", decode)
-    audio = np.zeros(16000, dtype=np.float32)
-    t.transcribe(audio, 0.0)
-    assert calls == [False]
-    calls.clear()
-    heard["text"] = "it is thirty four oh seven"
-    assert t.transcribe(audio, 0.0).text == "it is thirty four oh seven" and calls == [False, True]
-    calls.clear()
-    t.transcribe(audio, 0.0, partial=True)  # a partial decode never falls back
-    assert calls == [False]
-    assert [w for w in ["4,", "four", "to", "for", "Thirty", "sixteen.", ".0723", "Fine."] if says_a_number(w)] == \
-        ["4,", "four", "Thirty", "sixteen.", ".0723"]

@@ -26,7 +26,7 @@ import dataclasses
 import difflib
 import re
 
-from coach.core.events import Word
+from coach.core.events import SAMPLE_RATE, Word
 
 
 def _norm(w: str) -> str:
@@ -34,6 +34,7 @@ def _norm(w: str) -> str:
 
 
 HOLE_MARGIN_S = 0.05  # a word whose middle is this close to a committed word is that word
+OPENING_MARGIN_S = 0.2  # a partial decode hears this much before the utterance's VAD start (pipeline.PAD_BEFORE)
 SAME_WORD_S = 0.5  # a final word this close to a shown word of the same text is that word
 HEARD_KEPT = 4  # hypotheses kept for holes: a word one of them heard that the later ones dropped
 
@@ -125,25 +126,30 @@ class Agreement:
         times Whisper gives a word drift by a word's length between decodes, so a dropped "they" or
         "of" overlaps the shown words beside it and `_holes` cannot tell it from them. The newest
         decode's words win where two heard the same gap otherwise."""
-        if len(self.committed) < 2:
+        if not self.committed:
             return []
         norm = [_norm(c.w) for c in self.committed]
+        began = self.start / SAMPLE_RATE - OPENING_MARGIN_S
         found: list[Word] = []
         gaps: set[int] = set()
         for hyp in self._heard:
             heard = [w for w in hyp if _norm(w.w)]
             ops = difflib.SequenceMatcher(None, norm, [_norm(w.w) for w in heard], autojunk=False).get_opcodes()
+            # a decode that heard the utterance from its start: words before the first one shown are its first
+            # words ("Hi," before "I was charged"), not the garbled end of a word a clip began inside
+            opening = bool(heard) and heard[0].start <= began + 2 * OPENING_MARGIN_S
             for k, (tag, i1, _, j1, j2) in enumerate(ops):
                 # between two runs of words both have: the decode heard more there than was shown
-                if tag != "insert" or i1 in gaps or not 0 < k < len(ops) - 1 or ops[k - 1][0] != "equal" or ops[k + 1][0] != "equal":
+                if tag != "insert" or i1 in gaps or k == len(ops) - 1 or ops[k + 1][0] != "equal" \
+                        or not (k > 0 and ops[k - 1][0] == "equal" or k == 0 and i1 == 0 and opening):
                     continue
-                before, after = self.committed[i1 - 1], self.committed[i1]
-                words = [w for w in heard[j1:j2] if _norm(w.w) not in (_norm(before.w), _norm(after.w))]
+                before, after = (self.committed[i1 - 1] if i1 else None), self.committed[i1]
+                words = [w for w in heard[j1:j2] if _norm(w.w) not in {_norm(after.w), *([_norm(before.w)] if before else [])}]
                 if not words or words[-1].end > heard_until - self.stale_s:
                     continue  # (a word beside itself is the word shown)
                 gaps.add(i1)
                 for w in words:
-                    start = min(max(w.start, before.end), after.start)
+                    start = min(max(w.start, before.end if before else began), after.start)
                     found.append(dataclasses.replace(w, start=start, end=max(start, min(w.end, after.start))))
         return found
 

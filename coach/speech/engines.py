@@ -37,10 +37,7 @@ def engine(name: str) -> Callable[[Engine], Engine]:
 def _whisper(m: ModelSettings, data: Path) -> tuple[tuple, ResolvedModel, Callable[[], SpeechToText]]:
     """faster-whisper (CTranslate2), offline first (coach/speech/models.py)."""
     resolved = resolve_model(m.name, paths.model_dirs(data))
-    # the temperature fallback only where no pass comes after this one: it re-decoded a short first-pass
-    # line ("Bye bye.") up to five times, 1.2 s that the words waited, for text the second pass redoes
-    key = (str(resolved.path), m.compute_type, m.threads, m.encoder_window, m.beam_size, m.prompt, tuple(m.vocabulary),
-           not m.second_pass)
+    key = (str(resolved.path), m.compute_type, m.threads, m.encoder_window, m.beam_size, m.prompt, tuple(m.vocabulary))
 
     def load() -> SpeechToText:
         from coach.speech.transcriber import Transcriber  # loads CTranslate2: only when a model is wanted
@@ -105,7 +102,7 @@ def second_pass(s: Settings, data: Path) -> SecondPass | None:
     name = second_model(s, data)
     if name is None:
         return None
-    m = dataclasses.replace(s.model, name=name, beam_size=s.model.second_beam_size, threads=1, second_pass="")
+    m = dataclasses.replace(s.model, name=name, beam_size=s.model.second_beam_size, threads=1)
     key, resolved, load = ENGINES[s.model.engine](m, data)
     return SecondPass(resolved.name, lambda: _cached((s.model.engine, "second", key), resolved, load))
 

@@ -14,7 +14,7 @@ import ctranslate2
 import numpy as np
 
 from coach.core.events import SAMPLE_RATE, Speaker, Word
-from coach.privacy.redact import TEENS, TENS, is_plain_digit
+from coach.privacy.redact import is_plain_digit
 from coach.speech.stt import Transcript
 
 HOP = 160  # mel frame = 10 ms
@@ -64,18 +64,11 @@ def repetition_guard(words: list[Word]) -> list[Word]:
     return words
 
 
-def says_a_number(word: str) -> bool:
-    """A numeral or a number said as a word ("4", "four", "thirty", "sixteen"), not a word a digit is
-    often misheard as ("to", "for")."""
-    w = re.sub(r"[^\w]", "", word.lower())
-    return bool(re.search(r"\d", w)) or is_plain_digit(w) or w in TEENS or w in TENS
-
-
 class Transcriber:
     """Adapter around faster_whisper.WhisperModel; consumes its lazy generator here."""
 
     def __init__(self, model_path: str, compute_type: str = "int8", threads: int = 1, window: str = "auto",
-                 beam_size: int = 1, prompt: str = "", vocabulary: tuple[str, ...] = (), fallback: bool = True) -> None:
+                 beam_size: int = 1, prompt: str = "", vocabulary: tuple[str, ...] = ()) -> None:
         from faster_whisper import WhisperModel
 
         class _Windowed(WhisperModel):
@@ -92,7 +85,6 @@ class Transcriber:
         self.names = names + "." if names else ""
         self.prompt = " ".join(x for x in (prompt.strip(), self.names) if x) or None
         self.beam_size = beam_size
-        self.fallback = fallback  # Whisper's temperature fallback on final decodes (off: greedy, like a partial)
         self._model = _Windowed(model_path, device="cpu", compute_type=compute_type, cpu_threads=threads)
         self.multilingual = self._model.model.is_multilingual
 
@@ -109,17 +101,9 @@ class Transcriber:
         pass's previous turns), after the vocabulary in the prompt; Whisper keeps the prompt's last 223 tokens.
         An `opening` partial decode (from where the utterance began) gets a final's window: in the partial's
         small one, tiny.en drops a turn's first words ("Got it." before "You just got it serviced", "Sorry,")
-        that no later partial decode hears again (docs/benchmark.md)."""
+        that no later partial decode hears again (docs/design.md)."""
         prompt = (self.names or None) if partial else " ".join(x for x in (self.prompt, context.strip()) if x) or None
         self._model.frames = window_frames(len(audio), self.window, partial and not opening)
-        words = self._decode(audio, offset, prompt, partial, fallback=self.fallback and not partial)
-        if not partial and not self.fallback and any(says_a_number(w.w) for w in words):
-            # a line with numbers in it is decoded as the payment gate was measured with: the fallback on
-            # (with greedy first-pass finals, 2 of the 30 rendered read-outs kept digits, against 1 of 30)
-            words = self._decode(audio, offset, prompt, partial, fallback=True)
-        return Transcript(" ".join(w.w for w in words), words)
-
-    def _decode(self, audio: np.ndarray, offset: float, prompt: str | None, partial: bool, fallback: bool) -> list[Word]:
         # Whisper's temperature fallback samples. CTranslate2 seeds each worker thread's generator once,
         # at its first draw, so this seed makes a process's first fallback reproducible and each later
         # one depend on the fallbacks before it: the same audio, decoded after other decodes, can come
@@ -138,7 +122,7 @@ class Transcriber:
             without_timestamps=False,  # with word times, off is slower and worse (docs/facts.md)
             # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
             max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS - self._tokens(prompt)),
-            temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if fallback else 0.0,
+            temperature=0.0 if partial else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
         )
         words: list[Word] = []
         for seg in segments:
@@ -150,4 +134,5 @@ class Transcriber:
                 if re.search(r"\w", w.word) and w.start < duration:
                     words.append(Word(w.word.strip(), round(offset + float(w.start), 3), round(offset + float(w.end), 3),
                                       round(float(w.probability), 3)))
-        return repetition_guard(words)
+        words = repetition_guard(words)
+        return Transcript(" ".join(w.w for w in words), words)
