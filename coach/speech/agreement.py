@@ -137,7 +137,7 @@ class Agreement:
             ops = difflib.SequenceMatcher(None, norm, [_norm(w.w) for w in heard], autojunk=False).get_opcodes()
             # a decode that heard the utterance from its start: words before the first one shown are its first
             # words ("Hi," before "I was charged"), not the garbled end of a word a clip began inside
-            opening = bool(heard) and heard[0].start <= began + 2 * OPENING_MARGIN_S
+            opening = bool(heard) and heard[0].start <= self.start / SAMPLE_RATE + OPENING_MARGIN_S
             for k, (tag, i1, _, j1, j2) in enumerate(ops):
                 # between two runs of words both have: the decode heard more there than was shown
                 if tag != "insert" or i1 in gaps or k == len(ops) - 1 or ops[k + 1][0] != "equal" \
