@@ -135,6 +135,29 @@ def test_a_read_back_in_one_breath_confirms_the_groups_before_it():
     assert "Yes, that's right." in stored(p)
 
 
+def test_a_card_said_in_one_breath_and_read_back_as_heard_otherwise_is_masked():
+    """No card word; an Amex read out in one breath, heard as 13 digits (no Luhn, short of a card), and the
+    agent's read-back heard with a digit doubled: the read-back confirms the caller's line all the same."""
+    p = run([("agent", "Go ahead whenever you are ready.", 0.5), ("customer", "It's 34 .0723 .8 and 775 .5 .5 .2.", 0.8),
+             ("agent", "Let me read that back 3 4 0 7 2 3 8 8 7 7 5 5 5 2 1", 1.0), ("customer", "Yes, that's right.", 0.4)])
+    text = stored(p)
+    assert leaks(text, ("0723", "775", "34")) == [] and "Yes, that's right." in text
+    u = p.utterances[1]
+    assert any(a <= u.start + 0.01 and b >= u.end - 0.01 for a, b in p.redactions), p.redactions
+
+
+def test_a_request_for_the_sixteen_digits_heard_with_another_noun_is_card_talk():
+    """"Read me the sixteen digits" heard as "the 16 pickets", a long search, then two groups and the
+    rest of the read-out lost to the line: card talk from the request, so the groups are masked."""
+    p = run([("agent", "Could you read me the 16 pickets, please?", 0.5),
+             ("customer", "Hold on, let me find it, it's somewhere in my bag.", 1.0),
+             ("customer", "Five five two nine.", 17.0), ("customer", "Three five four.", 1.3),
+             ("agent", "Okay, and what is your order about today? I can see the account here.", 3.0),
+             ("customer", "It is about the missing parcel from last week.", 1.0),
+             ("agent", "Right, I will look into the parcel and call you back tomorrow morning.", 40.0)])
+    assert leaks(stored(p), ("5529", "354")) == [] and "missing parcel" in stored(p)
+
+
 def test_a_group_heard_half_as_words_is_part_of_the_read_out():
     """No card word; the first group heard as "three -pampered wallet" on a phone line: it neither
     ends the run nor stays when the run adds up to a card."""

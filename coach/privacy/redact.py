@@ -27,7 +27,11 @@ CARD_CONTEXT = re.compile(r"\b(card|cards|visa|mastercard|master card|amex|ameri
                           r"(?<!social )security number|cvv|cvc|csc|expir\w*|expiry|long number|card number|valid until|valid thru|"
                           r"valid to|(sixteen|fifteen|16|15)[\s-]*(digits?|figures?)|(digits|numbers|number) (printed |written )?on the "
                           r"(back|front)|the (three|3|four|4) (digits|numbers)|three[\s-]*digit|3[\s-]*digit|last (three|3)|"
-                          r"card details|payment details|long card)\b", re.I)
+                          r"card details|payment details|long card|"
+                          # asked for by its length with the noun misheard ("Read me the 16 pickets")
+                          r"(read|give|take|tell|have|get)( me| us)? (the|your|all|those) (sixteen|fifteen|16|15)"
+                          r"(?![\s-]*(minutes?|hours?|days?|weeks?|months?|years?|dollars?|pounds?|euros?|percent|of|to|and|"
+                          r"or|th)\b))\b", re.I)
 # the question whose answer is the security code, wherever in the reply the code comes
 CODE_QUESTION = re.compile(r"security code|(?<!social )security number|cvv|cvc|csc|on the back|three[\s-]*digit|3[\s-]*digit|three numbers|"
                            r"3 numbers|three digits|last three|last 3")
