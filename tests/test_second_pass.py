@@ -37,7 +37,7 @@ class Context(ScriptedTranscriber):
         self.contexts: list[str] = []
 
     def transcribe(self, audio: np.ndarray, offset: float, speaker: str | None = None, partial: bool = False,  # type: ignore[override]
-                   opening: bool = False, context: str = "") -> Transcript:
+                   opening: bool = False, context: str = "", second: bool = False) -> Transcript:
         self.contexts.append(context)
         return super().transcribe(audio, offset, speaker, partial)
 
@@ -324,3 +324,33 @@ def test_a_thank_you_invented_in_the_trailing_silence_goes():
     mid = [Word("um", 50.0, 50.2, 0.05)]  # a doubted word well before the end is not this
     assert without_invented_end(mid + said, 54.9) == mid + said
 
+
+
+def test_a_long_turn_is_heard_with_less_of_the_speech_before_it(payment: tuple[Path, Path]):
+    """The earlier speech heard before a turn (for the voice) is cut so that the two come to at most
+    second_window_s: short answers keep their 10 s of it, a long turn is context enough."""
+    call, truth = payment
+    turns = json.loads(truth.read_text())["turns"]
+    heard: dict[float, list[tuple[float, float]]] = {}
+    for window in (28.0, 14.0, 6.0):
+        clock = CostClock()
+        s = Settings()
+        s.model.second_window_s = window
+        second = Context(turns, delay_s={"agent": 0.5, "customer": 0.5}, spend=clock.spend)
+        src = FileSource(str(call))
+        p = Pipeline(s, ScriptedTranscriber(turns), list(src.info.speakers), clock,
+                     second=SecondPass("scripted", lambda second=second: second))  # type: ignore[arg-type, misc]
+        decode = p.transcribe
+
+        def spy(job, window=window, decode=decode):  # noqa: ANN001, ANN202
+            if job.second:
+                heard.setdefault(window, []).append((job.heard_s, (job.segment.end - job.segment.start) / SAMPLE_RATE))
+            return decode(job)
+
+        p.transcribe = spy  # type: ignore[method-assign]
+        SimulatedRunner(p, clock).run(src.chunks())
+    wide, default, narrow = heard[28.0], heard[14.0], heard[6.0]
+    assert len(wide) == len(default) == len(narrow) and any(h > 0 for h, _ in wide)
+    assert all(h + turn <= 6.0 + 0.1 or h == 0 for h, turn in narrow)  # the window holds, its pads aside
+    assert sum(h for h, _ in narrow) < sum(h for h, _ in wide)
+    assert any(0 < h == hw for (h, t), (hw, _) in zip(default, wide) if t < 3)  # a short answer keeps what it heard

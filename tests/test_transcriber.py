@@ -107,3 +107,45 @@ def test_beam_search_and_a_long_prompt_fit_the_decoder(model_path: str):
     assert "ask not what your country can do for you" in tr.transcribe(soxr.resample(x.mean(axis=1), sr, 16000), 0.0).text.lower()
     t = np.arange(40 * 16000) / 16000
     assert isinstance(tr.transcribe((0.01 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 0.0).text, str)
+
+
+class _Whisper:
+    """faster-whisper's side of Transcriber: segments as Whisper scored them, and the temperatures asked for."""
+
+    def __init__(self, text: str, avg_logprob: float) -> None:
+        from types import SimpleNamespace as NS
+
+        self.frames, self.asked = 0, []
+        words = [NS(word=" " + w, start=0.1 + 0.2 * i, end=0.25 + 0.2 * i, probability=0.4) for i, w in enumerate(text.split())]
+        self.segment = NS(words=words, compression_ratio=1.0, avg_logprob=avg_logprob, no_speech_prob=0.1)
+
+    def transcribe(self, audio: np.ndarray, **kw: object) -> tuple:
+        self.asked.append(kw["temperature"])
+        return iter([self.segment]), None
+
+
+def _with(whisper: _Whisper):
+    from coach.speech.transcriber import Transcriber
+
+    tr = Transcriber.__new__(Transcriber)
+    tr.window, tr.names, tr.prompt, tr.beam_size, tr._model = "auto", "", None, 1, whisper
+    return tr
+
+
+@pytest.mark.parametrize("text, logprob, second, seconds, asked", [
+    ("Bye bye.", -1.4, False, 0.8, [0.0]),  # short, unsure, no number: kept greedy, once
+    ("Bye bye.", -0.3, False, 0.8, [0.0]),  # short and sure: greedy is what Whisper would keep anyway
+    ("four four", -1.4, False, 0.8, [0.0, "fallback"]),  # a number heard: as the payment gate was measured with
+    ("Bye bye.", -1.4, True, 0.8, ["fallback"]),  # the second pass decodes as Whisper would
+    ("Bye bye.", -1.4, False, 3.0, ["fallback"]),  # a longer final too
+])
+def test_a_short_first_pass_final_is_decoded_greedy_unless_it_heard_a_number(text, logprob, second, seconds, asked):
+    """Whisper's temperature fallback samples a short clip it is unsure of up to five times more (1.2 s on
+    "Bye bye." of the real call): a first-pass final of 2 s or less is decoded greedy first, and again with
+    the fallback only when it heard a number (tests/test_payment_*: what the gate was measured with)."""
+    from coach.speech.transcriber import FALLBACK
+
+    whisper = _Whisper(text, logprob)
+    tr = _with(whisper).transcribe(np.zeros(int(16000 * seconds), np.float32), 10.0, second=second)
+    assert whisper.asked == [FALLBACK if a == "fallback" else a for a in asked]
+    assert tr.text == text and tr.words[0].start == pytest.approx(10.1)

@@ -183,6 +183,7 @@ class Pipeline:
         self._said_text: list[tuple[float, int, str]] = []  # (start, job id, text) of every decoded utterance: prompts
         self.second_decode_s: list[float] = []
         self.second_cpu_s = 0.0
+        self.first_cpu_s = 0.0  # the first pass's decodes (partial and final), measured as second_cpu_s is
         self.second_late = 0  # second passes that came after their utterance's deadline
         self.second_revised = 0  # utterances whose stored text is the second pass's
         self.shown_word_lat: list[float] = []  # each first-pass word's end -> first shown (the overlay's latency)
@@ -308,6 +309,7 @@ class Pipeline:
         # them left out, as faster-whisper's own VAD packs a channel (docs/benchmark.md: short answers)
         head: list[np.ndarray] = []
         n, keep = 0, min(int(m.second_heard_s * SAMPLE_RATE), max(0, room - (a - g)))
+        keep = min(keep, max(0, int(m.second_window_s * SAMPLE_RATE) - (b - a)))  # a long turn is context enough
         for x, y in reversed(self._spoken[s]):
             if n + (y - x) > keep or x < self._hist[s].start:
                 break
@@ -423,11 +425,13 @@ class Pipeline:
             # the process's CPU over the decode: the second pass's own when nothing else runs (coach analyze)
             self.second_cpu_s += time.process_time() - cpu
             return tr
+        cpu = time.process_time()
         if job.partial and job.audio_start <= max(0, job.segment.start - PAD_BEFORE):  # an opening decode
             tr = self.transcriber.transcribe(job.audio, offset, job.speaker, partial=True, opening=True)
         else:
             tr = self.transcriber.transcribe(job.audio, offset, job.speaker, partial=job.partial)
         (self.partial_decode_s if job.partial else self.decode_s).append(time.perf_counter() - t)
+        self.first_cpu_s += time.process_time() - cpu
         return tr
 
     def complete(self, job: Job, tr: Transcript | None) -> Utterance | None:

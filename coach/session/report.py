@@ -94,6 +94,7 @@ def build(p: Pipeline, info: SourceInfo, model: dict[str, str], wall_s: float, c
             "second_pass_decodes": len(p.second_decode_s),
             "second_pass_decode_p50_s": percentile(p.second_decode_s, 50),
             "second_pass_cpu_s_per_audio_s": round(p.second_cpu_s / info.duration_s, 4) if info.duration_s else None,
+            "first_pass_cpu_s_per_audio_s": round(p.first_cpu_s / info.duration_s, 4) if info.duration_s else None,
             "second_pass_revised": p.second_revised,
             "second_pass_latency_p50_s": percentile(revised, 50),
             "second_pass_latency_p95_s": percentile(revised, 95),

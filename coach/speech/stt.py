@@ -28,7 +28,8 @@ class SpeechToText(Protocol):
         """Words of `audio` (16 kHz mono) with stream times; `offset` is the stream time of audio[0];
         `partial`: the speech is still going on (a quick hypothesis will do); `opening`: a partial
         decode that begins where the utterance began (its first words are heard only by such decodes).
-        A recognizer that serves the second pass also takes `context=` (what was said before, as a prompt)."""
+        A recognizer that serves the second pass also takes `context=` (what was said before, as a prompt)
+        and `second=True` (the accurate pass: no shortcut taken for speed)."""
         ...
 
 
@@ -49,7 +50,7 @@ class SecondPass:
             return self._stt
 
     def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, context: str = "") -> Transcript:
-        return self.ready().transcribe(audio, offset, speaker, context=context)  # type: ignore[call-arg]
+        return self.ready().transcribe(audio, offset, speaker, context=context, second=True)  # type: ignore[call-arg]
 
 
 @dataclass

@@ -14,7 +14,7 @@ import ctranslate2
 import numpy as np
 
 from coach.core.events import SAMPLE_RATE, Speaker, Word
-from coach.privacy.redact import is_plain_digit
+from coach.privacy.redact import TEENS, TENS, is_plain_digit
 from coach.speech.stt import Transcript
 
 HOP = 160  # mel frame = 10 ms
@@ -23,6 +23,10 @@ MIN_WINDOW = 1500
 WINDOW_STEP = 500
 PARTIAL_MARGIN = 300
 MAX_NEW_TOKENS = 440  # Whisper's decoder holds 448 tokens, the prompt's among them: more raises ValueError
+FALLBACK = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]  # Whisper's temperatures for a final decode it dislikes
+SHORT_S = 2.0  # a final of this much audio or less is decoded greedy first (`Transcriber.transcribe`)
+# Whisper's own tests for a decode it would do again at a higher temperature (faster-whisper's defaults)
+LOGPROB_MIN, COMPRESSION_MAX, NO_SPEECH_P = -1.0, 2.4, 0.6
 
 
 def window_frames(n_samples: int, mode: str, partial: bool = False) -> int:
@@ -41,6 +45,20 @@ def window_frames(n_samples: int, mode: str, partial: bool = False) -> int:
         return int(min(FULL_WINDOW, -(-(speech + PARTIAL_MARGIN) // 100) * 100))
     need = speech + max(500, speech // 2)
     return int(min(FULL_WINDOW, max(MIN_WINDOW, -(-need // WINDOW_STEP) * WINDOW_STEP)))
+
+
+def says_a_number(word: str) -> bool:
+    """A numeral or a number said as a word ("4", "four", "thirty", "sixteen"), not a word a digit is
+    often misheard as ("to", "for")."""
+    w = re.sub(r"[^\w]", "", word.lower())
+    return bool(re.search(r"\d", w)) or is_plain_digit(w) or w in TEENS or w in TENS
+
+
+def _would_fall_back(segments: list) -> bool:  # noqa: ANN001 - faster_whisper Segments
+    """Would Whisper decode this again at a higher temperature? Its tests: too repetitive or too
+    unsure, unless it takes the audio for silence."""
+    return any(s.compression_ratio > COMPRESSION_MAX or s.avg_logprob < LOGPROB_MIN
+               and not s.no_speech_prob > NO_SPEECH_P for s in segments)
 
 
 def _norm(w: str) -> str:
@@ -93,7 +111,7 @@ class Transcriber:
         return min(223, len(self._model.hf_tokenizer.encode(" " + prompt).ids)) + 4 if prompt else 0
 
     def transcribe(self, audio: np.ndarray, offset: float, speaker: Speaker | None = None, partial: bool = False,
-                   opening: bool = False, context: str = "") -> Transcript:
+                   opening: bool = False, context: str = "", second: bool = False) -> Transcript:
         """Words with stream times (offset = stream time of audio[0]); the speaker does not change how it listens.
         A partial decode (speech still going on) is greedy only: Whisper's temperature fallback re-decodes a
         hypothesis it dislikes up to five times (seconds, on a read-out of digits), and the next partial or
@@ -101,29 +119,18 @@ class Transcriber:
         pass's previous turns), after the vocabulary in the prompt; Whisper keeps the prompt's last 223 tokens.
         An `opening` partial decode (from where the utterance began) gets a final's window: in the partial's
         small one, tiny.en drops a turn's first words ("Got it." before "You just got it serviced", "Sorry,")
-        that no later partial decode hears again (docs/design.md)."""
+        that no later partial decode hears again (docs/design.md). A first-pass final of SHORT_S or less is
+        decoded greedy first (`second`: a second-pass decode, always as Whisper would)."""
         prompt = (self.names or None) if partial else " ".join(x for x in (self.prompt, context.strip()) if x) or None
         self._model.frames = window_frames(len(audio), self.window, partial and not opening)
-        # Whisper's temperature fallback samples. CTranslate2 seeds each worker thread's generator once,
-        # at its first draw, so this seed makes a process's first fallback reproducible and each later
-        # one depend on the fallbacks before it: the same audio, decoded after other decodes, can come
-        # out otherwise (a card read-out once "1 -1 -1 ...", once "Yes, it is hurt."). Decoding is
-        # reproducible per process and call, not per utterance.
-        ctranslate2.set_random_seed(0)
+        short = not partial and not second and len(audio) <= SHORT_S * SAMPLE_RATE
+        segments = self._decode(audio, prompt, 1 if partial else self.beam_size, 0.0 if partial or short else FALLBACK)
+        if short and _would_fall_back(segments) and any(says_a_number(w.word) for x in segments for w in x.words or []):
+            # a short final is kept greedy: Whisper would sample it up to five times more at rising temperatures
+            # (1.2 s for "Bye bye.", whose words then reach the screen 2 s after they were said), and the second
+            # pass hears the line again. One that heard a number is decoded as the payment gate was measured with.
+            segments = self._decode(audio, prompt, self.beam_size, FALLBACK)
         duration = len(audio) / SAMPLE_RATE
-        segments, _ = self._model.transcribe(
-            audio,
-            language="en",
-            beam_size=1 if partial else self.beam_size,
-            initial_prompt=prompt,
-            word_timestamps=True,
-            condition_on_previous_text=False,
-            vad_filter=False,  # our VAD already bounded the utterance
-            without_timestamps=False,  # with word times, off is slower and worse (docs/facts.md)
-            # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
-            max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS - self._tokens(prompt)),
-            temperature=0.0 if partial else [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
-        )
         words: list[Word] = []
         for seg in segments:
             # Whisper invents text on noise: skip what it itself doubts is speech
@@ -136,3 +143,27 @@ class Transcriber:
                                       round(float(w.probability), 3)))
         words = repetition_guard(words)
         return Transcript(" ".join(w.w for w in words), words)
+
+    def _decode(self, audio: np.ndarray, prompt: str | None, beam: int, temperature: float | list[float]) -> list:  # noqa: ANN401
+        """faster-whisper's segments (generated here, not lazily) of one decode of `audio`."""
+        # Whisper's temperature fallback samples. CTranslate2 seeds each worker thread's generator once,
+        # at its first draw, so this seed makes a process's first fallback reproducible and each later
+        # one depend on the fallbacks before it: the same audio, decoded after other decodes, can come
+        # out otherwise (a card read-out once "1 -1 -1 ...", once "Yes, it is hurt."). Decoding is
+        # reproducible per process and call, not per utterance.
+        ctranslate2.set_random_seed(0)
+        duration = len(audio) / SAMPLE_RATE
+        segments, _ = self._model.transcribe(
+            audio,
+            language="en",
+            beam_size=beam,
+            initial_prompt=prompt,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,  # our VAD already bounded the utterance
+            without_timestamps=False,  # with word times, off is slower and worse (docs/facts.md)
+            # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
+            max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS - self._tokens(prompt)),
+            temperature=temperature,
+        )
+        return list(segments)
