@@ -38,14 +38,31 @@ class Scripted(Pipeline):
     ever: set[str]
 
 
-def run(turns: list[Turn], settings: Settings | None = None, second_pass: bool = True) -> Scripted:
+def run(turns: list[Turn], settings: Settings | None = None, second_pass: bool = True,
+        again: dict[int, str] | None = None, again_after_s: float = 2.0) -> Scripted:
     """The pipeline after the scripted call: p.utterances is what is stored, p.redactions what is
     silenced, p.ever every text it held on the way. Its clock is stream time, each utterance said
-    when its speech ends: what waits for a later group waits as long as it would live."""
+    when its speech ends: what waits for a later group waits as long as it would live. `again`: what
+    the second pass heard for some turns (by index), in at `again_after_s` after the turn's end; the
+    second pass of every other turn hears nothing new (its text stays the first pass's)."""
     now = [0.0]
     p = Scripted(settings or Settings(), None, ["agent", "customer"], lambda: now[0])  # type: ignore[arg-type]
     p.ever = set()
-    for k, u in enumerate(utterances(turns)):
+    said = utterances(turns)
+    due = sorted((said[k].end + again_after_s, k) for k in (again or {}))
+
+    def second_passes_in(until: float) -> None:
+        while due and due[0][0] <= until:
+            at, k = due.pop(0)
+            now[0] = max(now[0], at)
+            u, toks = said[k], (again or {})[k].split()
+            step = (u.end - u.start) / max(len(toks), 1)
+            p._second[k] = [Word(w, round(u.start + i * step, 3), round(u.start + (i + 1) * step - 0.05, 3)) for i, w in enumerate(toks)]
+            p._release()
+            p.ever |= {x.text for x in p.utterances}
+
+    for k, u in enumerate(said):
+        second_passes_in(u.end)
         now[0] = u.end
         p._release()  # what was waiting for this long is decided before the next is said
         p.ever |= {x.text for x in p.utterances}
@@ -55,6 +72,7 @@ def run(turns: list[Turn], settings: Settings | None = None, second_pass: bool =
         p._said(u)
         p._release()
         p.ever |= {x.text for x in p.utterances}
+    second_passes_in(float("inf"))
     p.drain()
     p.ever |= {x.text for x in p.utterances}
     return p

@@ -158,6 +158,33 @@ def test_a_request_for_the_sixteen_digits_heard_with_another_noun_is_card_talk()
     assert leaks(stored(p), ("5529", "354")) == [] and "missing parcel" in stored(p)
 
 
+@pytest.mark.parametrize("after_s", [2.0, 40.0])
+def test_a_first_pair_only_the_second_pass_heard_as_digits_is_part_of_the_read_out(after_s: float):
+    """A card read in pairs without a card word; the first pass heard the first pair as words ("Fort, he
+    five."), the second pass as "45,": it belongs to the run of pairs after it, whether its second pass
+    is in while the run is still adding up or after the run was found (held for the gate meanwhile)."""
+    pairs = ["39.", "14.", "88.", "03.", "43.", "64.", "67."]
+    turns = [("agent", "Okay, go ahead whenever you are ready.", 0.5), ("customer", "Fort, he five.", 0.8),
+             *(("customer", x, 1.5) for x in pairs), ("agent", "Thank you. And what is the name on the account?", 0.6),
+             ("customer", "It is Jane Smith, with an i in Smith.", 0.6)]
+    s = Settings()
+    s.model.second_keep_s = 45.0
+    p = run(turns, s, again={1: "45,"}, again_after_s=after_s)
+    text = stored(p)
+    assert leaks(text, ("4539", "45", "39")) == [] and "Jane Smith" in text, text
+    u = p.utterances[1]
+    assert any(a <= u.start + 0.01 and b >= u.end - 0.01 for a, b in p.redactions), p.redactions
+
+
+def test_a_short_number_only_the_second_pass_heard_is_kept_when_no_read_out_follows():
+    """The same without a card after it: "Room 12." heard first as "Room, too well." is kept as the second
+    pass heard it, once the gate knows no read-out follows."""
+    p = run([("agent", "Which room are you staying in?", 0.5), ("customer", "Room, too well.", 0.8),
+             ("agent", "Thank you, I will send someone up to fix the shower this afternoon.", 1.0),
+             ("customer", "Great, thank you so much for your help with all of this.", 0.6)], again={1: "Room 12."})
+    assert "Room 12." in stored(p)
+
+
 def test_a_group_heard_half_as_words_is_part_of_the_read_out():
     """No card word; the first group heard as "three -pampered wallet" on a phone line: it neither
     ends the run nor stays when the run adds up to a card."""

@@ -567,6 +567,8 @@ class Pipeline:
         while self._held:
             h = self._held[0]
             got = self._second.get(h.job_id, NO_SECOND)
+            if isinstance(got, list) and got:
+                self._gate.heard_again(h.raw.speaker, h.raw.start, got)  # a group only the second pass heard
             if got == WAITING and self.clock() < h.raw.end + self.settings.model.second_keep_s \
                     or self._gate.undecided(h.raw.start, self.clock()):
                 break  # its second pass is coming, or the gate does not know yet whether its digits are a card's

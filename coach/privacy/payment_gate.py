@@ -178,6 +178,41 @@ class PaymentGate:
             out = [swap.get(id(w), w) for w in out]
         return Redaction(out, " ".join(w.w for w in out), spans, kinds)
 
+    def heard_again(self, speaker: Speaker, start: float, words: list[Word]) -> None:
+        """The second pass's words for the first pass's line of `speaker` that began at `start`, before
+        they are kept: a line the first pass heard as words that the second pass heard as a bare group
+        ("37," for "Thirsty, seven." of "thirty seven", a pair of a card read in pairs without a card
+        word) belongs to the read-out after it. It joins the run of groups that followed it, or starts
+        one, and waits with it (`undecided`); it is read out where card talk the run began follows it
+        with no other talk between."""
+        seen = next((x for x in self._seen if x.speaker == speaker and x.start == start), None)
+        digits = _group(words)
+        if seen is None or digits is None or seen.reading_out or _group(seen.words) or _half_heard(seen) or self._named:
+            return
+        later = [x for x in self._seen if x.start > seen.start]
+        if self._run and self._run[0].start > seen.start and seen not in self._run:
+            between = [x for x in later if x.start < self._run[0].start]
+            if not any(_substantive(x) for x in between):
+                self._run.insert(0, seen)
+                self._run_digits = digits + self._run_digits
+                self._card_length()
+            return
+        talk = next((a for a, _ in self._talk if seen.end <= a <= seen.end + RUN_WAIT_S), None)
+        if talk is not None and not any(_substantive(x) for x in later if x.start < talk):
+            self._talk = [[seen.start if a == talk else a, b] for a, b in self._talk]
+            self._mask_run([seen], seen.end)
+        elif not self._run and not self.card_talk_at(seen.start) and not any(_substantive(x) for x in later):
+            self._run, self._run_digits = [seen], digits
+            self._card_length()
+
+    def _card_length(self) -> None:
+        """The run of groups heard again adds up to a card: it is a read-out, from its first group on."""
+        n = len(self._run_digits)
+        if n >= RUN_DIGITS or 13 <= n <= 19 and luhn_ok(self._run_digits):
+            self._begin(self._run[0].start)
+            self._mask_run(self._run, self._run[-1].end)
+            self._run, self._run_digits = [], ""
+
     def undecided(self, t: float, now: float) -> bool:
         """Is the utterance that began at `t` a digit group of a run that may still add up to a card?
         Its text waits (as for its second pass) until the run is decided, at most RUN_WAIT_S after
