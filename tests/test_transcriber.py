@@ -136,16 +136,18 @@ def _with(whisper: _Whisper):
     ("Bye bye.", -1.4, False, 0.8, [0.0]),  # short, unsure, no number: kept greedy, once
     ("Bye bye.", -0.3, False, 0.8, [0.0]),  # short and sure: greedy is what Whisper would keep anyway
     ("four four", -1.4, False, 0.8, [0.0, "fallback"]),  # a number heard: as the payment gate was measured with
-    ("Bye bye.", -1.4, True, 0.8, ["fallback"]),  # the second pass decodes as Whisper would
+    ("Bye bye.", -1.4, True, 0.8, ["second"]),  # the second pass decodes as Whisper would, up to 0.4
     ("Bye bye.", -1.4, False, 3.0, ["fallback"]),  # a longer final too
 ])
 def test_a_short_first_pass_final_is_decoded_greedy_unless_it_heard_a_number(text, logprob, second, seconds, asked):
     """Whisper's temperature fallback samples a short clip it is unsure of up to five times more (1.2 s on
     "Bye bye." of the real call): a first-pass final of 2 s or less is decoded greedy first, and again with
-    the fallback only when it heard a number (tests/test_payment_*: what the gate was measured with)."""
-    from coach.speech.transcriber import FALLBACK
+    the fallback only when it heard a number (tests/test_payment_*: what the gate was measured with). The
+    second pass's fallback stops at 0.4: its beam-5 samples of long windows are its costliest decodes."""
+    from coach.speech.transcriber import FALLBACK, SECOND_FALLBACK
 
     whisper = _Whisper(text, logprob)
     tr = _with(whisper).transcribe(np.zeros(int(16000 * seconds), np.float32), 10.0, second=second)
-    assert whisper.asked == [FALLBACK if a == "fallback" else a for a in asked]
+    assert whisper.asked == [{"fallback": FALLBACK, "second": SECOND_FALLBACK}.get(a, a) for a in asked]  # type: ignore[arg-type]
+    assert SECOND_FALLBACK == [0.0, 0.2, 0.4]
     assert tr.text == text and tr.words[0].start == pytest.approx(10.1)

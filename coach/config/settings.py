@@ -62,9 +62,9 @@ class ModelSettings:
     second_heard_s: float = opt(10.0, "the second pass hears up to this much of the speaker's earlier speech before the turn "
                                       "(pauses left out) and keeps only the turn's words: short answers heard with the voice "
                                       "before them (docs/benchmark.md)", hi=20)
-    second_window_s: float = opt(14.0, "the earlier speech heard before a turn is cut so that the two come to at most this "
-                                       "much: a long turn carries its own context (on the real call 20 % less CPU for the "
-                                       "second pass, the Harper Valley agents' WER unchanged: docs/benchmark.md)", lo=2, hi=28)
+    second_window_s: float = opt(12.0, "the earlier speech heard before a turn is cut so that the two come to at most this "
+                                       "much: a long turn carries its own context (on the real call 0.23 -> 0.17 core-s/s for "
+                                       "the second pass, the Harper Valley WER within noise: docs/design.md)", lo=2, hi=28)
     second_gap_s: float = opt(20.0, "the second pass also hears up to this much of the speaker's audio before the turn in "
                                     "which the live VAD found no speech, through faster-whisper's own VAD (as an offline "
                                     "decode of the channel does): words the live VAD missed are kept; 0 = off "

@@ -24,6 +24,9 @@ WINDOW_STEP = 500
 PARTIAL_MARGIN = 300
 MAX_NEW_TOKENS = 440  # Whisper's decoder holds 448 tokens, the prompt's among them: more raises ValueError
 FALLBACK = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]  # Whisper's temperatures for a final decode it dislikes
+# the second pass samples beam-5 decodes of windows up to 30 s: on the real call its 2 decodes that went to
+# 1.0 cost 13 % of its CPU (docs/benchmark.md); it stops at 0.4 and keeps its best try, as Whisper does
+SECOND_FALLBACK = FALLBACK[:3]
 SHORT_S = 2.0  # a final of this much audio or less is decoded greedy first (`Transcriber.transcribe`)
 # Whisper's own tests for a decode it would do again at a higher temperature (faster-whisper's defaults)
 LOGPROB_MIN, COMPRESSION_MAX, NO_SPEECH_P = -1.0, 2.4, 0.6
@@ -124,7 +127,8 @@ class Transcriber:
         prompt = (self.names or None) if partial else " ".join(x for x in (self.prompt, context.strip()) if x) or None
         self._model.frames = window_frames(len(audio), self.window, partial and not opening)
         short = not partial and not second and len(audio) <= SHORT_S * SAMPLE_RATE
-        segments = self._decode(audio, prompt, 1 if partial else self.beam_size, 0.0 if partial or short else FALLBACK)
+        temperature = 0.0 if partial or short else SECOND_FALLBACK if second else FALLBACK
+        segments = self._decode(audio, prompt, 1 if partial else self.beam_size, temperature)
         if short and _would_fall_back(segments) and any(says_a_number(w.word) for x in segments for w in x.words or []):
             # a short final is kept greedy: Whisper would sample it up to five times more at rising temperatures
             # (1.2 s for "Bye bye.", whose words then reach the screen 2 s after they were said), and the second
