@@ -14,6 +14,7 @@ import datetime
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +75,7 @@ def main() -> None:
     ap.add_argument("--only", choices=TOOLS, action="append")
     ap.add_argument("--args", default="", help="arguments for the one tool of --only (the page says which were given)")
     args = ap.parse_args()
-    extra = args.args.split() if args.args else None
+    extra = shlex.split(args.args) if args.args else None
     if extra and len(args.only or []) != 1:
         ap.error("--args needs exactly one --only tool")
     for tool in args.only or TOOLS:
