@@ -183,11 +183,30 @@ def test_generated_read_outs_spoken_through_the_real_recognizer(tmp_path_factory
 
 
 _SEEN: dict[str, str] = {}  # what the last generated call was heard as, for the report
+_FIRST: list[tuple[str, float, float, str]] = []  # the first pass's words as the gate got them (a generated card)
+
+
+@pytest.fixture(autouse=True)
+def _first_pass_heard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For `make test-payment-explore`'s report: what the first pass heard of each line, which the
+    stored text (the second pass's) does not show."""
+    if not REPORT:
+        return
+    from coach.privacy.payment_gate import PaymentGate
+
+    said = PaymentGate.said
+
+    def spy(self: PaymentGate, raw):  # noqa: ANN001, ANN202
+        _FIRST.append((raw.speaker, raw.start, raw.end, raw.text))
+        return said(self, raw)
+
+    monkeypatch.setattr(PaymentGate, "said", spy)
 
 
 def _heard(truth: dict, doc: dict) -> str:
     """Each turn said and each utterance kept, in time order, and the silenced spans: why a leak leaked."""
     rows = [(t["start"], f"      said {t['who'][0]} {t['start']:6.2f}-{t['end']:6.2f} {t['text']}") for t in truth["turns"]]
+    rows += [(a, f"      1st  {who[0]} {a:6.2f}-{b:6.2f} {text}") for who, a, b, text in _FIRST]
     rows += [(u["start"], f"      kept {u['speaker'][0]} {u['start']:6.2f}-{u['end']:6.2f} ({u.get('text_from')}) {u['text']}")
              for u in doc["utterances"]]
     spans = " ".join(f"{a:.2f}-{b:.2f}" for a, b in doc.get("redactions", []))
@@ -195,6 +214,7 @@ def _heard(truth: dict, doc: dict) -> str:
 
 
 def _generated(tmp_path_factory: pytest.TempPathFactory, c: Call, line: int) -> None:
+    _FIRST.clear()
     render = importlib.util.module_from_spec(RENDER)  # type: ignore[arg-type]
     RENDER.loader.exec_module(render)  # type: ignore[union-attr]
     out = tmp_path_factory.mktemp("generated")
