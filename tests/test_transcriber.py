@@ -132,22 +132,18 @@ def _with(whisper: _Whisper):
     return tr
 
 
-@pytest.mark.parametrize("text, logprob, second, seconds, asked", [
-    ("Bye bye.", -1.4, False, 0.8, [0.0]),  # short, unsure, no number: kept greedy, once
-    ("Bye bye.", -0.3, False, 0.8, [0.0]),  # short and sure: greedy is what Whisper would keep anyway
-    ("four four", -1.4, False, 0.8, [0.0, "fallback"]),  # a number heard: as the payment gate was measured with
-    ("Bye bye.", -1.4, True, 0.8, ["second"]),  # the second pass decodes as Whisper would, up to 0.4
-    ("Bye bye.", -1.4, False, 3.0, ["fallback"]),  # a longer final too
+@pytest.mark.parametrize("partial, second, asked", [
+    (True, False, 0.0),  # a partial decode: greedy, the next one has another go
+    (False, False, "fallback"),  # a first-pass final: as Whisper would (what the payment gate was measured with)
+    (False, True, "second"),  # the second pass: up to 0.4, its beam-5 samples of long windows are its costliest
 ])
-def test_a_short_first_pass_final_is_decoded_greedy_unless_it_heard_a_number(text, logprob, second, seconds, asked):
-    """Whisper's temperature fallback samples a short clip it is unsure of up to five times more (1.2 s on
-    "Bye bye." of the real call): a first-pass final of 2 s or less is decoded greedy first, and again with
-    the fallback only when it heard a number (tests/test_payment_*: what the gate was measured with). The
-    second pass's fallback stops at 0.4: its beam-5 samples of long windows are its costliest decodes."""
+def test_each_decode_falls_back_as_far_as_its_pass_wants(partial, second, asked):
+    """Whisper's temperature fallback, per pass: none for a partial decode, Whisper's own for a first-pass
+    final, up to 0.4 for the second pass."""
     from coach.speech.transcriber import FALLBACK, SECOND_FALLBACK
 
-    whisper = _Whisper(text, logprob)
-    tr = _with(whisper).transcribe(np.zeros(int(16000 * seconds), np.float32), 10.0, second=second)
-    assert whisper.asked == [{"fallback": FALLBACK, "second": SECOND_FALLBACK}.get(a, a) for a in asked]  # type: ignore[arg-type]
-    assert SECOND_FALLBACK == [0.0, 0.2, 0.4]
-    assert tr.text == text and tr.words[0].start == pytest.approx(10.1)
+    whisper = _Whisper("Bye bye.", -1.4)
+    tr = _with(whisper).transcribe(np.zeros(int(16000 * 3.0), np.float32), 10.0, partial=partial, second=second)
+    assert whisper.asked == [{"fallback": FALLBACK, "second": SECOND_FALLBACK}.get(asked, asked)]  # type: ignore[arg-type]
+    assert SECOND_FALLBACK == [0.0, 0.2, 0.4] and FALLBACK[-1] == 1.0
+    assert tr.text == "Bye bye." and tr.words[0].start == pytest.approx(10.1)

@@ -149,13 +149,13 @@ def main() -> None:
                ("2nd tiny.en turn b1", "tiny.en", [t2, h0, "model.second_beam_size=1"]),
                ("2nd tiny.en turn b5", "tiny.en", [t2, h0]),
                ("2nd tiny.en turn b5 +p", "tiny.en", [t2, h0, "model.second_context_words=40"]),
-               ("2nd tiny.en b5 +h10 w12", "tiny.en", [t2]),
+               ("2nd tiny.en turn b5 +h10", "tiny.en", [t2]),
                ("offline tiny.en b5", "offline:tiny.en", [])]
     if base is not None:
         b2 = f"model.second_pass={base}"
         configs += [("base, 1st pass only", str(base), one),
                     ("2nd base turn b5", "tiny.en", [b2, h0]),
-                    ("2nd base b5 +h10 w12", "tiny.en", [b2]),
+                    ("2nd base turn b5 +h10", "tiny.en", [b2]),
                     ("offline base b5", f"offline:{base}", [])]
     if arg("--only"):  # these rows, in this order: labels separated by |
         by = {c[0]: c for c in configs}
@@ -183,8 +183,8 @@ def main() -> None:
           " second pass); 2nd s/s = the second pass's share; dec p50 = wall time of one first-pass final decode."
           " 1st = the first pass alone (model.second_pass = \"\"); 2nd = with the second pass: turn = each finished"
           " turn whole, frag = each VAD utterance alone; b1/b5 = beam; +p = the previous 40 words as prompt; +h10 = the"
-          " speaker's last 10 s of speech heard before the turn; w12 = cut so that the two come to 12 s and the"
-          " fallback stopped at 0.4 (the default)."
+          " speaker's last 10 s of speech heard before the turn (the default; since 2026-12-07 the second pass's"
+          " fallback stops at temperature 0.4)."
           " The 1st-pass prompt is a call-centre sentence. VAD alone = without the loudness backstop.")
 
 

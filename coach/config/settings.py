@@ -42,9 +42,10 @@ class ModelSettings:
                             "its cost (make bench, ASR table)", lo=1, hi=10)
     prompt: str = opt("", "words the recognizer should expect (product names, the company's name): Whisper's initial "
                           "prompt for every final decode; make bench shows what a call-centre prompt did")
-    partial_sure_p: float = opt(0.4, "a word of one partial decode this probable (and ended 0.3 s before the audio it heard) "
-                                     "is shown without waiting for the next decode to agree: as often right (docs/design.md); "
-                                     "above 1 = always wait", hi=2)
+    partial_sure_p: float = opt(0.5, "a word of one partial decode this probable (and ended 0.3 s before the audio it heard) "
+                                     "is shown without waiting for the next decode to agree: as often right (make bench); "
+                                     "0.4 lost the long-turn test call's mid-turn cue (docs/design.md); above 1 = always wait",
+                                hi=2)
     partial_settled_s: float = opt(0.6, "a word with this much speech heard after it is shown even when Whisper is unsure "
                                         "of it (the final decode may still change it: 84 % of the words shown early on the "
                                         "real call were the final's, as at 0.7 s; 30 = wait for agreement)", lo=0.3, hi=30)
@@ -62,9 +63,10 @@ class ModelSettings:
     second_heard_s: float = opt(10.0, "the second pass hears up to this much of the speaker's earlier speech before the turn "
                                       "(pauses left out) and keeps only the turn's words: short answers heard with the voice "
                                       "before them (docs/benchmark.md)", hi=20)
-    second_window_s: float = opt(12.0, "the earlier speech heard before a turn is cut so that the two come to at most this "
-                                       "much: a long turn carries its own context (on the real call 0.23 -> 0.17 core-s/s for "
-                                       "the second pass, the Harper Valley WER within noise: docs/design.md)", lo=2, hi=28)
+    second_window_s: float = opt(28.0, "the earlier speech heard before a turn is cut so that the two come to at most this "
+                                       "much (28: never, as turns are at most 15 s): 12 took 0.23 -> 0.17 core-s/s off the "
+                                       "real call's second pass, but its other words there fired a cue judged wrong "
+                                       "(docs/design.md)", lo=2, hi=28)
     second_gap_s: float = opt(20.0, "the second pass also hears up to this much of the speaker's audio before the turn in "
                                     "which the live VAD found no speech, through faster-whisper's own VAD (as an offline "
                                     "decode of the channel does): words the live VAD missed are kept; 0 = off "

@@ -14,7 +14,7 @@ import ctranslate2
 import numpy as np
 
 from coach.core.events import SAMPLE_RATE, Speaker, Word
-from coach.privacy.redact import TEENS, TENS, is_plain_digit
+from coach.privacy.redact import is_plain_digit
 from coach.speech.stt import Transcript
 
 HOP = 160  # mel frame = 10 ms
@@ -27,9 +27,6 @@ FALLBACK = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]  # Whisper's temperatures for a final 
 # the second pass samples beam-5 decodes of windows up to 30 s: on the real call its 2 decodes that went to
 # 1.0 cost 13 % of its CPU (docs/benchmark.md); it stops at 0.4 and keeps its best try, as Whisper does
 SECOND_FALLBACK = FALLBACK[:3]
-SHORT_S = 2.0  # a final of this much audio or less is decoded greedy first (`Transcriber.transcribe`)
-# Whisper's own tests for a decode it would do again at a higher temperature (faster-whisper's defaults)
-LOGPROB_MIN, COMPRESSION_MAX, NO_SPEECH_P = -1.0, 2.4, 0.6
 
 
 def window_frames(n_samples: int, mode: str, partial: bool = False) -> int:
@@ -48,20 +45,6 @@ def window_frames(n_samples: int, mode: str, partial: bool = False) -> int:
         return int(min(FULL_WINDOW, -(-(speech + PARTIAL_MARGIN) // 100) * 100))
     need = speech + max(500, speech // 2)
     return int(min(FULL_WINDOW, max(MIN_WINDOW, -(-need // WINDOW_STEP) * WINDOW_STEP)))
-
-
-def says_a_number(word: str) -> bool:
-    """A numeral or a number said as a word ("4", "four", "thirty", "sixteen"), not a word a digit is
-    often misheard as ("to", "for")."""
-    w = re.sub(r"[^\w]", "", word.lower())
-    return bool(re.search(r"\d", w)) or is_plain_digit(w) or w in TEENS or w in TENS
-
-
-def _would_fall_back(segments: list) -> bool:  # noqa: ANN001 - faster_whisper Segments
-    """Would Whisper decode this again at a higher temperature? Its tests: too repetitive or too
-    unsure, unless it takes the audio for silence."""
-    return any(s.compression_ratio > COMPRESSION_MAX or s.avg_logprob < LOGPROB_MIN
-               and not s.no_speech_prob > NO_SPEECH_P for s in segments)
 
 
 def _norm(w: str) -> str:
@@ -122,18 +105,12 @@ class Transcriber:
         pass's previous turns), after the vocabulary in the prompt; Whisper keeps the prompt's last 223 tokens.
         An `opening` partial decode (from where the utterance began) gets a final's window: in the partial's
         small one, tiny.en drops a turn's first words ("Got it." before "You just got it serviced", "Sorry,")
-        that no later partial decode hears again (docs/design.md). A first-pass final of SHORT_S or less is
-        decoded greedy first (`second`: a second-pass decode, always as Whisper would)."""
+        that no later partial decode hears again (docs/design.md). `second`: a second-pass decode, whose
+        fallback stops at SECOND_FALLBACK."""
         prompt = (self.names or None) if partial else " ".join(x for x in (self.prompt, context.strip()) if x) or None
         self._model.frames = window_frames(len(audio), self.window, partial and not opening)
-        short = not partial and not second and len(audio) <= SHORT_S * SAMPLE_RATE
-        temperature = 0.0 if partial or short else SECOND_FALLBACK if second else FALLBACK
+        temperature = 0.0 if partial else SECOND_FALLBACK if second else FALLBACK
         segments = self._decode(audio, prompt, 1 if partial else self.beam_size, temperature)
-        if short and _would_fall_back(segments) and any(says_a_number(w.word) for x in segments for w in x.words or []):
-            # a short final is kept greedy: Whisper would sample it up to five times more at rising temperatures
-            # (1.2 s for "Bye bye.", whose words then reach the screen 2 s after they were said), and the second
-            # pass hears the line again. One that heard a number is decoded as the payment gate was measured with.
-            segments = self._decode(audio, prompt, self.beam_size, FALLBACK)
         duration = len(audio) / SAMPLE_RATE
         words: list[Word] = []
         for seg in segments:
