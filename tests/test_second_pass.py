@@ -328,7 +328,8 @@ def test_a_thank_you_invented_in_the_trailing_silence_goes():
 
 def test_a_long_turn_is_heard_with_less_of_the_speech_before_it(payment: tuple[Path, Path]):
     """The earlier speech heard before a turn (for the voice) is cut so that the two come to at most
-    second_window_s: short answers keep their 10 s of it, a long turn is context enough."""
+    second_window_s (28 s by default, which never cuts: docs/design.md): short answers keep their 10 s
+    of it, a long turn hears less."""
     call, truth = payment
     turns = json.loads(truth.read_text())["turns"]
     heard: dict[float, list[tuple[float, float]]] = {}
