@@ -207,8 +207,7 @@ class PaymentGate:
 
     def _card_length(self) -> None:
         """The run of groups heard again adds up to a card: it is a read-out, from its first group on."""
-        n = len(self._run_digits)
-        if n >= RUN_DIGITS or 13 <= n <= 19 and luhn_ok(self._run_digits):
+        if _adds_up(self._run_digits):
             self._begin(self._run[0].start)
             self._mask_run(self._run, self._run[-1].end)
             self._run, self._run_digits = [], ""
@@ -285,8 +284,7 @@ class PaymentGate:
         if not (again and _repeats(digits, self._run_digits)):
             self._run_digits += digits
         self._run.append(seen)
-        n = len(self._run_digits)
-        if not (n >= RUN_DIGITS or 13 <= n <= 19 and luhn_ok(self._run_digits)):
+        if not _adds_up(self._run_digits):
             return red
         self._begin(self._run[0].start)
         self._mask_run(self._run[:-1], seen.start)
@@ -469,13 +467,23 @@ def categories(p: PrivacySettings) -> frozenset[str]:
     return frozenset(kind for on, kind in chosen if on or banking)
 
 
+def _adds_up(digits: str) -> bool:
+    """Do a run's digits add up to a card: RUN_DIGITS of them, or 13-19 that pass Luhn?"""
+    return len(digits) >= RUN_DIGITS or 13 <= len(digits) <= 19 and luhn_ok(digits)
+
+
+def _quads(digits: str) -> list[str]:
+    """Its runs of four digits in a row, one from each position."""
+    return [digits[k:k + 4] for k in range(len(digits) - 3)]
+
+
 def _echoed(group: str, said: str) -> bool:
     """Is a group in a read-back, as the two were heard? A short group whole; a long one (a card said
     in one breath, "34 .0723 .8 and 775 .5 .5 .2" against the agent's "3 4 0 7 2 3 8 8 7 7 5 ...") in
     runs of four of its digits, most of them: tiny.en drops and doubles digits in a long read-out."""
     if len(group) < 8:
         return group in said
-    quads = [group[k:k + 4] for k in range(len(group) - 3)]
+    quads = _quads(group)
     return sum(q in said for q in quads) * 2 > len(quads)
 
 
@@ -487,4 +495,4 @@ def _repeats(digits: str, before: str) -> bool:
         return False
     if len(digits) < 5:
         return digits in before
-    return all(digits[k:k + 4] in before for k in range(len(digits) - 3))
+    return all(q in before for q in _quads(digits))

@@ -29,7 +29,7 @@ class SpeechToText(Protocol):
         `partial`: the speech is still going on (a quick hypothesis will do); `opening`: a partial
         decode that begins where the utterance began (its first words are heard only by such decodes).
         A recognizer that serves the second pass also takes `context=` (what was said before, as a prompt)
-        and `second=True` (the accurate pass: no shortcut taken for speed)."""
+        and `second=True` (a second-pass decode: beam search, its temperature fallback capped)."""
         ...
 
 

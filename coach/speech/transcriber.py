@@ -25,7 +25,7 @@ PARTIAL_MARGIN = 300
 MAX_NEW_TOKENS = 440  # Whisper's decoder holds 448 tokens, the prompt's among them: more raises ValueError
 FALLBACK = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]  # Whisper's temperatures for a final decode it dislikes
 # the second pass samples beam-5 decodes of windows up to 30 s: on the real call its 2 decodes that went to
-# 1.0 cost 13 % of its CPU (docs/benchmark.md); it stops at 0.4 and keeps its best try, as Whisper does
+# 1.0 cost 13 % of its CPU (docs/design.md); it stops at 0.4 and keeps its best try, as Whisper does
 SECOND_FALLBACK = FALLBACK[:3]
 
 
@@ -109,9 +109,26 @@ class Transcriber:
         fallback stops at SECOND_FALLBACK."""
         prompt = (self.names or None) if partial else " ".join(x for x in (self.prompt, context.strip()) if x) or None
         self._model.frames = window_frames(len(audio), self.window, partial and not opening)
-        temperature = 0.0 if partial else SECOND_FALLBACK if second else FALLBACK
-        segments = self._decode(audio, prompt, 1 if partial else self.beam_size, temperature)
+        # Whisper's temperature fallback samples. CTranslate2 seeds each worker thread's generator once,
+        # at its first draw, so this seed makes a process's first fallback reproducible and each later
+        # one depend on the fallbacks before it: the same audio, decoded after other decodes, can come
+        # out otherwise (a card read-out once "1 -1 -1 ...", once "Yes, it is hurt."). Decoding is
+        # reproducible per process and call, not per utterance.
+        ctranslate2.set_random_seed(0)
         duration = len(audio) / SAMPLE_RATE
+        segments, _ = self._model.transcribe(
+            audio,
+            language="en",
+            beam_size=1 if partial else self.beam_size,
+            initial_prompt=prompt,
+            word_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,  # our VAD already bounded the utterance
+            without_timestamps=False,  # with word times, off is slower and worse (docs/facts.md)
+            # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
+            max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS - self._tokens(prompt)),
+            temperature=0.0 if partial else SECOND_FALLBACK if second else FALLBACK,
+        )
         words: list[Word] = []
         for seg in segments:
             # Whisper invents text on noise: skip what it itself doubts is speech
@@ -124,27 +141,3 @@ class Transcriber:
                                       round(float(w.probability), 3)))
         words = repetition_guard(words)
         return Transcript(" ".join(w.w for w in words), words)
-
-    def _decode(self, audio: np.ndarray, prompt: str | None, beam: int, temperature: float | list[float]) -> list:  # noqa: ANN401
-        """faster-whisper's segments (generated here, not lazily) of one decode of `audio`."""
-        # Whisper's temperature fallback samples. CTranslate2 seeds each worker thread's generator once,
-        # at its first draw, so this seed makes a process's first fallback reproducible and each later
-        # one depend on the fallbacks before it: the same audio, decoded after other decodes, can come
-        # out otherwise (a card read-out once "1 -1 -1 ...", once "Yes, it is hurt."). Decoding is
-        # reproducible per process and call, not per utterance.
-        ctranslate2.set_random_seed(0)
-        duration = len(audio) / SAMPLE_RATE
-        segments, _ = self._model.transcribe(
-            audio,
-            language="en",
-            beam_size=beam,
-            initial_prompt=prompt,
-            word_timestamps=True,
-            condition_on_previous_text=False,
-            vad_filter=False,  # our VAD already bounded the utterance
-            without_timestamps=False,  # with word times, off is slower and worse (docs/facts.md)
-            # fast talkers reach ~8 text tokens a second, plus punctuation and timestamps: more is a loop
-            max_new_tokens=min(int(15 * duration) + 24, MAX_NEW_TOKENS - self._tokens(prompt)),
-            temperature=temperature,
-        )
-        return list(segments)
