@@ -176,6 +176,26 @@ def test_a_first_pair_only_the_second_pass_heard_as_digits_is_part_of_the_read_o
     assert any(a <= u.start + 0.01 and b >= u.end - 0.01 for a, b in p.redactions), p.redactions
 
 
+def test_a_run_broken_by_a_line_the_second_pass_heard_as_a_group_goes_on():
+    """Pairs without a card word on a phone line (explore, 2026-12-07): the first pass heard "thirty seven"
+    as "30 pamorant" (a group half heard), "six three" as "6th 3" and "eight seven. No, sorry, eight
+    seven." as words, which ended the run; the second pass heard "37,", "6, 3," and "8, 7, no sorry 8, 7".
+    The run goes on through the line the second pass heard as a group, and the first pair is masked."""
+    turns = [("agent", "Go ahead whenever you are ready.", 0.5), ("customer", "30 pamorant", 0.8),
+             ("customer", "6th 3", 2.4), ("customer", "8th ever. No. Sorry. 8th ever.", 10.4),
+             ("customer", "21.", 9.9), ("customer", "to die.", 1.0), ("customer", "4 -6", 21.7),
+             ("customer", "4 -5. No, sorry, 4 -5.", 1.4), ("customer", "Zero.", 5.0),
+             ("agent", "Thank you, that payment has gone through.", 3.0),
+             ("customer", "Great, thank you so much for your help with all of this.", 0.6)]
+    s = Settings()
+    s.model.second_keep_s = 45.0
+    p = run(turns, s, again={1: "37,", 2: "6, 3,", 3: "8, 7, no sorry 8, 7"}, again_after_s=3.0)
+    text = stored(p)
+    assert leaks(text, ("37", "63", "87")) == [] and "so much for your help" in text, text
+    u = p.utterances[1]
+    assert any(a <= u.start + 0.01 and b >= u.end - 0.01 for a, b in p.redactions), p.redactions
+
+
 def test_a_short_number_only_the_second_pass_heard_is_kept_when_no_read_out_follows():
     """The same without a card after it: "Room 12." heard first as "Room, too well." is kept as the second
     pass heard it, once the gate knows no read-out follows."""

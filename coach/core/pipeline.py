@@ -109,6 +109,7 @@ class _Held:
     reading_out: bool
     spans: list[tuple[float, float, str]]  # what the first pass's redaction masked
     pending: bool = False  # shown with its digits as [number]: a digit group the payment gate had not decided
+    heard_again: bool = False  # its second pass's words went to the payment gate
 
 
 class Pipeline:
@@ -564,11 +565,10 @@ class Pipeline:
         """Utterances whose second pass is in (or will not come) take its text, redacted like the first
         pass's, in time order. The exchange rules read each utterance once its second pass is in or
         `second_wait_s` after its first pass's text, whichever is first."""
+        self._hear_again()
         while self._held:
             h = self._held[0]
             got = self._second.get(h.job_id, NO_SECOND)
-            if isinstance(got, list) and got:
-                self._gate.heard_again(h.raw.speaker, h.raw.start, got)  # a group only the second pass heard
             if got == WAITING and self.clock() < h.raw.end + self.settings.model.second_keep_s \
                     or self._gate.undecided(h.raw.start, self.clock()):
                 break  # its second pass is coming, or the gate does not know yet whether its digits are a card's
@@ -606,6 +606,19 @@ class Pipeline:
             if red is not None and not self._gate.card_talk_at(u.start):  # not a card's, as far as the gate knows now
                 u = dataclasses.replace(u, text=red.text, words=red.words)
             self._exchange(u)
+
+    def _hear_again(self) -> None:
+        """Each held utterance's second-pass words go to the payment gate once, in time order, as soon as
+        they are in (or will not come): a group only the second pass heard, or a line that ended a run
+        of groups heard as one, decides what the lines before it are, which wait for it."""
+        for h in self._held:
+            if h.heard_again:
+                continue
+            got = self._second.get(h.job_id, NO_SECOND)
+            if got == WAITING and self.clock() < h.raw.end + self.settings.model.second_keep_s:
+                return
+            h.heard_again = True
+            self._gate.heard_again(h.raw.speaker, h.raw.start, got if isinstance(got, list) else [])
 
     def _exchange(self, u: Utterance) -> None:
         """The time-ordered exchange rules (acknowledge, reflect, harsh words to an upset customer), on

@@ -112,6 +112,9 @@ class PaymentGate:
         self._run: list[_Seen] = []  # bare digit groups in a row, outside card talk: a read-out by its shape?
         self._run_digits = ""
         self._named = False  # the groups in a row follow another number's name ("my phone number is")
+        # a run a line of talk ended before that line's second pass was in: the second pass may hear it
+        # as a group ("8, 7, no sorry 8, 7" for "8th ever. No. Sorry. 8th ever."), and the run goes on
+        self._broken: tuple[list[_Seen], str, _Seen] | None = None
         self._texts: list[str] = []  # redacted first-pass texts: the context of the next utterance
         self._seen: list[_Seen] = []
         self._heard_until = 0.0  # the end of the last utterance of either speaker
@@ -179,15 +182,24 @@ class PaymentGate:
         return Redaction(out, " ".join(w.w for w in out), spans, kinds)
 
     def heard_again(self, speaker: Speaker, start: float, words: list[Word]) -> None:
-        """The second pass's words for the first pass's line of `speaker` that began at `start`, before
-        they are kept: a line the first pass heard as words that the second pass heard as a bare group
-        ("37," for "Thirsty, seven." of "thirty seven", a pair of a card read in pairs without a card
-        word) belongs to the read-out after it. It joins the run of groups that followed it, or starts
-        one, and waits with it (`undecided`); it is read out where card talk the run began follows it
-        with no other talk between."""
+        """The second pass's words for the first pass's line of `speaker` that began at `start` (none:
+        it heard nothing new), in stream-time order, before they are kept. A line the first pass heard
+        as words that the second pass heard as a bare group ("37," for "Thirsty, seven." of "thirty
+        seven", a pair of a card read in pairs without a card word) belongs to the read-out after it.
+        It joins the run of groups that followed it, or starts one, and waits with it (`undecided`);
+        it is read out where card talk the run began follows it with no other talk between. A line
+        that ended a run and that the second pass heard as a group lets the run go on."""
         seen = next((x for x in self._seen if x.speaker == speaker and x.start == start), None)
+        if seen is None:
+            return
+        if self._broken is not None and seen is self._broken[2]:
+            return self._unbroken(seen, words)
         digits = _group(words)
-        if seen is None or digits is None or seen.reading_out or _group(seen.words) or _half_heard(seen) or self._named:
+        if digits is None or seen.reading_out or _group(seen.words) or _half_heard(seen) or self._named:
+            return
+        if self._broken is not None and self._broken[0][0].start < seen.start < self._broken[2].start:
+            run, got, breaker = self._broken  # between the run and the line that ended it: the run's, if it goes on
+            self._broken = (sorted([*run, seen], key=lambda x: x.start), got + digits, breaker)
             return
         later = [x for x in self._seen if x.start > seen.start]
         if self._run and self._run[0].start > seen.start and seen not in self._run:
@@ -205,6 +217,23 @@ class PaymentGate:
             self._run, self._run_digits = [seen], digits
             self._card_length()
 
+    def _unbroken(self, breaker: _Seen, words: list[Word]) -> None:
+        """The second pass's words of the line that ended a run: heard as a group (or as no talk), the
+        run goes on through it, up to the next line of talk after it or into the run after it."""
+        run, digits, _ = self._broken  # type: ignore[misc]
+        self._broken = None
+        heard = _group(words)
+        if heard is None and (not words or _substantive(_Seen(breaker.speaker, breaker.start, breaker.end, "", False, [], words))):
+            return  # talk: the run ended there
+        run, digits = [*run, breaker], digits + (heard or "")
+        upto = self._run[0].start if self._run else float("inf")
+        talk = next((x for x in self._seen if breaker.start < x.start < upto and _substantive(x)), None)
+        if talk is not None:
+            self._broken = (run, digits, talk)  # ended again, by a line whose second pass comes later
+            return
+        self._run, self._run_digits = [*run, *self._run], digits + self._run_digits
+        self._card_length()
+
     def _card_length(self) -> None:
         """The run of groups heard again adds up to a card: it is a read-out, from its first group on."""
         if _adds_up(self._run_digits):
@@ -216,6 +245,8 @@ class PaymentGate:
         """Is the utterance that began at `t` a digit group of a run that may still add up to a card?
         Its text waits (as for its second pass) until the run is decided, at most RUN_WAIT_S after
         the run's last group: then a read-out known by its shape is masked back to its first group."""
+        if self._broken is not None and now < self._broken[2].end + RUN_WAIT_S and any(s.start == t for s in self._broken[0]):
+            return True  # the line that ended its run may yet be heard as a group
         return bool(self._run) and now < self._run[-1].end + RUN_WAIT_S and any(s.start == t for s in self._run)
 
     def pending(self, red: Redaction) -> Redaction:
@@ -274,6 +305,8 @@ class PaymentGate:
             return red
         if digits is None:
             if _substantive(seen):
+                if self._run:
+                    self._broken = (self._run, self._run_digits, seen)
                 self._run, self._run_digits, self._named = [], "", False
             return red
         if self._named:
