@@ -13,8 +13,8 @@ from coach.privacy.payment_gate import PaymentGate, categories
 from coach.privacy.redact import ACCOUNT, CARD, IBAN, NATIONAL_ID, SORT_CODE, redact
 
 
-def words(text: str) -> list[Word]:
-    return [Word(w, i * 0.4, i * 0.4 + 0.3) for i, w in enumerate(text.split())]
+def words(text: str, start: float = 0.0) -> list[Word]:
+    return [Word(w, start + i * 0.4, start + i * 0.4 + 0.3) for i, w in enumerate(text.split())]
 
 
 def leaks(text: str, secrets: tuple[str, ...]) -> list[str]:
@@ -401,3 +401,31 @@ def test_an_undecided_group_is_shown_as_a_number_and_the_rules_still_read_its_di
              ("agent", "it should arrive in five to seven business days", 1.0)])
     assert "[number]" in p.ever and "four five three nine one" in stored(p)
     assert [c.id for c in p.cues] == ["reflect_back"]
+
+
+@pytest.mark.parametrize("heard", ["And the code on the Mac is sent to the line for the line.",
+                                   "And the code on the Mac is I'm one five.", "And the security code is 7 9 4 9."])
+def test_the_words_after_the_customer_names_the_code_are_the_code(heard: str):
+    """Explore, 2026-12-08: "And the code on the back is seven nine four nine" heard as "... is sent to the
+    line for the line." (no digit heard), and "nine one five" as "I'm one five": what the customer says
+    after naming the code is the code, in the text and in the recording, however it was heard."""
+    spans: list[tuple[float, float]] = []
+    g = PaymentGate(spans.append)
+    g.said(Utterance("agent", 0.0, 2.0, "Can I take your card number?", words("Can I take your card number?")))
+    g.said(Utterance("customer", 3.0, 6.0, "4539 1488 0343 6467", words("4539 1488 0343 6467", 3.0)))
+    said = [Word(x, 8.0 + 0.3 * i, 8.25 + 0.3 * i) for i, x in enumerate(heard.split())]
+    red = g.said(Utterance("customer", 8.0, said[-1].end + 0.1, heard, said))
+    after = said[heard.split().index("is") + 1]
+    assert red.text.endswith("is [security code]"), red.text
+    assert any(a <= after.start and b >= said[-1].end for a, b in spans), (after, spans)
+    assert not any(a < after.start - 0.35 for a, b in spans if a >= 6.5), spans  # "And the code on the back is" is kept
+
+
+def test_what_follows_the_code_in_one_breath_is_kept():
+    """Only the code: "The code is 829, and can you also change my address?" keeps its question."""
+    g = PaymentGate()
+    g.said(Utterance("agent", 0.0, 2.0, "Can I take your card number?", words("Can I take your card number?")))
+    g.said(Utterance("customer", 3.0, 6.0, "4539 1488 0343 6467", words("4539 1488 0343 6467", 3.0)))
+    heard = "The code is 829, and can you also change my address?"
+    red = g.said(Utterance("customer", 8.0, 11.0, heard, words(heard, 8.0)))
+    assert red.text == "The code is [security code] and can you also change my address?", red.text

@@ -35,6 +35,7 @@ from coach.privacy.redact import (
     FILLERS,
     IBAN,
     LAST_FOUR,
+    MASKS,
     NATIONAL_ID,
     SORT_CODE,
     UNITS,
@@ -64,6 +65,12 @@ SEARCHING = re.compile(r"\b(hold on|hang on|one (sec|second|moment)|just a (sec|
                        r"find|finding|looking|look for|wallet|purse|bag|here (it is|we go)|got it|ready|go ahead|"
                        r"no (rush|problem|worries)|sorry|wait)\b", re.I)
 ASKING = re.compile(f"{CODE_QUESTION.pattern}|{EXPIRY_QUESTION.pattern}", re.I)  # for the code or the expiry date
+# the customer names the code, and says it next: "the code on the back is ...", heard however ("on the Mac is")
+CODE_NAMED = re.compile(r"(?<!post )(?<!postal )(?<!zip )(?<!area )(?<!sort )(?<!promo )(?<!discount )(?<!voucher )(?<!access )"
+                        r"(?<!reference )(?<!booking )\b(code|cvv|cvc|csc|security number|(three|3|four|4) (digits|numbers))"
+                        r"( on the [\w']+)?"
+                        r"( of (the|my) card)?,? (is|are|it's|its)$", re.I)
+CODE_SAID_WORDS = 8  # the code said after its name takes at most this many words as heard ("sent to the line for the line")
 CORRECTION = re.compile(r"\b(sorry|again|that was|i mean|no)\b", re.I)
 FAREWELLS = frozenset("bye goodbye bye-bye cheers".split())
 # a line of its own in card talk that is no group misheard: a check the line is there, the end of the business
@@ -384,6 +391,8 @@ class PaymentGate:
             numberish = [w for w in words if _digits_of(w.w) is not None]
             out = [Word(CARD, w.start, w.end, 1.0) if w in numberish and len(numberish) * 2 >= len(words) else w for w in words]
             red = Redaction(out, " ".join(w.w for w in out), [(raw.start, raw.end)], [CARD])
+        if raw.speaker == "customer" and (talk or reading_out):
+            red = _code_after_its_name(red)
         last = max((w.end for w in words), default=raw.end)
         for (a, b), kind in zip(red.spans, red.kinds):
             # Whisper drops digits from a long read-out; what it missed is still card data,
@@ -417,6 +426,24 @@ def _by_state(seen: list[_Seen], words: list[Word]) -> list[tuple[_Seen, list[Wo
         else:
             parts.append((line, [w]))
     return parts
+
+
+def _code_after_its_name(red: Redaction) -> Redaction:
+    """In card talk, what the customer says right after naming the code ("and the code on the back is")
+    is the code, whatever the recognizer made of it ("sent to the line for the line", "I'm [security
+    code]" for "nine one five"): up to the end of the sentence or the code heard as digits."""
+    out = red.words
+    k = next((i + 1 for i in range(len(out) - 1) if CODE_NAMED.search(" ".join(w.w.strip(".,?!") for w in out[max(0, i - 8):i + 1]))), None)
+    if k is None or out[k].w in MASKS:
+        return red
+    stop = k
+    while stop < min(len(out), k + CODE_SAID_WORDS):
+        stop += 1
+        if out[stop - 1].w in MASKS or out[stop - 1].w[-1] in ".?!":
+            break
+    kind = next((w.w for w in out[k:stop] if w.w in MASKS), CODE)
+    out = [*out[:k], Word(kind, out[k].start, out[stop - 1].end, 1.0), *out[stop:]]
+    return Redaction(out, " ".join(w.w for w in out), [*red.spans, (out[k].start, out[k].end)], [*red.kinds, kind])
 
 
 def _mask_spans(red: Redaction, spans: list[Masked]) -> Redaction:
