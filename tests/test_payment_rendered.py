@@ -170,9 +170,8 @@ REPORT = os.environ.get("PAYMENT_RENDERED_REPORT")  # make test-payment-explore:
 def test_generated_read_outs_spoken_through_the_real_recognizer(tmp_path_factory: pytest.TempPathFactory, c: Call, line: int):
     """30 read-outs of the generator (tests/test_payment_generator.py), spoken by espeak-ng in two
     customer voices, a third of them through a telephone line, through `analyze --save`; a third
-    (the en-us voice) through the live recorder instead. Not in `make test` yet: on 2026-12-07 1 of
-    them still leaked digits the real recognizer heard as words on the phone line (README, Privacy),
-    and another CPU hears other words; `make test-payment-explore` lists every leak and why."""
+    (the en-us voice) through the live recorder instead. `make test` stops at the first leak;
+    `make test-payment-explore` runs the same 30 and lists every leak, with what each pass heard."""
     if not REPORT:
         return _generated(tmp_path_factory, c, line)
     try:
