@@ -429,3 +429,18 @@ def test_what_follows_the_code_in_one_breath_is_kept():
     heard = "The code is 829, and can you also change my address?"
     red = g.said(Utterance("customer", 8.0, 11.0, heard, words(heard, 8.0)))
     assert red.text == "The code is [security code] and can you also change my address?", red.text
+
+
+def test_a_run_that_goes_on_into_card_talk_is_masked_from_its_first_group():
+    """As above, but what follows the line that ended the run is a card word and the rest of the card:
+    the groups before are the read-out's first, masked with it rather than left to wait alone."""
+    turns = [("agent", "Go ahead whenever you are ready.", 0.5), ("customer", "30 pamorant", 0.8),
+             ("customer", "8th ever. No. Sorry. 8th ever.", 10.4),
+             ("customer", "and the rest of the card is 2129 4645 0", 5.0),
+             ("agent", "Thank you, that payment has gone through. Your order number is 7 3 1 5 2.", 3.0),
+             ("customer", "Great, thank you so much for your help with all of this.", 0.6)]
+    s = Settings()
+    s.model.second_keep_s = 45.0
+    p = run(turns, s, again={1: "37,", 2: "8, 7, no sorry 8, 7"}, again_after_s=3.0)
+    text = stored(p)
+    assert leaks(text, ("37", "87", "2129")) == [] and "7 3 1 5 2" in text and "so much for your help" in text, text

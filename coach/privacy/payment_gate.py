@@ -226,20 +226,25 @@ class PaymentGate:
 
     def _unbroken(self, breaker: _Seen, words: list[Word]) -> None:
         """The second pass's words of the line that ended a run: heard as a group (or as no talk), the
-        run goes on through it, up to the next line of talk after it or into the run after it."""
+        run goes on through it: into the run after it, or into card talk that began after it (its
+        first groups, masked with it), up to the next line of talk."""
         run, digits, _ = self._broken  # type: ignore[misc]
         self._broken = None
         heard = _group(words)
         if heard is None and (not words or _substantive(_Seen(breaker.speaker, breaker.start, breaker.end, "", False, [], words))):
             return  # talk: the run ended there
         run, digits = [*run, breaker], digits + (heard or "")
-        upto = self._run[0].start if self._run else float("inf")
+        card = next((a for a, _ in sorted(self._talk) if breaker.start < a <= breaker.end + RUN_WAIT_S), None)
+        upto = min(self._run[0].start if self._run else float("inf"), card if card is not None else float("inf"))
         talk = next((x for x in self._seen if breaker.start < x.start < upto and _substantive(x)), None)
         if talk is not None:
             self._broken = (run, digits, talk)  # ended again, by a line whose second pass comes later
-            return
-        self._run, self._run_digits = [*run, *self._run], digits + self._run_digits
-        self._card_length()
+        elif card is not None:
+            self._begin(run[0].start)
+            self._mask_run(run, card)
+        else:
+            self._run, self._run_digits = [*run, *self._run], digits + self._run_digits
+            self._card_length()
 
     def _card_length(self) -> None:
         """The run of groups heard again adds up to a card: it is a read-out, from its first group on."""
@@ -281,7 +286,13 @@ class PaymentGate:
         return bool(self._talk) and self._talk[-1][1] == float("inf")
 
     def _begin(self, t: float) -> None:
-        if not self.card_talk_at(t):
+        """Card talk from `t` on: card talk still going on that began later (a run found to have begun
+        before it) begins at `t` instead, so that one end closes it."""
+        going = next((iv for iv in self._talk if iv[1] == float("inf")), None)
+        if going is not None and going[0] > t:
+            going[0] = t
+            self._talk.sort()
+        elif not self.card_talk_at(t):
             self._talk.append([t, float("inf")])
         self._off = [0, 0]
 
