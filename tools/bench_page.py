@@ -21,19 +21,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "benchmark.md"
-TOOLS = ["tools/bench.py", "tools/bench_asr.py", "tools/bench_speakers.py", "tools/bench_meaning.py"]
+TOOLS = ["tools/bench.py", "tools/bench_asr.py", "tools/bench_resampler.py", "tools/bench_speakers.py", "tools/bench_meaning.py"]
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+    """The CPU as /proc/cpuinfo names it, with its family and whether it has int8 dot-product
+    instructions (AVX-512 VNNI): VMs sold under one name ("AMD EPYC") differ 2-3x in speed, and
+    their int8 kernels hear other words."""
+    cpu, extra = platform.processor() or platform.machine(), ""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        info = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines() if ":" in line)
+        info = {k.strip(): v.strip() for k, v in info.items()}
+        cpu = info.get("model name", cpu)
+        vnni = "avx512_vnni" in info.get("flags", "").split()
+        extra = f" (family {info.get('cpu family', '?')}{', AVX-512 VNNI' if vnni else ''})"
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores"
+    return f"{cpu}{extra}, {os.cpu_count()} cores"
 
 
 def commit() -> str:
@@ -66,7 +70,7 @@ def write(page: str, tool: str, output: str, args: list[str] | None = None) -> s
     rx = re.compile(rf"<!-- bench: {re.escape(tool)} -->.*?<!-- /bench -->", re.S)
     new = block(tool, output, args)
     if rx.search(page):
-        return rx.sub(lambda _: new, page)
+        return rx.sub(lambda _: new, page).rstrip("\n") + "\n"
     return page.rstrip() + f"\n\n## {tool}\n\n{new}\n"
 
 
@@ -80,7 +84,7 @@ def main() -> None:
         ap.error("--args needs exactly one --only tool")
     for tool in args.only or TOOLS:
         out = run(tool, extra)
-        PAGE.write_text(write(PAGE.read_text(encoding="utf-8"), tool, out, extra) + "\n", encoding="utf-8")
+        PAGE.write_text(write(PAGE.read_text(encoding="utf-8"), tool, out, extra), encoding="utf-8")
         print(f"(written into {PAGE.relative_to(ROOT)})", flush=True)
 
 
