@@ -444,3 +444,28 @@ def test_a_run_that_goes_on_into_card_talk_is_masked_from_its_first_group():
     p = run(turns, s, again={1: "37,", 2: "8, 7, no sorry 8, 7"}, again_after_s=3.0)
     text = stored(p)
     assert leaks(text, ("37", "87", "2129")) == [] and "7 3 1 5 2" in text and "so much for your help" in text, text
+
+
+def test_most_of_a_card_in_one_breath_then_the_expiry_question_is_the_card():
+    """make test, 2026-12-08 (the live recorder): no card word; "sixty eleven um, eight two six seven -
+    nine eight double three - two five five nine" heard as 13 digits that fail Luhn ("It's 67, 8, 26, 7,
+    9, 8, 3, 2, 5, 5, 9"), then the agent asked for the expiry date: most of a card's digits right
+    before card talk began were its read-out."""
+    p = run([("agent", "Okay, I'm listening.", 0.5), ("customer", "It's 67, 8, 26, 7, 9, 8, 3, 2, 5, 5, 9", 0.55),
+             ("agent", "And the expiry date?", 0.5), ("customer", "one oh twenty eight.", 0.6),
+             ("agent", "Thank you, that payment has gone through.", 0.6),
+             ("agent", "Your order number is five three eight five seven.", 0.5)])
+    text = stored(p)
+    assert leaks(text, ("6782", "2679", "2559", "1028")) == [] and "53857" in number_runs(text), text
+    u = p.utterances[1]
+    assert any(a <= u.start + 0.01 and b >= u.end - 0.01 for a, b in p.redactions), p.redactions
+
+
+def test_a_phone_number_before_the_card_question_is_kept():
+    """Fewer digits than most of a card (a phone number, 11) before card talk begins stay as said."""
+    p = run([("agent", "What is the best number to reach you on?", 0.5), ("customer", "0 7 7 0 0 9 0 0 1 2 3", 0.55),
+             ("agent", "Thanks. And can I take the card number please?", 0.5), ("customer", "4539 1488 0343 6467", 0.6),
+             ("agent", "Thank you, that payment has gone through.", 0.6)])
+    text = stored(p)
+    assert "77009001230" in "".join(number_runs(text)) or "07700900123" in "".join(number_runs(text)), text
+    assert leaks(text, ("4539", "6467")) == []

@@ -86,6 +86,7 @@ OFF_TOPIC_S = 2.0  # a group of digits takes a second or two to say, and on a ph
 # words ("time time time", "I did freeze here" for "nine three zero six"): that is no other talk
 UNHEARD_S = 3.0  # in card talk, a line this short that is no acknowledgement may be a group heard as other words
 RUN_DIGITS = 14  # short groups without card words add up to a card: this many digits, or 13 passing Luhn
+MOST_OF_A_CARD = 12  # a run of this many digits is a card's when card talk begins right after it (a phone number has 11)
 ONSET_S = 0.3  # a masked word's audio is silenced from this long before Whisper says it starts
 RUN_WAIT_S = 35.0  # a group's text waits at most this long after the run's last group for the next: a caller may
 # pause half a minute between groups (the generated read-outs go up to 30 s), and the next group takes seconds to
@@ -148,6 +149,11 @@ class PaymentGate:
         if not reading_out and self._open():
             if CARD in red.kinds:
                 self._confirmed(raw.speaker, raw.start, raw.words)
+            elif self._run and len(self._run_digits) >= MOST_OF_A_CARD:
+                # most of a card's digits just before card talk began ("And the expiry date?"): its read-out,
+                # a digit or three lost to the recognizer ("It's 67, 8, 26, 7, ..." failing Luhn)
+                self._begin(self._run[0].start)
+                self._mask_run(self._run, raw.start)
             self._run, self._run_digits = [], ""  # card words or digits in this utterance began card talk
         elif not reading_out:
             red = self._shape(seen, red, text)
