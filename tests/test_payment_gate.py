@@ -469,3 +469,28 @@ def test_a_phone_number_before_the_card_question_is_kept():
     text = stored(p)
     assert "77009001230" in "".join(number_runs(text)) or "07700900123" in "".join(number_runs(text)), text
     assert leaks(text, ("4539", "6467")) == []
+
+
+def test_a_short_answer_to_the_code_question_heard_as_words_is_masked_whole():
+    """make test-payment-explore, 2026-12-08 (a phone line): "It's nine zero two." after "the last three on
+    the back?" heard as "It's high in the air road, too.": seven words, its "too" the code's "two". In
+    card talk, a short line answering the code or expiry question is the answer, whatever it was heard as."""
+    p = run([("agent", "Can I take your card number please?", 0.5), ("customer", "4539 1488 0343 6467", 0.8),
+             ("agent", "and press free on the back.", 0.6), ("customer", "It's high in the air road, too.", 0.9),
+             ("agent", "Thank you, that payment has gone through.", 0.6),
+             ("agent", "Your order number is one one nine seven seven.", 0.5)])
+    text = stored(p)
+    assert "too" not in text and "[security code]" in text and "11977" in number_runs(text), text
+
+
+def test_the_agent_naming_the_cards_length_is_no_group_of_it():
+    """make test-payment-explore, 2026-12-08: "Read me the sixteen digits, please." heard as "Read me the 16th
+    biggest, please!", its second pass "... the sixteen digits ..." counted as a group ("16") of the read-out
+    that followed, and the agent's request was masked and silenced as card data. A number after "the", or
+    before "digits", is no group of a read-out."""
+    p = run([("agent", "Read me the 16th biggest, please!", 0.5), ("customer", "Sure, it's 6 -0114 -I -037670 -023 -0", 1.5),
+             ("agent", "And the last three on the back.", 0.6), ("customer", "Hang on, it's 1 7 6.", 29.9),
+             ("agent", "Thank you, that payment has gone through.", 0.6)], again={0: "Read me the sixteen digits, please."})
+    assert "Read me the sixteen digits, please." in stored(p), stored(p)
+    assert leaks(stored(p), ("6011", "0376", "176")) == []
+    assert not any(a < p.utterances[0].end - 0.1 for a, b in p.redactions), p.redactions

@@ -72,6 +72,8 @@ CODE_NAMED = re.compile(r"(?<!post )(?<!postal )(?<!zip )(?<!area )(?<!sort )(?<
                         r"( of (the|my) card)?,? (is|are|it's|its)$", re.I)
 CODE_SAID_WORDS = 8  # the code said after its name takes at most this many words as heard ("sent to the line for the line")
 CORRECTION = re.compile(r"\b(sorry|again|that was|i mean|no)\b", re.I)
+COUNTED_BY = frozenset("the".split())  # "the 16 digits", "the 3 numbers": a count, not digits read out
+COUNTS = frozenset("digits digit numbers figures".split())
 FAREWELLS = frozenset("bye goodbye bye-bye cheers".split())
 # a line of its own in card talk that is no group misheard: a check the line is there, the end of the business
 OWN_LINE = re.compile(r"\b(still there|you there|hear me|that('s| is| will be| would be) (all|it|everything)|"
@@ -406,8 +408,14 @@ class PaymentGate:
             # two two seven two"): its audio is silenced, and where words that may be digits are half of it
             # ("So, for") they are masked ("Oh, okay. Can you remove it?" keeps its "Oh")
             numberish = [w for w in words if _digits_of(w.w) is not None]
-            out = [Word(CARD, w.start, w.end, 1.0) if w in numberish and len(numberish) * 2 >= len(words) else w for w in words]
-            red = Redaction(out, " ".join(w.w for w in out), [(raw.start, raw.end)], [CARD])
+            asked = ASKING.search(" ".join(context.lower().split()[-12:]))
+            if asked and numberish:  # the answer to "the last three on the back?", heard as words: masked whole
+                kind = EXPIRY if EXPIRY_QUESTION.search(asked.group(0)) else CODE
+                out = [Word(kind, words[0].start, words[-1].end, 1.0)]
+                red = Redaction(out, kind, [(raw.start, raw.end)], [kind])
+            else:
+                out = [Word(CARD, w.start, w.end, 1.0) if w in numberish and len(numberish) * 2 >= len(words) else w for w in words]
+                red = Redaction(out, " ".join(w.w for w in out), [(raw.start, raw.end)], [CARD])
         if raw.speaker == "customer" and (talk or reading_out):
             red = _code_after_its_name(red)
         last = max((w.end for w in words), default=raw.end)
@@ -510,6 +518,9 @@ def _group(words: list[Word]) -> str | None:
         if j > i:
             if j < len(said) and _plain(said[j].w) in CURRENCY:
                 return None
+            if i and _plain(said[i - 1].w) in COUNTED_BY or j < len(said) and _plain(said[j].w) in COUNTS:
+                i = j  # a length or an ordinal named ("the sixteen digits", "the 16th"): no group of a read-out
+                continue
             digits += run
             numbered += j - i
             i = j
