@@ -494,3 +494,14 @@ def test_the_agent_naming_the_cards_length_is_no_group_of_it():
     assert "Read me the sixteen digits, please." in stored(p), stored(p)
     assert leaks(stored(p), ("6011", "0376", "176")) == []
     assert not any(a < p.utterances[0].end - 0.1 for a, b in p.redactions), p.redactions
+
+
+def test_card_talk_moved_back_over_an_earlier_stretch_still_ends():
+    """Card talk found to have begun earlier (a run masked back to its first group) takes in card talk
+    that ended between; the payment confirmed then ends it, and the order number after it is kept."""
+    g = PaymentGate()
+    g._talk = [[5.0, 8.0], [10.0, float("inf")]]
+    g._begin(1.0)
+    assert g._open() and g._talk[-1] == [1.0, float("inf")] and g.card_talk_at(6.0)
+    g._close(20.0)
+    assert not g._open() and not g.card_talk_at(25.0)

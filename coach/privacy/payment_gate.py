@@ -298,8 +298,8 @@ class PaymentGate:
         before it) begins at `t` instead, so that one end closes it."""
         going = next((iv for iv in self._talk if iv[1] == float("inf")), None)
         if going is not None and going[0] > t:
-            going[0] = t
-            self._talk.sort()
+            going[0] = t  # what it now covers goes; it stays the last, which `_open` and `_close` read
+            self._talk = sorted(iv for iv in self._talk if iv is going or iv[0] < t)
         elif not self.card_talk_at(t):
             self._talk.append([t, float("inf")])
         self._off = [0, 0]
