@@ -569,8 +569,7 @@ class Pipeline:
         while self._held:
             h = self._held[0]
             got = self._second.get(h.job_id, NO_SECOND)
-            if got == WAITING and self.clock() < h.raw.end + self.settings.model.second_keep_s \
-                    or self._gate.undecided(h.raw.start, self.clock()):
+            if self._awaits_second(h, got) or self._gate.undecided(h.raw.start, self.clock()):
                 break  # its second pass is coming, or the gate does not know yet whether its digits are a card's
             self._held.popleft()
             self._pending_red.pop(h.index, None)
@@ -607,6 +606,10 @@ class Pipeline:
                 u = dataclasses.replace(u, text=red.text, words=red.words)
             self._exchange(u)
 
+    def _awaits_second(self, h: _Held, got: object) -> bool:
+        """Is a held utterance still waiting for its second pass (`got`), which may come until `second_keep_s`?"""
+        return got == WAITING and self.clock() < h.raw.end + self.settings.model.second_keep_s
+
     def _hear_again(self) -> None:
         """Each held utterance's second-pass words go to the payment gate once, in time order, as soon as
         they are in (or will not come): a group only the second pass heard, or a line that ended a run
@@ -615,7 +618,7 @@ class Pipeline:
             if h.heard_again:
                 continue
             got = self._second.get(h.job_id, NO_SECOND)
-            if got == WAITING and self.clock() < h.raw.end + self.settings.model.second_keep_s:
+            if self._awaits_second(h, got):
                 return
             h.heard_again = True
             self._gate.heard_again(h.raw.speaker, h.raw.start, got if isinstance(got, list) else [])

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from coach.core.events import Speaker, Utterance, Word
@@ -154,8 +154,7 @@ class PaymentGate:
             elif self._run and len(self._run_digits) >= MOST_OF_A_CARD:
                 # most of a card's digits just before card talk began ("And the expiry date?"): its read-out,
                 # a digit or three lost to the recognizer ("It's 67, 8, 26, 7, ..." failing Luhn)
-                self._begin(self._run[0].start)
-                self._mask_run(self._run, raw.start)
+                self._read_out(self._run, raw.start)
             self._run, self._run_digits = [], ""  # card words or digits in this utterance began card talk
         elif not reading_out:
             red = self._shape(seen, red, text)
@@ -239,7 +238,7 @@ class PaymentGate:
         run, digits, _ = self._broken  # type: ignore[misc]
         self._broken = None
         heard = _group(words)
-        if heard is None and (not words or _substantive(_Seen(breaker.speaker, breaker.start, breaker.end, "", False, [], words))):
+        if heard is None and (not words or _substantive(replace(breaker, words=words))):
             return  # talk: the run ended there
         run, digits = [*run, breaker], digits + (heard or "")
         card = next((a for a, _ in sorted(self._talk) if breaker.start < a <= breaker.end + RUN_WAIT_S), None)
@@ -248,8 +247,7 @@ class PaymentGate:
         if talk is not None:
             self._broken = (run, digits, talk)  # ended again, by a line whose second pass comes later
         elif card is not None:
-            self._begin(run[0].start)
-            self._mask_run(run, card)
+            self._read_out(run, card)
         else:
             self._run, self._run_digits = [*run, *self._run], digits + self._run_digits
             self._card_length()
@@ -257,8 +255,7 @@ class PaymentGate:
     def _card_length(self) -> None:
         """The run of groups heard again adds up to a card: it is a read-out, from its first group on."""
         if _adds_up(self._run_digits):
-            self._begin(self._run[0].start)
-            self._mask_run(self._run, self._run[-1].end)
+            self._read_out(self._run, self._run[-1].end)
             self._run, self._run_digits = [], ""
 
     def undecided(self, t: float, now: float) -> bool:
@@ -364,6 +361,11 @@ class PaymentGate:
         groups = [g for g in (_group(s.words) for s in self._run) if g]
         if groups and (sum(_echoed(g, said) for g in groups) * 2 > len(groups) or self._run[-1].speaker == speaker):
             self._mask_run(self._run, start)
+
+    def _read_out(self, run: list[_Seen], until: float) -> None:
+        """A run of groups found to be a read-out: card talk from its first group, the run masked."""
+        self._begin(run[0].start)
+        self._mask_run(run, until)
 
     def _mask_run(self, run: list[_Seen], until: float) -> None:
         """The groups of a read-out, and what was between them up to `until` (where the read-out became
